@@ -1,0 +1,304 @@
+"""App: route registration, middleware composition, dispatch and the Lambda entry point."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .context import Context
+from .errors import LiftError, internal_error
+from .events import MalformedEventError, parse
+from .request import Request, TriggerType
+from .response import Response, error_response, to_response
+from .routing import EventRouter, HTTPRouter, Route
+from .types import Handler, Middleware
+
+if TYPE_CHECKING:
+    from .observability import Logger, Metrics
+    from .websocket.options import WebSocketOptions
+
+__all__ = ["App"]
+
+H = TypeVar("H", bound=Handler)
+_WS_EVENT_TYPES = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}
+_RESPONSE_SHAPED = (TriggerType.HTTP, TriggerType.WEBSOCKET)
+
+
+def legacy_route_key(method: str, path: str) -> str | None:
+    """The route key of a legacy ``handle(method, path)`` call, or ``None`` for HTTP.
+
+    ``CONNECT`` -> ``$connect``, ``DISCONNECT`` -> ``$disconnect``,
+    ``MESSAGE /message`` -> ``$default``, ``MESSAGE /<key>`` -> ``<key>``.
+    """
+    method = method.upper()
+    if method in _WS_EVENT_TYPES:
+        return _WS_EVENT_TYPES[method]
+    if method != "MESSAGE":
+        return None
+    key = path.strip().lstrip("/")
+    if key in ("", "message", "$default"):
+        return "$default"
+    return key
+
+
+class App:
+    """A Lambda application: register handlers, then use the app as the Lambda handler.
+
+    >>> app = App()
+    >>> @app.get("/items/{id}")
+    ... def get_item(ctx): return {"id": ctx.param("id")}
+    >>> handler = app
+    """
+
+    def __init__(
+        self,
+        *,
+        websocket: WebSocketOptions | None = None,
+        logger: Logger | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        from .observability import default_logger, default_metrics
+
+        self.websocket_options = websocket
+        self.logger: Logger = logger if logger is not None else default_logger()
+        self.metrics: Metrics = metrics if metrics is not None else default_metrics()
+        self.middleware: list[Middleware] = []
+        self.http_router = HTTPRouter()
+        self.websocket_routes: dict[str, Route] = {}
+        self.event_routers: dict[TriggerType, EventRouter] = {
+            TriggerType.SQS: EventRouter("sqs"),
+            TriggerType.S3: EventRouter("s3"),
+            TriggerType.EVENTBRIDGE: EventRouter("eventbridge"),
+            TriggerType.SCHEDULED: EventRouter("schedule"),
+        }
+        self._fallback = Route("fallback", "-", "-", _raise_route_error)
+        self._ws_default: Route | None = None
+        self._compiled = False
+
+    # -- registration ------------------------------------------------------------
+    def use(self, middleware: Middleware) -> App:
+        """Add a middleware; the first one added is the outermost."""
+        self.middleware.append(middleware)
+        self._compiled = False
+        return self
+
+    def websocket(self, route_key: str, handler: Handler | None = None) -> Any:
+        """Register a WebSocket route by route key (``$connect``, ``$default``, ``chat``...).
+
+        Used as ``@app.websocket("$connect")`` or ``app.websocket("$connect", handler)``;
+        the second form returns the app so calls chain.
+        """
+        if handler is None:
+
+            def decorator(func: H) -> H:
+                self._add_websocket(route_key, func)
+                return func
+
+            return decorator
+        self._add_websocket(route_key, handler)
+        return self
+
+    def _add_websocket(self, route_key: str, handler: Handler) -> None:
+        if not route_key or not isinstance(route_key, str):
+            raise ValueError("A WebSocket route key must be a non-empty string")
+        if route_key in self.websocket_routes:
+            raise ValueError(f"WebSocket route {route_key!r} is already registered")
+        self.websocket_routes[route_key] = Route("websocket", "-", route_key, handler)
+        self._compiled = False
+
+    def handle(self, method: str, path: str, handler: Handler) -> App:
+        """Register ``handler`` for ``method`` and ``path``.
+
+        The legacy WebSocket pattern is understood: ``handle("CONNECT", "/connect", h)``
+        is ``websocket("$connect", h)``; ``"DISCONNECT"`` is ``$disconnect``;
+        ``"MESSAGE", "/message"`` is ``$default`` and ``"MESSAGE", "/<key>"`` route key
+        ``<key>``.
+        """
+        route_key = legacy_route_key(method, path)
+        if route_key is not None:
+            self._add_websocket(route_key, handler)
+        else:
+            self.http_router.add(method, path, handler)
+            self._compiled = False
+        return self
+
+    def route(self, method: str, path: str) -> Callable[[H], H]:
+        """Decorator form of :meth:`handle`."""
+
+        def decorator(func: H) -> H:
+            self.handle(method, path, func)
+            return func
+
+        return decorator
+
+    def get(self, path: str) -> Callable[[H], H]:
+        """Register a GET handler."""
+        return self.route("GET", path)
+
+    def post(self, path: str) -> Callable[[H], H]:
+        """Register a POST handler."""
+        return self.route("POST", path)
+
+    def put(self, path: str) -> Callable[[H], H]:
+        """Register a PUT handler."""
+        return self.route("PUT", path)
+
+    def patch(self, path: str) -> Callable[[H], H]:
+        """Register a PATCH handler."""
+        return self.route("PATCH", path)
+
+    def delete(self, path: str) -> Callable[[H], H]:
+        """Register a DELETE handler."""
+        return self.route("DELETE", path)
+
+    def _event_route(self, trigger: TriggerType, pattern: str) -> Callable[[H], H]:
+        def decorator(func: H) -> H:
+            self.event_routers[trigger].add(pattern, func)
+            self._compiled = False
+            return func
+
+        return decorator
+
+    def sqs(self, queue: str) -> Callable[[H], H]:
+        """Handle SQS batches from queues whose name matches ``queue`` (glob)."""
+        return self._event_route(TriggerType.SQS, queue)
+
+    def s3(self, bucket: str) -> Callable[[H], H]:
+        """Handle S3 notifications (direct or via EventBridge) for ``bucket`` (glob)."""
+        return self._event_route(TriggerType.S3, bucket)
+
+    def eventbridge(self, pattern: str) -> Callable[[H], H]:
+        """Handle EventBridge events whose ``source`` or ``detail-type`` matches ``pattern``."""
+        return self._event_route(TriggerType.EVENTBRIDGE, pattern)
+
+    def schedule(self, rule_name: str) -> Callable[[H], H]:
+        """Handle scheduled events of the rule ``rule_name`` (glob)."""
+        return self._event_route(TriggerType.SCHEDULED, rule_name)
+
+    def routes(self) -> list[Route]:
+        """Every registered route: HTTP, WebSocket, then event routes."""
+        result = list(self.http_router.routes) + list(self.websocket_routes.values())
+        for router in self.event_routers.values():
+            result.extend(router.routes)
+        return result
+
+    # -- composition ---------------------------------------------------------------
+    def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:
+        for middleware in reversed(self.middleware):
+            handler = middleware(handler)
+        options = self.websocket_options
+        if websocket and options is not None and options.auto_connections:
+            from .websocket.lifecycle import connection_lifecycle
+
+            handler = connection_lifecycle(handler)
+        return handler
+
+    def _compile(self) -> None:
+        for route in self.routes():
+            route.compiled = self._compose(route.handler, websocket=route.kind == "websocket")
+        self._fallback.compiled = self._compose(_raise_route_error)
+        default = self.websocket_options.default_handler if self.websocket_options else None
+        self._ws_default = None
+        if default is not None:
+            self._ws_default = Route("websocket", "-", "(default_handler)", default)
+            self._ws_default.compiled = self._compose(default, websocket=True)
+        self._compiled = True
+
+    # -- dispatch ------------------------------------------------------------------
+    def __call__(self, event: Any, lambda_context: Any = None) -> Any:
+        """The Lambda entry point: ``handler = app``."""
+        if not self._compiled:
+            self._compile()
+        try:
+            request = parse(event)
+        except MalformedEventError as exc:
+            if exc.trigger not in _RESPONSE_SHAPED:
+                raise
+            self.logger.warning("Malformed event", error=exc.message, trigger=exc.trigger.value)
+            return self._serialise(error_response(exc), exc.trigger, event)
+        ctx = Context(request, lambda_context, self)
+        try:
+            route = self._resolve(request)
+        except LiftError as exc:
+            if request.trigger not in _RESPONSE_SHAPED:
+                raise
+            ctx.set("lift.route_error", exc)
+            route = self._fallback
+        try:
+            return self._dispatch(route, ctx)
+        finally:
+            self.metrics.flush()
+
+    handler = __call__
+
+    def _resolve(self, request: Request) -> Route:
+        trigger = request.trigger
+        if trigger is TriggerType.WEBSOCKET:
+            route = self.websocket_routes.get(request.route_key)
+            if route is None:
+                route = self._ws_default or self.websocket_routes.get("$default")
+                if route is None:
+                    raise LiftError(
+                        404, "ROUTE_NOT_FOUND", "No handler for this WebSocket route"
+                    )
+            return route
+        if trigger is TriggerType.HTTP:
+            route, params = self.http_router.match(request.method, request.path)
+            request.path_params = params
+            return route
+        return self.event_routers[trigger].match(request.source, request.detail_type)
+
+    def _dispatch(self, route: Route, ctx: Context) -> Any:
+        trigger = ctx.request.trigger
+        if trigger not in _RESPONSE_SHAPED:
+            start = time.perf_counter()
+            try:
+                return route.compiled(ctx)
+            except Exception:
+                self.logger.exception(
+                    "Event handler failed",
+                    request_id=ctx.request_id,
+                    trigger=trigger.value,
+                    route=route.path,
+                    latency_ms=round((time.perf_counter() - start) * 1000, 3),
+                )
+                raise
+        response = run_handler(route.compiled, ctx)
+        return self._serialise(response, trigger, ctx.request.event)
+
+    @staticmethod
+    def _serialise(response: Response, trigger: TriggerType, event: Any) -> dict[str, Any]:
+        if trigger is TriggerType.WEBSOCKET:
+            return response.to_websocket()
+        if isinstance(event, dict) and event.get("version") == "2.0":
+            return response.to_http_api()
+        return response.to_rest()
+
+
+def run_handler(handler: Handler, ctx: Context) -> Response:
+    """Call ``handler`` and turn its result, or the error it raised, into a Response.
+
+    Unhandled exceptions are logged with their traceback and become a generic 500.
+    """
+    try:
+        response = to_response(handler(ctx), ctx.response)
+    except LiftError as exc:
+        response = error_response(exc)
+    except Exception:
+        logger = ctx.logger
+        logger.exception(
+            "Unhandled error",
+            route=ctx.request.route_key or ctx.request.path,
+            method=ctx.request.method,
+        )
+        response = error_response(internal_error())
+    if ctx.response_headers:
+        for name, value in ctx.response_headers.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+def _raise_route_error(ctx: Context) -> Any:
+    error = ctx.get("lift.route_error")
+    raise error if isinstance(error, LiftError) else LiftError(404, "NOT_FOUND", "Not found")

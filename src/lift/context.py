@@ -1,0 +1,248 @@
+"""Context: one per invocation, the handler's view of the event and its response."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .binding import bind_model
+from .errors import LiftError
+from .request import Request, TriggerType
+from .response import Response, json_dumps
+
+if TYPE_CHECKING:
+    from .app import App
+    from .observability import Logger, Metrics
+    from .websocket.context import WebSocketContext
+
+__all__ = ["Context", "ResponseWriter"]
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class ResponseWriter:
+    """Returned by :meth:`Context.status`; writes the response the handler will send."""
+
+    __slots__ = ("_ctx", "_status")
+
+    def __init__(self, ctx: Context, status: int) -> None:
+        self._ctx = ctx
+        self._status = status
+
+    def json(self, obj: Any) -> Response:
+        """Write ``obj`` as JSON with the chosen status."""
+        return self._write(json_dumps(obj), "application/json")
+
+    def text(self, text: str) -> Response:
+        """Write ``text`` as ``text/plain``."""
+        return self._write(text, "text/plain; charset=utf-8")
+
+    def body(self, data: bytes, content_type: str = "application/octet-stream") -> Response:
+        """Write raw bytes (sent base64-encoded unless the type is textual)."""
+        return self._write(data, content_type)
+
+    def empty(self) -> Response:
+        """Write the status with no body."""
+        response = Response(None, self._status)
+        self._ctx.response = response
+        return response
+
+    def _write(self, body: str | bytes, content_type: str) -> Response:
+        response = Response(body, self._status, {"Content-Type": content_type})
+        self._ctx.response = response
+        return response
+
+
+class Context:
+    """Everything a handler needs for one invocation.
+
+    Request accessors (``param``, ``query``, ``header``, ``json``...), per-invocation
+    state (``set``/``get``), identity (``user_id``, ``tenant_id``, ``claims``), the
+    response (``status(201).json(obj)``, ``set_header``) and, for WebSocket events,
+    :attr:`websocket`.
+    """
+
+    __slots__ = (
+        "_json",
+        "_logger",
+        "_state",
+        "_ws",
+        "app",
+        "claims",
+        "lambda_context",
+        "request",
+        "response",
+        "response_headers",
+        "tenant_id",
+        "user_id",
+    )
+
+    def __init__(self, request: Request, lambda_context: Any = None, app: App | None = None):
+        self.request = request
+        self.lambda_context = lambda_context
+        self.app = app
+        self.user_id: str | None = None
+        self.tenant_id: str | None = None
+        self.claims: dict[str, Any] = {}
+        self.response: Response | None = None
+        self.response_headers: dict[str, str] | None = None
+        self._state: dict[str, Any] | None = None
+        self._json: Any = _MISSING
+        self._ws: WebSocketContext | None = None
+        self._logger: Logger | None = None
+
+    # -- request -----------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        """HTTP method, or the WebSocket event type (``CONNECT``/``MESSAGE``/``DISCONNECT``)."""
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        """Request path (for WebSocket events, the legacy path of the route key)."""
+        return self.request.path
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Path parameters."""
+        return self.request.path_params
+
+    def param(self, name: str) -> str | None:
+        """A path parameter."""
+        return self.request.path_params.get(name)
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        """A query-string parameter (its last value)."""
+        return self.request.query.get(name, default)
+
+    def header(self, name: str) -> str | None:
+        """A request header by case-insensitive name."""
+        return self.request.headers.get(name.lower())
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Request headers with lower-cased names."""
+        return self.request.headers
+
+    @property
+    def body(self) -> bytes:
+        """The request body as bytes."""
+        return self.request.body
+
+    @property
+    def text(self) -> str:
+        """The request body as text."""
+        return self.request.text
+
+    def json(self) -> Any:
+        """The body parsed as JSON; 400 ``INVALID_JSON`` when it is not."""
+        if self._json is _MISSING:
+            raw = self.request.text
+            if not raw.strip():
+                raise LiftError(400, "INVALID_JSON", "The request body is empty")
+            try:
+                self._json = json.loads(raw)
+            except ValueError:
+                raise LiftError(400, "INVALID_JSON", "The request body is not valid JSON") from None
+        return self._json
+
+    def bind(self, model: type[T]) -> T:
+        """Parse the JSON body into ``model`` (pydantic model or dataclass).
+
+        Raises 422 ``VALIDATION_ERROR`` with per-field details.
+        """
+        return bind_model(model, self.json())
+
+    # -- state -------------------------------------------------------------------
+    def set(self, key: str, value: Any) -> None:
+        """Store a value for later middleware and handlers of this invocation."""
+        if self._state is None:
+            self._state = {}
+        self._state[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A value stored with :meth:`set`."""
+        if self._state is None:
+            return default
+        return self._state.get(key, default)
+
+    @property
+    def request_id(self) -> str:
+        """The Lambda request id, else API Gateway's request id."""
+        request_id = getattr(self.lambda_context, "aws_request_id", None)
+        if isinstance(request_id, str) and request_id:
+            return request_id
+        value = self.request.request_context.get("requestId")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def logger(self) -> Logger:
+        """The app's logger, bound to this invocation's request id."""
+        if self._logger is None:
+            from .observability import default_logger
+
+            base = self.app.logger if self.app is not None else default_logger()
+            self._logger = base.bind(request_id=self.request_id)
+        return self._logger
+
+    @property
+    def metrics(self) -> Metrics:
+        """The app's metrics sink."""
+        if self.app is not None:
+            return self.app.metrics
+        from .observability import default_metrics
+
+        return default_metrics()
+
+    # -- identity ----------------------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        """Whether an identity with a user id is set."""
+        return bool(self.user_id)
+
+    def set_identity(
+        self,
+        user_id: str | None = None,
+        tenant_id: str | None = None,
+        claims: dict[str, Any] | None = None,
+    ) -> None:
+        """Set who made the request (done by auth middleware)."""
+        self.user_id = user_id or None
+        self.tenant_id = tenant_id or None
+        self.claims = dict(claims) if claims else {}
+
+    # -- response ----------------------------------------------------------------
+    def status(self, code: int) -> ResponseWriter:
+        """Start a response: ``ctx.status(201).json(obj)``."""
+        return ResponseWriter(self, code)
+
+    def set_header(self, name: str, value: str) -> None:
+        """Add a header to the response, whatever the handler returns."""
+        if self.response_headers is None:
+            self.response_headers = {}
+        self.response_headers[name] = value
+
+    # -- websocket ---------------------------------------------------------------
+    @property
+    def is_websocket(self) -> bool:
+        """Whether the event is an API Gateway WebSocket event."""
+        return self.request.trigger is TriggerType.WEBSOCKET
+
+    @property
+    def websocket(self) -> WebSocketContext:
+        """The WebSocket context; 400 ``NOT_WEBSOCKET`` for other events."""
+        if self._ws is None:
+            if self.request.trigger is not TriggerType.WEBSOCKET:
+                raise LiftError(400, "NOT_WEBSOCKET", "This request is not a WebSocket event")
+            from .websocket.context import WebSocketContext
+
+            self._ws = WebSocketContext(self)
+        return self._ws
+
+    def as_websocket(self) -> WebSocketContext:
+        """The WebSocket context (legacy name for :attr:`websocket`)."""
+        return self.websocket
+
+    def __repr__(self) -> str:
+        return f"<Context {self.request!r}>"

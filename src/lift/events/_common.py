@@ -1,0 +1,86 @@
+"""Helpers shared by the event adapters: strict but forgiving field access."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import LiftError
+from ..request import TriggerType
+
+__all__ = ["MalformedEventError", "headers_of", "mapping", "optional_str", "queries_of"]
+
+
+class MalformedEventError(LiftError):
+    """An event of a known kind whose fields do not have the shape AWS sends."""
+
+    def __init__(self, trigger: TriggerType, message: str) -> None:
+        super().__init__(400, "MALFORMED_EVENT", message)
+        self.trigger = trigger
+
+
+def mapping(value: Any, trigger: TriggerType, name: str) -> dict[str, Any]:
+    """``value`` as a dict; ``None`` is an empty dict, anything else is malformed."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise MalformedEventError(trigger, f"Field '{name}' must be an object")
+
+
+def optional_str(value: Any, trigger: TriggerType, name: str) -> str | None:
+    """``value`` as a string or ``None``."""
+    if value is None or isinstance(value, str):
+        return value
+    raise MalformedEventError(trigger, f"Field '{name}' must be a string")
+
+
+def headers_of(event: dict[str, Any], trigger: TriggerType) -> dict[str, str]:
+    """Lower-cased headers, merging ``multiValueHeaders`` (joined with ", ")."""
+    result: dict[str, str] = {}
+    multi = event.get("multiValueHeaders")
+    if multi:
+        for name, values in mapping(multi, trigger, "multiValueHeaders").items():
+            if isinstance(values, list) and all(isinstance(v, str) for v in values):
+                if values:
+                    result[str(name).lower()] = ", ".join(values)
+            elif values is not None:
+                raise MalformedEventError(trigger, "Field 'multiValueHeaders' must hold lists")
+    headers = event.get("headers")
+    if headers:
+        for name, value in mapping(headers, trigger, "headers").items():
+            if isinstance(value, str):
+                key = str(name).lower()
+                if key not in result:
+                    result[key] = value
+            elif value is not None:
+                raise MalformedEventError(trigger, "Field 'headers' must hold strings")
+    return result
+
+
+def queries_of(
+    event: dict[str, Any], trigger: TriggerType
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Query parameters: last value of each, and every value."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    raw_multi = event.get("multiValueQueryStringParameters")
+    if raw_multi:
+        for name, values in mapping(raw_multi, trigger, "multiValueQueryStringParameters").items():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                if values is None:
+                    continue
+                raise MalformedEventError(
+                    trigger, "Field 'multiValueQueryStringParameters' must hold lists"
+                )
+            multi[name] = list(values)
+            if values:
+                single[name] = values[-1]
+    raw = event.get("queryStringParameters")
+    if raw:
+        for name, value in mapping(raw, trigger, "queryStringParameters").items():
+            if isinstance(value, str):
+                single[name] = value
+                multi.setdefault(name, [value])
+            elif value is not None:
+                raise MalformedEventError(trigger, "Field 'queryStringParameters' must hold strings")
+    return single, multi

@@ -1,0 +1,84 @@
+"""API Gateway HTTP API (payload format 2.0) and Lambda function URL events."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..request import Request, TriggerType
+from ._common import MalformedEventError, headers_of, mapping, optional_str
+
+_T = TriggerType.HTTP
+
+
+def detect(event: dict[str, Any]) -> bool:
+    """An HTTP API v2 event has ``version == "2.0"`` and ``requestContext.http``."""
+    rc = event.get("requestContext")
+    return event.get("version") == "2.0" and isinstance(rc, dict) and "http" in rc
+
+
+def _strip_stage(path: str, stage: str | None) -> str:
+    if stage and stage != "$default":
+        prefix = "/" + stage
+        if path == prefix:
+            return "/"
+        if path.startswith(prefix + "/"):
+            return path[len(prefix) :]
+    return path
+
+
+def normalise(event: dict[str, Any]) -> Request:
+    """Build a :class:`Request` from an HTTP API v2 event.
+
+    The stage prefix is removed from ``rawPath`` (``/prod/items`` on stage ``prod`` is
+    ``/items``). Multi-value query parameters are read from ``rawQueryString``.
+    """
+    rc = mapping(event.get("requestContext"), _T, "requestContext")
+    http = mapping(rc.get("http"), _T, "requestContext.http")
+    method = http.get("method")
+    if not isinstance(method, str) or not method:
+        raise MalformedEventError(_T, "Field 'requestContext.http.method' must be a string")
+    raw_path = optional_str(event.get("rawPath"), _T, "rawPath") or optional_str(
+        http.get("path"), _T, "requestContext.http.path"
+    )
+    path = _strip_stage(raw_path or "/", optional_str(rc.get("stage"), _T, "stage"))
+    raw_query = optional_str(event.get("rawQueryString"), _T, "rawQueryString")
+    query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    if raw_query:
+        for name, value in parse_qsl(raw_query, keep_blank_values=True):
+            query[name] = value
+            multi_query.setdefault(name, []).append(value)
+    else:
+        for name, value in mapping(
+            event.get("queryStringParameters"), _T, "queryStringParameters"
+        ).items():
+            if isinstance(value, str):
+                values = value.split(",")
+                query[name] = values[-1]
+                multi_query[name] = values
+    cookies = event.get("cookies")
+    if cookies is None:
+        cookies = []
+    elif not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+        raise MalformedEventError(_T, "Field 'cookies' must be a list of strings")
+    headers = headers_of(event, _T)
+    if cookies and "cookie" not in headers:
+        headers["cookie"] = "; ".join(cookies)
+    body = event.get("body")
+    if body is not None and not isinstance(body, str):
+        raise MalformedEventError(_T, "Field 'body' must be a string")
+    return Request(
+        _T,
+        event,
+        method=method.upper(),
+        path=path,
+        headers=headers,
+        query=query,
+        multi_query=multi_query,
+        body=body,
+        is_base64=event.get("isBase64Encoded") is True,
+        cookies=list(cookies),
+        source_ip=optional_str(http.get("sourceIp"), _T, "sourceIp"),
+        request_context=rc,
+    )

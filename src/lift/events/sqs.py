@@ -1,0 +1,38 @@
+"""Amazon SQS events (every record of the batch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..request import Request, TriggerType
+from ._common import MalformedEventError
+
+_T = TriggerType.SQS
+
+
+def detect(event: dict[str, Any]) -> bool:
+    """An SQS event is ``Records`` whose first record has ``eventSource == "aws:sqs"``."""
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and isinstance(records[0], dict)
+        and records[0].get("eventSource") == "aws:sqs"
+    )
+
+
+def queue_name(arn: str) -> str:
+    """``arn:aws:sqs:eu-west-1:123456789012:orders`` -> ``orders``."""
+    return arn.rsplit(":", 1)[-1]
+
+
+def normalise(event: dict[str, Any]) -> Request:
+    """Build a :class:`Request` whose ``source`` is the queue name."""
+    records: list[Any] = event["Records"]
+    for record in records:
+        if not isinstance(record, dict) or not isinstance(record.get("messageId"), str):
+            raise MalformedEventError(_T, "Every SQS record must have a 'messageId'")
+    arn = records[0].get("eventSourceARN")
+    if not isinstance(arn, str) or not arn:
+        raise MalformedEventError(_T, "Field 'eventSourceARN' must be a string")
+    return Request(_T, event, records=records, source=queue_name(arn))

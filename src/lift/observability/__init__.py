@@ -1,0 +1,70 @@
+"""Logging and metrics: protocols, a JSON logger, CloudWatch EMF and an in-memory sink."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from .emf import EMFMetrics
+from .logger import JSONLogger
+from .memory import MemoryMetrics
+
+__all__ = [
+    "EMFMetrics",
+    "JSONLogger",
+    "Logger",
+    "MemoryMetrics",
+    "Metrics",
+    "default_logger",
+    "default_metrics",
+]
+
+
+@runtime_checkable
+class Logger(Protocol):
+    """A structured logger: a message plus fields."""
+
+    def debug(self, message: str, **fields: Any) -> None: ...
+    def info(self, message: str, **fields: Any) -> None: ...
+    def warning(self, message: str, **fields: Any) -> None: ...
+    def error(self, message: str, **fields: Any) -> None: ...
+    def exception(self, message: str, **fields: Any) -> None:
+        """Log at ERROR with the current exception's traceback."""
+
+    def bind(self, **fields: Any) -> Logger:
+        """A logger that adds ``fields`` to every line."""
+
+
+@runtime_checkable
+class Metrics(Protocol):
+    """A metrics sink; values are buffered and written by :meth:`flush`."""
+
+    def add(
+        self,
+        name: str,
+        value: float,
+        unit: str = "Count",
+        dimensions: dict[str, str] | None = None,
+    ) -> None: ...
+
+    def flush(self) -> None:
+        """Write what was buffered (once per invocation)."""
+
+
+_logger: JSONLogger | None = None
+_metrics: EMFMetrics | None = None
+
+
+def default_logger() -> JSONLogger:
+    """The process-wide JSON logger."""
+    global _logger
+    if _logger is None:
+        _logger = JSONLogger()
+    return _logger
+
+
+def default_metrics() -> EMFMetrics:
+    """The process-wide EMF metrics writer (namespace from ``LIFT_METRICS_NAMESPACE``)."""
+    global _metrics
+    if _metrics is None:
+        _metrics = EMFMetrics()
+    return _metrics

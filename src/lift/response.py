@@ -1,0 +1,154 @@
+"""Response and its serialisation to the shapes API Gateway expects."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+__all__ = ["Response", "error_response", "json_dumps", "to_response"]
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+def json_dumps(obj: Any) -> str:
+    """Compact JSON; ``default=str`` so datetimes, UUIDs and Decimals serialise."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _is_text(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    lowered = content_type.lower()
+    return lowered.startswith(_TEXT_TYPES) or lowered.endswith("+json")
+
+
+class Response:
+    """An HTTP or WebSocket response.
+
+    ``body`` is text or bytes. Bytes with a textual ``Content-Type`` that decode as UTF-8
+    are sent as text; other bytes are base64-encoded (``isBase64Encoded``).
+    """
+
+    __slots__ = ("body", "cookies", "headers", "status_code")
+
+    def __init__(
+        self,
+        body: str | bytes | None = None,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        cookies: list[str] | None = None,
+    ) -> None:
+        self.body = body
+        self.status_code = status_code
+        self.headers = headers if headers is not None else {}
+        self.cookies = cookies if cookies is not None else []
+
+    @classmethod
+    def json(
+        cls, obj: Any, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
+        """A JSON response."""
+        merged = {"Content-Type": "application/json"}
+        if headers:
+            merged.update(headers)
+        return cls(json_dumps(obj), status_code, merged)
+
+    @classmethod
+    def text(
+        cls, text: str, status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
+        """A plain-text response."""
+        merged = {"Content-Type": "text/plain; charset=utf-8"}
+        if headers:
+            merged.update(headers)
+        return cls(text, status_code, merged)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the status is 2xx."""
+        return 200 <= self.status_code < 300
+
+    def header(self, name: str) -> str | None:
+        """A response header by case-insensitive name."""
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def _encoded_body(self) -> tuple[str, bool]:
+        body = self.body
+        if body is None:
+            return "", False
+        if isinstance(body, str):
+            return body, False
+        if _is_text(self.header("content-type")):
+            try:
+                return body.decode("utf-8"), False
+            except UnicodeDecodeError:
+                pass
+        return base64.b64encode(body).decode("ascii"), True
+
+    def to_rest(self) -> dict[str, Any]:
+        """The REST API (payload 1.0) shape; cookies go to ``multiValueHeaders``."""
+        body, is_base64 = self._encoded_body()
+        result: dict[str, Any] = {
+            "statusCode": self.status_code,
+            "headers": dict(self.headers),
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+        if self.cookies:
+            result["multiValueHeaders"] = {"Set-Cookie": list(self.cookies)}
+        return result
+
+    def to_http_api(self) -> dict[str, Any]:
+        """The HTTP API (payload 2.0) shape; cookies go to ``cookies``."""
+        result = self.to_rest()
+        result.pop("multiValueHeaders", None)
+        if self.cookies:
+            result["cookies"] = list(self.cookies)
+        return result
+
+    def to_websocket(self) -> dict[str, Any]:
+        """The WebSocket integration shape: status, and body/headers only when set."""
+        result: dict[str, Any] = {"statusCode": self.status_code}
+        if self.headers:
+            result["headers"] = dict(self.headers)
+        if self.body is not None:
+            body, is_base64 = self._encoded_body()
+            result["body"] = body
+            if is_base64:
+                result["isBase64Encoded"] = True
+        return result
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status_code}>"
+
+
+def error_response(error: Any) -> Response:
+    """The response for a :class:`~lift.errors.LiftError`: its status and error body."""
+    headers = {"Content-Type": "application/json"}
+    if error.headers:
+        headers.update(error.headers)
+    return Response(json_dumps(error.to_body()), error.status_code, headers)
+
+
+def to_response(result: Any, written: Response | None = None) -> Response:
+    """Turn a handler's result into a :class:`Response`.
+
+    ``None`` gives ``written`` (what the handler wrote through the context) or an empty
+    200; ``dict``/``list`` give JSON; ``str`` text; ``bytes`` a binary body.
+    """
+    if result is None:
+        return written if written is not None else Response(None, 200)
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, (dict, list)):
+        return Response(json_dumps(result), 200, {"Content-Type": "application/json"})
+    if isinstance(result, str):
+        return Response(result, 200, {"Content-Type": "text/plain; charset=utf-8"})
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return Response(bytes(result), 200, {"Content-Type": "application/octet-stream"})
+    return Response(json_dumps(result), 200, {"Content-Type": "application/json"})

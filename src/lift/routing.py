@@ -1,0 +1,173 @@
+"""HTTP routing (static and ``{param}`` segments) and event routing by pattern."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .errors import LiftError
+
+__all__ = ["EventRouter", "HTTPRouter", "Route", "normalise_path"]
+
+Handler = Callable[[Any], Any]
+_COLON_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
+_BRACE_PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
+
+
+class Route:
+    """A registered handler and its middleware-wrapped form (built once)."""
+
+    __slots__ = ("compiled", "handler", "kind", "method", "path")
+
+    def __init__(self, kind: str, method: str, path: str, handler: Handler) -> None:
+        self.kind = kind
+        self.method = method
+        self.path = path
+        self.handler = handler
+        self.compiled: Handler = handler
+
+    def describe(self) -> str:
+        """One line for ``lift routes``."""
+        name = getattr(self.handler, "__qualname__", repr(self.handler))
+        return f"{self.kind:<11} {self.method:<8} {self.path:<32} {name}"
+
+
+def normalise_path(path: str) -> str:
+    """Drop a trailing slash (but keep ``/``)."""
+    if len(path) > 1 and path.endswith("/"):
+        return path.rstrip("/") or "/"
+    return path or "/"
+
+
+class _Node:
+    __slots__ = ("greedy", "methods", "param", "param_name", "static")
+
+    def __init__(self) -> None:
+        self.static: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.param_name = ""
+        self.greedy = False
+        self.methods: dict[str, Route] = {}
+
+
+class HTTPRouter:
+    """Routes ``(method, path)`` to a :class:`Route`.
+
+    Static paths are a dict lookup; paths with parameters walk a segment trie where a
+    static segment wins over a parameter. ``{name+}`` matches the rest of the path.
+    """
+
+    def __init__(self) -> None:
+        self._static: dict[str, dict[str, Route]] = {}
+        self._root = _Node()
+        self.routes: list[Route] = []
+
+    def add(self, method: str, path: str, handler: Handler) -> Route:
+        """Register a route; registering the same method and path twice is an error."""
+        method = method.upper()
+        path = normalise_path(path if path.startswith("/") else "/" + path)
+        segments = path.strip("/").split("/") if path != "/" else []
+        has_params = False
+        node = self._root
+        for index, segment in enumerate(segments):
+            colon = _COLON_PARAM.match(segment)
+            brace = _BRACE_PARAM.match(segment)
+            if colon or brace:
+                has_params = True
+                name = (colon or brace).group(1)  # type: ignore[union-attr]
+                greedy = bool(brace and brace.group(2))
+                if greedy and index != len(segments) - 1:
+                    raise ValueError(f"Greedy parameter must be last in {path!r}")
+                if node.param is None:
+                    node.param = _Node()
+                    node.param_name = name
+                    node.greedy = greedy
+                elif node.param_name != name or node.greedy != greedy:
+                    raise ValueError(
+                        f"Conflicting parameter names {node.param_name!r} and {name!r} in {path!r}"
+                    )
+                node = node.param
+            else:
+                node = node.static.setdefault(segment, _Node())
+        if method in node.methods:
+            raise ValueError(f"Route {method} {path} is already registered")
+        route = Route("http", method, path, handler)
+        node.methods[method] = route
+        if not has_params:
+            self._static.setdefault(path, {})[method] = route
+        self.routes.append(route)
+        return route
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for ``method`` and ``path`` and its parameters.
+
+        Raises 404 ``NOT_FOUND`` or 405 ``METHOD_NOT_ALLOWED`` (with ``Allow``).
+        """
+        path = normalise_path(path)
+        params: dict[str, str] = {}
+        methods = self._static.get(path)
+        if methods is None:
+            segments = path.strip("/").split("/") if path != "/" else []
+            node = self._walk(self._root, segments, 0, params)
+            methods = node.methods if node is not None else None
+        if not methods:
+            raise LiftError(404, "NOT_FOUND", "No route matches the request path")
+        route = methods.get(method)
+        if route is None and method == "HEAD":
+            route = methods.get("GET")
+        if route is None:
+            allowed = ", ".join(sorted(methods))
+            raise LiftError(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"Method {method} is not allowed on this path",
+                headers={"Allow": allowed},
+            )
+        return route, params
+
+    def _walk(
+        self, node: _Node, segments: list[str], index: int, params: dict[str, str]
+    ) -> _Node | None:
+        if index == len(segments):
+            return node if node.methods else None
+        segment = segments[index]
+        child = node.static.get(segment)
+        if child is not None:
+            found = self._walk(child, segments, index + 1, params)
+            if found is not None:
+                return found
+        if node.param is not None and segment:
+            if node.greedy:
+                params[node.param_name] = "/".join(segments[index:])
+                return node.param if node.param.methods else None
+            found = self._walk(node.param, segments, index + 1, params)
+            if found is not None:
+                params[node.param_name] = segment
+                return found
+        return None
+
+
+class EventRouter:
+    """Routes non-HTTP events by glob pattern (``orders-*``) on the event's source name."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.routes: list[Route] = []
+
+    def add(self, pattern: str, handler: Handler) -> Route:
+        """Register ``pattern``; the same pattern twice is an error."""
+        if any(route.path == pattern for route in self.routes):
+            raise ValueError(f"{self.kind} route {pattern!r} is already registered")
+        route = Route(self.kind, "-", pattern, handler)
+        self.routes.append(route)
+        return route
+
+    def match(self, *names: str) -> Route:
+        """The first route whose pattern matches one of ``names``; else 404."""
+        for route in self.routes:
+            for name in names:
+                if name and fnmatchcase(name, route.path):
+                    return route
+        raise LiftError(404, "ROUTE_NOT_FOUND", f"No {self.kind} handler matches the event")
