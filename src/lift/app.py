@@ -16,6 +16,7 @@ from .types import Handler, Middleware
 
 if TYPE_CHECKING:
     from .observability import Logger, Metrics
+    from .websocket.management import ManagementAPI
     from .websocket.options import WebSocketOptions
 
 __all__ = ["App"]
@@ -61,6 +62,8 @@ class App:
         from .observability import default_logger, default_metrics
 
         self.websocket_options = websocket
+        self.management_api: ManagementAPI | None = None
+        """When set, every ``@connections`` call goes here (the test client uses it)."""
         self.logger: Logger = logger if logger is not None else default_logger()
         self.metrics: Metrics = metrics if metrics is not None else default_metrics()
         self.middleware: list[Middleware] = []

@@ -1,0 +1,115 @@
+"""Shared helpers for the benchmark scripts: timing, a fake Lambda context, tables."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "FakeLambdaContext",
+    "Timing",
+    "format_table",
+    "median",
+    "time_interleaved",
+    "verdict",
+]
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes of the Lambda runtime's context object that frameworks read."""
+
+    function_name: str = "bench-fn"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bench-fn"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = "5f3c8b1e-2d6a-4a0f-9b1e-7c2d4e6f8a90"
+    log_group_name: str = "/aws/lambda/bench-fn"
+    log_stream_name: str = "2024/05/01/[$LATEST]0123456789abcdef0123456789abcdef"
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        """A constant: benchmarks never run out of time."""
+        return 30_000
+
+
+@dataclass
+class Timing:
+    """Per-call cost of one subject: every repeat's figure and their median."""
+
+    name: str
+    per_call_ns: list[float] = field(default_factory=list)
+
+    @property
+    def median_us(self) -> float:
+        """Median cost of one call, in microseconds."""
+        return statistics.median(self.per_call_ns) / 1000.0
+
+
+def _batch(func: Callable[[], Any], iterations: int) -> float:
+    """Nanoseconds per call over ``iterations`` calls, with the collector paused."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter_ns()
+        for _ in range(iterations):
+            func()
+        elapsed = time.perf_counter_ns() - start
+    finally:
+        gc.enable()
+    return elapsed / iterations
+
+
+def time_interleaved(
+    subjects: Sequence[tuple[str, Callable[[], Any]]],
+    *,
+    iterations: int,
+    repeats: int,
+    warmup: int,
+) -> list[Timing]:
+    """Time each subject ``repeats`` times, ``iterations`` calls per repeat.
+
+    Every subject is warmed up first. Repeats are interleaved (A, B, C, A, B, C...) so
+    drift in machine load is shared between subjects, and every batch runs with a fresh
+    ``gc.collect()`` and the collector disabled, the same for every framework.
+    """
+    for _, func in subjects:
+        for _ in range(warmup):
+            func()
+    timings = [Timing(name) for name, _ in subjects]
+    for _ in range(repeats):
+        for timing, (_, func) in zip(timings, subjects):
+            timing.per_call_ns.append(_batch(func, iterations))
+    return timings
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values``."""
+    return float(statistics.median(values))
+
+
+def verdict(ratio: float, target: float) -> str:
+    """``PASS`` when ``ratio`` is at most ``target``, else ``FAIL``."""
+    return "PASS" if ratio <= target else "FAIL"
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table with left-aligned first column and right-aligned others."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.ljust(width) if index == 0 else cell.rjust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths))
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])

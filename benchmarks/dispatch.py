@@ -1,0 +1,308 @@
+"""Per-event dispatch cost of Lift, Chalice and Powertools for AWS Lambda.
+
+Every framework handles the same event and must produce the same result (checked
+before timing). Run from the repository root::
+
+    .venv/bin/python benchmarks/dispatch.py            # full run
+    .venv/bin/python benchmarks/dispatch.py --quick    # a few iterations (smoke test)
+
+Targets: REST v1 dispatch costs at most half of the fastest peer's; WebSocket MESSAGE
+dispatch costs at most twice Chalice's bare WebSocket handler. The script always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _util import FakeLambdaContext, Timing, format_table, time_interleaved, verdict
+
+REST_TARGET = 0.50
+WEBSOCKET_TARGET = 2.00
+USER = {"id": "123", "name": "Ada Lovelace", "active": True}
+REGION = "eu-west-1"
+API_ID = "a1b2c3d4e5"
+DOMAIN = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
+
+Invoke = Callable[[], Any]
+
+
+def rest_event() -> dict[str, Any]:
+    """GET /users/123 through a REST API (payload 1.0) resource ``/users/{id}``."""
+    headers = {
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate, br",
+        "Accept-Language": "en-GB,en;q=0.9",
+        "CloudFront-Forwarded-Proto": "https",
+        "CloudFront-Is-Desktop-Viewer": "true",
+        "CloudFront-Is-Mobile-Viewer": "false",
+        "CloudFront-Is-SmartTV-Viewer": "false",
+        "CloudFront-Is-Tablet-Viewer": "false",
+        "CloudFront-Viewer-Country": "GB",
+        "Host": DOMAIN,
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0",
+        "Via": "2.0 4f1c0e2b8a9d6e3f.cloudfront.net (CloudFront)",
+        "X-Amz-Cf-Id": "kXq3P5yVbJ0oQ2d6Zr8nS1tW4uE7iA9cF3gH5jK2lM0nB6vC8xZ1aw==",
+        "X-Amzn-Trace-Id": "Root=1-66323a10-3b9f2c1d4e5f6a7b8c9d0e1f",
+        "X-Forwarded-For": "203.0.113.10, 130.176.1.1",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    return {
+        "resource": "/users/{id}",
+        "path": "/users/123",
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"id": "123"},
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "x1y2z3",
+            "resourcePath": "/users/{id}",
+            "httpMethod": "GET",
+            "extendedRequestId": "XyZ1aF2bIAMEbCw=",
+            "requestTime": "01/May/2024:12:00:00 +0000",
+            "path": "/prod/users/123",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "prod",
+            "domainPrefix": API_ID,
+            "requestTimeEpoch": 1714564800123,
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": "203.0.113.10",
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": headers["User-Agent"],
+                "user": None,
+            },
+            "domainName": DOMAIN,
+            "deploymentId": "d9e8f7",
+            "apiId": API_ID,
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def websocket_message_event() -> dict[str, Any]:
+    """A ``$default`` MESSAGE event as API Gateway sends it (no headers on messages)."""
+    return {
+        "requestContext": {
+            "routeKey": "$default",
+            "messageId": "Zt1mZc4NDoECEyQ=",
+            "eventType": "MESSAGE",
+            "extendedRequestId": "Zt1mZGh1joEFsMQ=",
+            "requestTime": "01/May/2024:12:00:00 +0000",
+            "messageDirection": "IN",
+            "stage": "prod",
+            "connectedAt": 1714564790000,
+            "requestTimeEpoch": 1714564800123,
+            "identity": {"sourceIp": "203.0.113.10"},
+            "requestId": "Zt1mZGh1joEFsMQ=",
+            "domainName": DOMAIN,
+            "connectionId": "Zt1lXc4NDoECEyQ=",
+            "apiId": API_ID,
+        },
+        "body": json.dumps({"action": "chat", "text": "hello"}),
+        "isBase64Encoded": False,
+    }
+
+
+# -- the three apps --------------------------------------------------------------------
+
+
+def lift_rest() -> Callable[[dict[str, Any], Any], Any]:
+    """A Lift app with ``GET /users/{id}``."""
+    from lift import App, Context
+
+    app = App()
+
+    @app.get("/users/{id}")
+    def get_user(ctx: Context) -> dict[str, Any]:
+        return {**USER, "id": ctx.param("id")}
+
+    return app
+
+
+def chalice_rest() -> Callable[[dict[str, Any], Any], Any]:
+    """A Chalice app with ``/users/{id}``."""
+    from chalice import Chalice
+
+    app = Chalice(app_name="bench")
+
+    @app.route("/users/{id}")
+    def get_user(id: str) -> dict[str, Any]:
+        return {**USER, "id": id}
+
+    return app
+
+
+def powertools_rest() -> Callable[[dict[str, Any], Any], Any]:
+    """A Powertools ``APIGatewayRestResolver`` with ``/users/<id>``."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    app = APIGatewayRestResolver()
+
+    @app.get("/users/<id>")
+    def get_user(id: str) -> dict[str, Any]:
+        return {**USER, "id": id}
+
+    return app.resolve
+
+
+def lift_websocket() -> Callable[[dict[str, Any], Any], Any]:
+    """A Lift app with a ``$default`` WebSocket handler that does nothing."""
+    from lift import App, Context
+
+    app = App()
+
+    @app.websocket("$default")
+    def on_message(ctx: Context) -> None:
+        return None
+
+    return app
+
+
+def chalice_websocket() -> Callable[[dict[str, Any], Any], Any]:
+    """Chalice's bare ``on_ws_message`` handler, with the session it requires.
+
+    Chalice refuses to dispatch WebSocket events until ``websocket_api.session`` is
+    set; the session (with dummy credentials) is built here, outside the timing.
+    """
+    import boto3
+    from chalice import Chalice
+
+    os.environ.setdefault("AWS_REGION", REGION)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    app = Chalice(app_name="bench")
+    app.experimental_feature_flags.update(["WEBSOCKETS"])
+    app.websocket_api.session = boto3.session.Session(region_name=REGION)
+
+    @app.on_ws_message()
+    def on_message(event: Any) -> None:
+        return None
+
+    handler: Callable[[dict[str, Any], Any], Any] = on_message
+    return handler
+
+
+# -- fairness checks -------------------------------------------------------------------
+
+
+def check_rest(name: str, result: Any) -> None:
+    """Every framework must answer 200 with the same JSON body."""
+    if not isinstance(result, dict) or result.get("statusCode") != 200:
+        raise SystemExit(f"{name}: expected status 200, got {result!r}")
+    body = json.loads(result["body"])
+    if body != USER:
+        raise SystemExit(f"{name}: expected body {USER!r}, got {body!r}")
+
+
+def check_websocket(name: str, result: Any) -> None:
+    """Every framework must answer the message with status 200."""
+    if not isinstance(result, dict) or result.get("statusCode") != 200:
+        raise SystemExit(f"{name}: expected status 200, got {result!r}")
+
+
+def prepare(
+    builders: list[tuple[str, Callable[[], Callable[[dict[str, Any], Any], Any]]]],
+    event: dict[str, Any],
+    check: Callable[[str, Any], None],
+) -> list[tuple[str, Invoke]]:
+    """Build each app once, check its answer, and return zero-argument invokers."""
+    context = FakeLambdaContext()
+    subjects: list[tuple[str, Invoke]] = []
+    for name, build in builders:
+        handler = build()
+        check(name, handler(event, context))
+
+        def invoke(handler: Callable[[dict[str, Any], Any], Any] = handler) -> Any:
+            return handler(event, context)
+
+        subjects.append((name, invoke))
+    return subjects
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+def report(title: str, timings: list[Timing]) -> None:
+    """Print one table: framework, cost per event, and ratio against Lift."""
+    lift_us = timings[0].median_us
+    rows = [
+        [t.name, f"{t.median_us:.2f}", f"{t.median_us / lift_us:.2f}x"] for t in timings
+    ]
+    print(title)
+    print(format_table(["framework", "µs/event", "vs lift"], rows))
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the tables and target checks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few iterations only")
+    parser.add_argument("--iterations", type=int, help="calls per repeat")
+    parser.add_argument("--repeats", type=int, help="repeats (the median is reported)")
+    args = parser.parse_args(argv)
+    iterations = args.iterations or (200 if args.quick else 20_000)
+    repeats = args.repeats or (3 if args.quick else 9)
+    warmup = 50 if args.quick else 2_000
+
+    rest = prepare(
+        [("lift", lift_rest), ("chalice", chalice_rest), ("powertools", powertools_rest)],
+        rest_event(),
+        check_rest,
+    )
+    websocket = prepare(
+        [("lift", lift_websocket), ("chalice", chalice_websocket)],
+        websocket_message_event(),
+        check_websocket,
+    )
+
+    print(f"Python {sys.version.split()[0]}; {repeats} repeats x {iterations} events; median")
+    print()
+    rest_timings = time_interleaved(rest, iterations=iterations, repeats=repeats, warmup=warmup)
+    ws_timings = time_interleaved(
+        websocket, iterations=iterations, repeats=repeats, warmup=warmup
+    )
+    report("REST v1  GET /users/{id}", rest_timings)
+    report("WebSocket MESSAGE  $default", ws_timings)
+
+    lift_rest_us = rest_timings[0].median_us
+    peer = min(rest_timings[1:], key=lambda t: t.median_us)
+    ratio = lift_rest_us / peer.median_us
+    print(
+        f"REST: lift {lift_rest_us:.2f} µs vs fastest peer ({peer.name}) "
+        f"{peer.median_us:.2f} µs -> ratio {ratio:.2f} (target <= {REST_TARGET:.2f}): "
+        f"{verdict(ratio, REST_TARGET)}"
+    )
+    lift_ws_us, chalice_ws_us = ws_timings[0].median_us, ws_timings[1].median_us
+    ratio = lift_ws_us / chalice_ws_us
+    print(
+        f"WebSocket: lift {lift_ws_us:.2f} µs vs chalice {chalice_ws_us:.2f} µs "
+        f"-> ratio {ratio:.2f} (target <= {WEBSOCKET_TARGET:.2f}): "
+        f"{verdict(ratio, WEBSOCKET_TARGET)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The ``lift`` command: ``routes``, ``invoke``, ``dev`` and ``template``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .app import App
+
+__all__ = ["load_app", "main"]
+
+
+def load_app(target: str) -> App:
+    """Import ``module:attribute`` from the current directory, as uvicorn does."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name:
+        raise SystemExit(f"error: expected MODULE:APP, got {target!r}")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"error: cannot import {module_name!r}: {exc}") from exc
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, App):
+        raise SystemExit(f"error: {target!r} is not a lift.App")
+    return app
+
+
+def _routes(args: argparse.Namespace) -> int:
+    app = load_app(args.app)
+    routes = app.routes()
+    if not routes:
+        print("No routes registered.")
+        return 0
+    print(f"{'KIND':<11} {'METHOD':<8} {'PATH / KEY / PATTERN':<32} HANDLER")
+    for route in routes:
+        print(route.describe())
+    return 0
+
+
+class _InvokeContext:
+    """A minimal Lambda context for ``lift invoke``."""
+
+    aws_request_id = "lift-invoke"
+    function_name = "lift-invoke"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:lift-invoke"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    app = load_app(args.app)
+    try:
+        if args.event == "-":
+            event: Any = json.load(sys.stdin)
+        else:
+            with open(args.event, encoding="utf-8") as handle:
+                event = json.load(handle)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read the event: {exc}", file=sys.stderr)
+        return 2
+    from .errors import LiftError
+
+    try:
+        result = app(event, _InvokeContext())
+    except LiftError as exc:
+        print(json.dumps(exc.to_body(), indent=2), file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    try:
+        from .local.gateway import run_dev
+    except ImportError as exc:
+        print(f"error: the local gateway needs the 'local' extra: {exc}", file=sys.stderr)
+        return 2
+    run_dev(args.app, host=args.host, port=args.port, stage=args.stage, reload=args.reload)
+    return 0
+
+
+def _template(args: argparse.Namespace) -> int:
+    from .deploy import render_template
+
+    app = load_app(args.app)
+    print(render_template(app, args.app, table_name=args.table_name, stage=args.stage))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lift`` command."""
+    parser = argparse.ArgumentParser(
+        prog="lift", description="Lift: Lambda handlers with first-class WebSocket APIs."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    routes = commands.add_parser("routes", help="list every registered route")
+    routes.add_argument("app", metavar="MODULE:APP")
+    routes.set_defaults(run=_routes)
+
+    invoke = commands.add_parser("invoke", help="run one event through the app")
+    invoke.add_argument("app", metavar="MODULE:APP")
+    invoke.add_argument("--event", required=True, help="JSON event file, or - for stdin")
+    invoke.set_defaults(run=_invoke)
+
+    dev = commands.add_parser("dev", help="run the app on a local WebSocket gateway")
+    dev.add_argument("app", metavar="MODULE:APP")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--stage", default="local")
+    dev.add_argument("--reload", action="store_true", help="restart on code changes")
+    dev.set_defaults(run=_dev)
+
+    template = commands.add_parser("template", help="print an AWS SAM template for the app")
+    template.add_argument("app", metavar="MODULE:APP")
+    template.add_argument("--table-name", default=None, help="DynamoDB connections table")
+    template.add_argument("--stage", default="prod")
+    template.set_defaults(run=_template)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lift`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Local emulation of API Gateway: the WebSocket gateway and its ``@connections`` endpoint."""
