@@ -202,7 +202,7 @@ class WebSocketContext:
 
             options = self.options
             self._region = resolve_region(
-                self._rc, option=options.region if options else None
+                self.management_endpoint, option=options.region if options else None
             )
         return self._region
 
