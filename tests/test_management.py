@@ -1,4 +1,4 @@
-"""ManagementClient (real boto3) against the local @connections server; endpoint/region resolution."""
+"""ManagementClient (real boto3) against the local @connections server; endpoint resolution."""
 
 from __future__ import annotations
 

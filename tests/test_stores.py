@@ -23,14 +23,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.server import ThreadedMotoServer
 
-from lift.websocket import (
-    Connection,
-    ConnectionStore,
-    DynamoDBConnectionStore,
-    MemoryConnectionStore,
-)
-from lift.websocket.connection import ConnectionStoreError
+from lift.websocket.connection import Connection, ConnectionStore, ConnectionStoreError
 from lift.websocket.stores import dynamodb as dynamodb_module
+from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
+from lift.websocket.stores.memory import MemoryConnectionStore
 
 REGION = "eu-west-1"
 
@@ -322,28 +318,27 @@ def test_pagination_over_one_megabyte(store: ConnectionStore, clock: FakeClock) 
     store.save(conn(clock, "other", user_id="light", tenant_id="small", metadata={"b": blob}))
 
     calls: dict[str, int] = {"Query": 0, "Scan": 0}
-    is_dynamo = isinstance(store, DynamoDBConnectionStore)
-    if is_dynamo:
-        events = store.client.meta.events
 
-        def count(event_name: str, **_: Any) -> None:
-            calls[event_name.rsplit(".", 1)[-1]] += 1
+    def count(event_name: str, **_: Any) -> None:
+        calls[event_name.rsplit(".", 1)[-1]] += 1
 
-        events.register("after-call.dynamodb.Query", count, unique_id="count-query")
-        events.register("after-call.dynamodb.Scan", count, unique_id="count-scan")
+    dynamo = store if isinstance(store, DynamoDBConnectionStore) else None
+    if dynamo is not None:
+        dynamo.client.meta.events.register("after-call.dynamodb.Query", count, "count-query")
+        dynamo.client.meta.events.register("after-call.dynamodb.Scan", count, "count-scan")
     try:
         tenant_iter = store.list_by_tenant("big")
         first = next(tenant_iter)
-        if is_dynamo:
+        if dynamo is not None:
             assert calls["Query"] == 1  # lazy: one page fetched so far
         listed = [first, *tenant_iter]
         tenant_queries = calls["Query"]
         by_user = list(store.list_by_user("heavy"))
         active = store.count_active()
     finally:
-        if is_dynamo:
-            events.unregister("after-call.dynamodb.Query", unique_id="count-query")
-            events.unregister("after-call.dynamodb.Scan", unique_id="count-scan")
+        if dynamo is not None:
+            dynamo.client.meta.events.unregister("after-call.dynamodb.Query", None, "count-query")
+            dynamo.client.meta.events.unregister("after-call.dynamodb.Scan", None, "count-scan")
 
     expected = {f"conn-{n:04d}" for n in range(total)}
     assert len(listed) == total
@@ -351,7 +346,7 @@ def test_pagination_over_one_megabyte(store: ConnectionStore, clock: FakeClock) 
     assert all(c.metadata == {"b": blob} for c in listed)
     assert {c.connection_id for c in by_user} == expected
     assert active == total + 1
-    if is_dynamo:
+    if dynamo is not None:
         assert len(json.dumps([c.metadata for c in listed])) > 1_000_000
         assert tenant_queries >= 2
         assert calls["Query"] - tenant_queries >= 2

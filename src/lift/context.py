@@ -143,7 +143,7 @@ class Context:
                 raise LiftError(400, "INVALID_JSON", "The request body is empty")
             try:
                 self._json = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise LiftError(400, "INVALID_JSON", "The request body is not valid JSON") from None
         return self._json
 

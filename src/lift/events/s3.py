@@ -33,7 +33,7 @@ def normalise(event: dict[str, Any]) -> Request:
     """
     records: list[dict[str, Any]] = []
     raw_records = event.get("Records")
-    if raw_records is not None:
+    if isinstance(raw_records, list) and raw_records:
         for raw in raw_records:
             if not isinstance(raw, dict):
                 raise MalformedEventError(_T, "Every S3 record must be an object")

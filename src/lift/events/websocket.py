@@ -19,7 +19,10 @@ def detect(event: dict[str, Any]) -> bool:
     Checked first: a ``$connect`` event can also carry ``httpMethod`` and ``path``.
     """
     rc = event.get("requestContext")
-    return isinstance(rc, dict) and rc.get("eventType") in EVENT_TYPES
+    if not isinstance(rc, dict):
+        return False
+    event_type = rc.get("eventType")
+    return isinstance(event_type, str) and event_type in EVENT_TYPES
 
 
 def route_path(route_key: str) -> str:

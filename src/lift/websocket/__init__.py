@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .authorizer import authorizer
     from .broadcast import BroadcastResult
-    from .connection import Connection, ConnectionStore
+    from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .context import ConnectionInfo, WebSocketContext
     from .errors import (
         ConnectionGoneError,
@@ -25,11 +25,31 @@ if TYPE_CHECKING:
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
-_EXPORTS = {
+__all__ = [
+    "BroadcastResult",
+    "Connection",
+    "ConnectionGoneError",
+    "ConnectionInfo",
+    "ConnectionStore",
+    "ConnectionStoreError",
+    "DynamoDBConnectionStore",
+    "ForbiddenError",
+    "ManagementAPIError",
+    "ManagementClient",
+    "MemoryConnectionStore",
+    "PayloadTooLargeError",
+    "ThrottledError",
+    "WebSocketContext",
+    "WebSocketOptions",
+    "authorizer",
+]
+
+_MODULES = {
     "authorizer": ".authorizer",
     "BroadcastResult": ".broadcast",
     "Connection": ".connection",
     "ConnectionStore": ".connection",
+    "ConnectionStoreError": ".connection",
     "ConnectionInfo": ".context",
     "WebSocketContext": ".context",
     "ConnectionGoneError": ".errors",
@@ -43,11 +63,9 @@ _EXPORTS = {
     "MemoryConnectionStore": ".stores.memory",
 }
 
-__all__ = sorted(_EXPORTS)
-
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module 'lift.websocket' has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)

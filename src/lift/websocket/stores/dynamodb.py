@@ -173,9 +173,10 @@ class DynamoDBConnectionStore:
         """The exact number of unexpired connections.
 
         A strongly consistent ``Scan`` with ``Select=COUNT`` and the filter
-        ``expires_at > now``, followed to the last page. Its cost grows with the table: every
-        item is read, so one count consumes about (table size in KB / 4) / 2 read units and
-        one request per MB. It is meant for dashboards and checks, not the per-message path.
+        ``expires_at > now``, followed to the last page. Its cost is O(table size): every
+        item (expired ones the TTL sweeper has not removed yet included) is read, so one
+        count consumes about one read unit per 4 KB of table and one request per MB. It is
+        meant for dashboards and checks, not the per-message path.
 
         No counter item is kept: TTL deletions happen without any call through this store,
         and a repeated delete or an overwrite would have to be told apart from a new

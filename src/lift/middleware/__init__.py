@@ -1,0 +1,43 @@
+"""Built-in middleware. A middleware wraps a handler: ``app.use(mw)``, first added outermost.
+
+- :func:`websocket_auth` with :class:`JWTConfig`: JWT authentication for WebSocket
+  routes (token checked on ``$connect``, identity restored on later events).
+- :func:`websocket_metrics`: per-event WebSocket metrics as CloudWatch EMF
+  (requests, latency, errors, connections, messages and their size).
+- :func:`request_logging`: one structured log line per event, never a header or token.
+- :func:`recovery`: exceptions become the standard error response inside the chain.
+
+Names are imported on first use, so ``import lift.middleware`` stays light and PyJWT
+is only loaded when token validation is set up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .auth import websocket_auth
+    from .jwt import JWTConfig
+    from .logging import request_logging
+    from .metrics import websocket_metrics
+    from .recovery import recovery
+
+_EXPORTS = {
+    "websocket_auth": ".auth",
+    "JWTConfig": ".jwt",
+    "request_logging": ".logging",
+    "websocket_metrics": ".metrics",
+    "recovery": ".recovery",
+}
+
+__all__ = ["JWTConfig", "recovery", "request_logging", "websocket_auth", "websocket_metrics"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lift.middleware' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
