@@ -65,7 +65,7 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     child, endpoint = start_server(connections, latency)
     try:
-        client = ManagementClient(endpoint, "eu-west-1", max_pool_connections=args.workers)
+        client = ManagementClient(endpoint, "eu-west-1")
         ids = [f"conn-{index}" for index in range(connections)]
         payload = b'{"type":"update","value":42}'
         client.post_to_connection(ids[0], payload)  # warm up the client and pool

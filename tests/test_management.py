@@ -1,4 +1,4 @@
-"""ManagementClient (real boto3) against the local @connections server; endpoint resolution."""
+"""ManagementClient (SigV4-signed HTTP) against the local @connections server."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from lift.websocket.management import (
     MAX_PAYLOAD_BYTES,
     ManagementAPI,
     ManagementClient,
+    ManagementHTTPError,
     clear_clients,
     client_for,
     resolve_endpoint,
@@ -136,8 +137,6 @@ def test_delete_closes_then_second_delete_is_gone(
 def test_gone_connection_raises_connection_gone(
     client: ManagementClient, server: ConnectionsServer, operation: str
 ) -> None:
-    from botocore.exceptions import ClientError
-
     with pytest.raises(ConnectionGoneError) as caught:
         if operation == "post":
             client.post_to_connection("nobody", b"x")
@@ -151,8 +150,9 @@ def test_gone_connection_raises_connection_gone(
         "CONNECTION_GONE",
         "nobody",
     )
-    assert isinstance(error.__cause__, ClientError)
-    assert error.__cause__.response["Error"]["Code"] == "GoneException"
+    assert isinstance(error.__cause__, ManagementHTTPError)
+    assert error.__cause__.aws_code == "GoneException"
+    assert error.__cause__.status == 410
     assert "GoneException" not in error.message
     assert len(server.calls) == 1  # gone is final: never retried
 
@@ -181,19 +181,22 @@ def test_oversize_payload_is_refused_before_any_call(
 
 
 def test_server_payload_too_large_maps_to_payload_too_large(
-    client: ManagementClient, registry: MemoryConnectionRegistry
+    server: ConnectionsServer, registry: MemoryConnectionRegistry
 ) -> None:
+    class Lenient(ManagementClient):
+        """Skips the local size check so the server's 413 is exercised."""
+
+        def post_to_connection(self, connection_id: str, data: bytes) -> None:
+            self._call("POST", connection_id, data)
+
     registry.open("c1")
     oversize = b"a" * (MAX_PAYLOAD_BYTES + 1)
-    raw = client.client
     with pytest.raises(PayloadTooLargeError) as caught:
-        client._call(
-            "c1",
-            lambda: raw.post_to_connection(ConnectionId="c1", Data=oversize),
-            size=len(oversize),
-        )
+        Lenient(server.endpoint, REGION).post_to_connection("c1", oversize)
     assert caught.value.size == MAX_PAYLOAD_BYTES + 1
-    assert caught.value.__cause__ is not None
+    assert isinstance(caught.value.__cause__, ManagementHTTPError)
+    assert caught.value.__cause__.status == 413
+    assert registry.messages("c1") == []
 
 
 def test_forbidden_raises_forbidden_without_retry(
@@ -228,16 +231,15 @@ def test_throttling_is_retried_with_full_jitter_then_succeeds(
 def test_throttling_exhausts_retries(
     server: ConnectionsServer, registry: MemoryConnectionRegistry, sleeps: Sleeps
 ) -> None:
-    from botocore.exceptions import ClientError
-
     registry.open("c1")
     server.throttle_first = 100
     client = ManagementClient(server.endpoint, REGION, sleep=sleeps, max_attempts=3)
     with pytest.raises(ThrottledError) as caught:
         client.post_to_connection("c1", b"x")
     assert caught.value.aws_code == "LimitExceededException"
-    assert isinstance(caught.value.__cause__, ClientError)
-    assert server.request_count == 3  # botocore's own retries are off
+    assert isinstance(caught.value.__cause__, ManagementHTTPError)
+    assert caught.value.__cause__.status == 429
+    assert server.request_count == 3  # exactly max_attempts requests
     assert len(sleeps.delays) == 2
     assert registry.messages("c1") == []
 
@@ -295,13 +297,56 @@ def test_max_attempts_must_be_positive() -> None:
         ManagementClient("http://127.0.0.1:1/prod", REGION, max_attempts=0)
 
 
-def test_botocore_client_config(client: ManagementClient, server: ConnectionsServer) -> None:
-    raw = client.client
-    assert raw is client.client
-    assert raw.meta.endpoint_url == server.endpoint
-    assert raw.meta.region_name == REGION
-    assert raw.meta.config.max_pool_connections == 50
-    assert raw.meta.config.retries["total_max_attempts"] == 1
+def test_requests_are_sigv4_signed_for_execute_api(server: ConnectionsServer) -> None:
+    seen: list[dict[str, str]] = []
+
+    class Recording(MemoryConnectionRegistry):
+        pass
+
+    registry = Recording()
+    registry.open("c1")
+    import http.server
+    import socketserver
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with socketserver.TCPServer(("127.0.0.1", 0), Handler) as httpd:
+        thread = threading.Thread(target=httpd.handle_request, daemon=True)
+        thread.start()
+        port = httpd.server_address[1]
+        client = ManagementClient(f"http://127.0.0.1:{port}/prod", REGION)
+        client.post_to_connection("L0SM9cOFvHcCIhw=", b"x")
+        thread.join(timeout=5)
+        client.close()
+    (headers,) = seen
+    authorization = headers["authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=testing/")
+    assert f"/{REGION}/execute-api/aws4_request" in authorization
+    assert "SignedHeaders=" in authorization and "Signature=" in authorization
+    assert headers["x-amz-security-token"] == "testing"
+    assert "x-amz-date" in headers
+
+
+def test_keep_alive_connection_is_reused(
+    client: ManagementClient, registry: MemoryConnectionRegistry, server: ConnectionsServer
+) -> None:
+    registry.open("c1")
+    for _ in range(5):
+        client.post_to_connection("c1", b"x")
+    assert len(client._open) == 1
+    client.close()
+    assert client._open == set()
+    client.post_to_connection("c1", b"after close")
+    assert registry.messages("c1")[-1] == b"after close"
 
 
 def test_one_client_serves_1000_concurrent_posts(

@@ -9,6 +9,8 @@ from ..request import TriggerType
 
 __all__ = ["MalformedEventError", "headers_of", "mapping", "optional_str", "queries_of"]
 
+_MULTI_HEADERS = "Field 'multiValueHeaders' must hold lists"
+
 
 class MalformedEventError(LiftError):
     """An event of a known kind whose fields do not have the shape AWS sends."""
@@ -37,21 +39,28 @@ def optional_str(value: Any, trigger: TriggerType, name: str) -> str | None:
 def headers_of(event: dict[str, Any], trigger: TriggerType) -> dict[str, str]:
     """Lower-cased headers, merging ``multiValueHeaders`` (joined with ", ")."""
     result: dict[str, str] = {}
-    multi = event.get("multiValueHeaders")
-    if multi:
-        for name, values in mapping(multi, trigger, "multiValueHeaders").items():
-            if isinstance(values, list) and all(isinstance(v, str) for v in values):
-                if values:
-                    result[str(name).lower()] = ", ".join(values)
-            elif values is not None:
-                raise MalformedEventError(trigger, "Field 'multiValueHeaders' must hold lists")
+    multi: dict[str, Any] = {}
+    raw_multi = event.get("multiValueHeaders")
+    if raw_multi:
+        multi = mapping(raw_multi, trigger, "multiValueHeaders")
+        for name, values in multi.items():
+            if values is None:
+                continue
+            if not isinstance(values, list):
+                raise MalformedEventError(trigger, _MULTI_HEADERS)
+            try:
+                joined = ", ".join(values)  # a TypeError unless every value is a string
+            except TypeError:
+                raise MalformedEventError(trigger, _MULTI_HEADERS) from None
+            if values:
+                result[str(name).lower()] = joined
     headers = event.get("headers")
     if headers:
         for name, value in mapping(headers, trigger, "headers").items():
             if isinstance(value, str):
-                key = str(name).lower()
-                if key not in result:
-                    result[key] = value
+                # REST v1 sends every header in both maps: skip those merged already.
+                if not multi.get(name):
+                    result.setdefault(str(name).lower(), value)
             elif value is not None:
                 raise MalformedEventError(trigger, "Field 'headers' must hold strings")
     return result

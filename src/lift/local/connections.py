@@ -14,15 +14,12 @@ header from which botocore builds ``GoneException`` and friends.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
@@ -271,101 +268,34 @@ def _dispatch(
     return 204, headers, b""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _HTTPServer
-    timeout = 60
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: the owner inspects ``calls`` instead."""
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _serve(self) -> None:
-        try:
-            body = self._read_body()
-        except ValueError:
-            self.send_error(400, "Bad Request")
-            return
-        owner = self.server.owner
-        throttled = owner._record(self.command, self.path)
-        if owner.latency > 0:
-            time.sleep(owner.latency)
-        status, headers, payload = handle_connections_request(
-            owner.registry,
-            self.command,
-            self.path,
-            body,
-            stage=owner.stage,
-            throttled=throttled,
-        )
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if payload and self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
+_MAX_HEADER_BYTES = 64 * 1024
+_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request"}
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], owner: ConnectionsServer) -> None:
-        self.owner = owner
-        self._sockets: set[socket.socket] = set()
-        self._sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def track(self, sock: socket.socket, alive: bool) -> None:
-        with self._sockets_lock:
-            if alive:
-                self._sockets.add(sock)
-            else:
-                self._sockets.discard(sock)
-
-    def close_connections(self) -> None:
-        """Shut down every kept-alive client connection so handler threads end."""
-        with self._sockets_lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        chunks: list[bytes] = []
+        while True:
+            size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(await reader.readexactly(size))
+            await reader.readline()
+    length = int(headers.get("content-length") or 0)
+    return await reader.readexactly(length) if length > 0 else b""
 
 
 class ConnectionsServer:
-    """A real threaded HTTP server for ``@connections`` on ``host`` (an ephemeral port by default).
+    """A real HTTP server for ``@connections`` on ``host`` (an ephemeral port by default).
 
-    Point boto3 at :attr:`endpoint`. ``latency`` seconds are added to every request;
-    the next ``throttle_first`` requests are answered 429 ``LimitExceededException``
-    (the attribute may be set at any time). ``calls`` records ``(method, connection_id)``
-    for each ``@connections`` request, ``request_count`` every HTTP request received.
+    It runs an asyncio loop in a daemon thread, so simulated ``latency`` (seconds added
+    to every request) costs no thread, and HTTP/1.1 keep-alive is honoured. Point
+    boto3 at :attr:`endpoint`. The next ``throttle_first`` requests are answered 429
+    ``LimitExceededException`` (the attribute may be set at any time). ``calls`` records
+    ``(method, connection_id)`` for each ``@connections`` request, ``request_count``
+    every HTTP request received.
     """
 
     def __init__(
@@ -389,8 +319,10 @@ class ConnectionsServer:
         self.calls: list[tuple[str, str]] = []
         self.request_count = 0
         self._lock = threading.Lock()
-        self._server: _HTTPServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -404,31 +336,84 @@ class ConnectionsServer:
 
     def start(self) -> ConnectionsServer:
         """Bind and serve in a daemon thread; returns ``self``."""
-        if self._server is not None:
+        if self._thread is not None:
             return self
-        server = _HTTPServer((self.host, self.port), self)
-        self.port = server.server_address[1]
-        self._server = server
+        loop = asyncio.new_event_loop()
+        server = loop.run_until_complete(
+            asyncio.start_server(self._serve, self.host, self.port, backlog=1024)
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        self._loop, self._server = loop, server
         self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"lift-connections-{self.port}",
-            daemon=True,
+            target=loop.run_forever, name=f"lift-connections-{self.port}", daemon=True
         )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving, close the socket and every kept-alive connection."""
-        server, thread = self._server, self._thread
-        if server is None:
+        """Stop serving and close every kept-alive connection."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
             return
-        self._server = self._thread = None
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        self._loop = self._thread = None
+
+        async def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            if self._server is not None:
+                await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+        self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while await self._serve_one(reader, writer):
+                pass
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            ValueError,
+            asyncio.LimitOverrunError,
+        ):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > _MAX_HEADER_BYTES:
+            return False
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _version = lines[0].split(" ", 2)
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        body = await _read_body(reader, headers)
+        throttled = self._record(method, path)
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        status, response_headers, payload = handle_connections_request(
+            self.registry, method, path, body, stage=self.stage, throttled=throttled
+        )
+        keep_alive = headers.get("connection", "").lower() != "close"
+        out = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"]
+        out.extend(f"{name}: {value}" for name, value in response_headers.items())
+        out.append(f"Content-Length: {len(payload)}")
+        if not keep_alive:
+            out.append("Connection: close")
+        writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + payload)
+        await writer.drain()
+        return keep_alive
 
     def reset(self) -> None:
         """Forget ``calls`` and ``request_count`` (the registry is untouched)."""

@@ -12,13 +12,33 @@ from typing import TYPE_CHECKING, Any
 from . import events
 
 if TYPE_CHECKING:
-    from .client import WebSocketTestClient
+    from .client import (
+        TestWebSocket,
+        WebSocketClosed,
+        WebSocketRefused,
+        WebSocketTestClient,
+        lambda_context,
+    )
+    from .fake_management import FakeManagementAPI
 
 _EXPORTS = {
     "WebSocketTestClient": ".client",
+    "TestWebSocket": ".client",
+    "WebSocketRefused": ".client",
+    "WebSocketClosed": ".client",
+    "lambda_context": ".client",
+    "FakeManagementAPI": ".fake_management",
 }
 
-__all__ = ["WebSocketTestClient", "events"]
+__all__ = [
+    "FakeManagementAPI",
+    "TestWebSocket",
+    "WebSocketClosed",
+    "WebSocketRefused",
+    "WebSocketTestClient",
+    "events",
+    "lambda_context",
+]
 
 
 def __getattr__(name: str) -> Any:
