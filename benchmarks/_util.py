@@ -83,7 +83,7 @@ def time_interleaved(
             func()
     timings = [Timing(name) for name, _ in subjects]
     for _ in range(repeats):
-        for timing, (_, func) in zip(timings, subjects):
+        for timing, (_, func) in zip(timings, subjects, strict=True):
             timing.per_call_ns.append(_batch(func, iterations))
     return timings
 
@@ -102,12 +102,12 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A plain-text table with left-aligned first column and right-aligned others."""
     widths = [len(h) for h in headers]
     for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
         parts = [
             cell.ljust(width) if index == 0 else cell.rjust(width)
-            for index, (cell, width) in enumerate(zip(cells, widths))
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
         ]
         return "  ".join(parts).rstrip()
 

@@ -143,7 +143,7 @@ def lift_rest() -> Callable[[dict[str, Any], Any], Any]:
 
 def chalice_rest() -> Callable[[dict[str, Any], Any], Any]:
     """A Chalice app with ``/users/{id}``."""
-    from chalice import Chalice
+    from chalice.app import Chalice
 
     app = Chalice(app_name="bench")
 
@@ -173,10 +173,10 @@ def lift_websocket() -> Callable[[dict[str, Any], Any], Any]:
 
     app = App()
 
-    @app.websocket("$default")
     def on_message(ctx: Context) -> None:
         return None
 
+    app.websocket("$default", on_message)
     return app
 
 
@@ -187,7 +187,7 @@ def chalice_websocket() -> Callable[[dict[str, Any], Any], Any]:
     set; the session (with dummy credentials) is built here, outside the timing.
     """
     import boto3
-    from chalice import Chalice
+    from chalice.app import Chalice
 
     os.environ.setdefault("AWS_REGION", REGION)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -196,11 +196,10 @@ def chalice_websocket() -> Callable[[dict[str, Any], Any], Any]:
     app.experimental_feature_flags.update(["WEBSOCKETS"])
     app.websocket_api.session = boto3.session.Session(region_name=REGION)
 
-    @app.on_ws_message()
     def on_message(event: Any) -> None:
         return None
 
-    handler: Callable[[dict[str, Any], Any], Any] = on_message
+    handler: Callable[[dict[str, Any], Any], Any] = app.on_ws_message()(on_message)
     return handler
 
 
@@ -247,9 +246,7 @@ def prepare(
 def report(title: str, timings: list[Timing]) -> None:
     """Print one table: framework, cost per event, and ratio against Lift."""
     lift_us = timings[0].median_us
-    rows = [
-        [t.name, f"{t.median_us:.2f}", f"{t.median_us / lift_us:.2f}x"] for t in timings
-    ]
+    rows = [[t.name, f"{t.median_us:.2f}", f"{t.median_us / lift_us:.2f}x"] for t in timings]
     print(title)
     print(format_table(["framework", "µs/event", "vs lift"], rows))
     print()
@@ -280,9 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {sys.version.split()[0]}; {repeats} repeats x {iterations} events; median")
     print()
     rest_timings = time_interleaved(rest, iterations=iterations, repeats=repeats, warmup=warmup)
-    ws_timings = time_interleaved(
-        websocket, iterations=iterations, repeats=repeats, warmup=warmup
-    )
+    ws_timings = time_interleaved(websocket, iterations=iterations, repeats=repeats, warmup=warmup)
     report("REST v1  GET /users/{id}", rest_timings)
     report("WebSocket MESSAGE  $default", ws_timings)
 

@@ -81,9 +81,7 @@ def measure(runs: int) -> tuple[dict[str, float], dict[str, float]]:
             baseline.append(run("pass", env, tmp)[0])
             for module in MODULES:
                 wall[module].append(run(f"import {module}", env, tmp)[0])
-                report = top_level_imports(
-                    run(f"import {module}", env, tmp, importtime=True)[1]
-                )
+                report = top_level_imports(run(f"import {module}", env, tmp, importtime=True)[1])
                 own = sum(ms for name, ms in report.items() if name not in startup)
                 importtime[module].append(own)
         base = median(baseline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -539,22 +540,16 @@ def test_connections_are_closed_after_their_maximum_lifetime(
 def test_stop_disconnects_every_client(aws_env: None, recorder: Recorder) -> None:
     gateway = Gateway(make_app(recorder), quiet=True)
     gateway.start()
-    clients = [connect(gateway.ws_url) for _ in range(3)]
-    try:
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(connect(gateway.ws_url)) for _ in range(3)]
         recorder.wait("$connect", 3)
         gateway.stop()
         for ws in clients:
             assert closed_code(ws) == 1001
-    finally:
-        for ws in clients:
-            ws.close()
-        gateway.stop()
     assert len(recorder.wait("$disconnect", 3)) == 3
 
 
-def test_one_line_per_event_is_logged(
-    start: Callable[..., Gateway], recorder: Recorder
-) -> None:
+def test_one_line_per_event_is_logged(start: Callable[..., Gateway], recorder: Recorder) -> None:
     stream = io.StringIO()
     gateway = start(make_app(recorder), quiet=False, stream=stream)
     with connect(gateway.ws_url) as ws:
@@ -653,9 +648,7 @@ def _finish(process: subprocess.Popen[str]) -> str:
     return output
 
 
-def test_lift_dev_serves_a_module_from_the_current_directory(
-    tmp_path: Path, aws_env: None
-) -> None:
+def test_lift_dev_serves_a_module_from_the_current_directory(tmp_path: Path, aws_env: None) -> None:
     (tmp_path / "echoapp.py").write_text(APP_SOURCE.replace("{version}", "v1"))
     port = _free_port()
     process = _run_lift(tmp_path, "--port", str(port), "--stage", "dev")

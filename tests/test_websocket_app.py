@@ -421,3 +421,32 @@ class TestEndpointResolution:
         error = json.loads(response["body"])["error"]
         assert error["code"] == "WEBSOCKET_CONFIG_ERROR"
         assert "us-east-1" not in response["body"]
+
+
+def test_connect_and_disconnect_without_handlers_are_accepted_and_tracked() -> None:
+    store = MemoryConnectionStore()
+    app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
+    seen: list[str] = []
+    app.websocket("$default", lambda ctx: seen.append(ctx.websocket.route_key))
+    assert app(events.websocket_connect(connection_id="c1"), None) == {"statusCode": 200}
+    assert store.get("c1") is not None
+    assert app(events.websocket_disconnect(connection_id="c1"), None) == {"statusCode": 200}
+    assert store.get("c1") is None
+    assert seen == []  # $default never receives $connect or $disconnect
+
+
+def test_middleware_still_guards_an_implicit_connect() -> None:
+    store = MemoryConnectionStore()
+    app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
+
+    def deny(next_handler: Any) -> Any:
+        def handler(ctx: Context) -> Any:
+            if ctx.is_websocket and ctx.websocket.is_connect:
+                raise LiftError(401, "UNAUTHORIZED", "Missing token")
+            return next_handler(ctx)
+
+        return handler
+
+    app.use(deny)
+    assert app(events.websocket_connect(connection_id="c1"), None)["statusCode"] == 401
+    assert store.count_active() == 0

@@ -77,6 +77,9 @@ class App:
         }
         self._fallback = Route("fallback", "-", "-", _raise_route_error)
         self._ws_default: Route | None = None
+        self._ws_lifecycle = {
+            key: Route("websocket", "-", key, _accept) for key in ("$connect", "$disconnect")
+        }
         self._compiled = False
 
     # -- registration ------------------------------------------------------------
@@ -201,6 +204,8 @@ class App:
         for route in self.routes():
             route.compiled = self._compose(route.handler, websocket=route.kind == "websocket")
         self._fallback.compiled = self._compose(_raise_route_error)
+        for implicit in self._ws_lifecycle.values():
+            implicit.compiled = self._compose(_accept, websocket=True)
         default = self.websocket_options.default_handler if self.websocket_options else None
         self._ws_default = None
         if default is not None:
@@ -239,6 +244,10 @@ class App:
         trigger = request.trigger
         if trigger is TriggerType.WEBSOCKET:
             route = self.websocket_routes.get(request.route_key)
+            if route is None:
+                # API Gateway accepts connections whose $connect/$disconnect has no route;
+                # middleware (auth) and connection tracking still apply.
+                route = self._ws_lifecycle.get(request.route_key)
             if route is None:
                 route = self._ws_default or self.websocket_routes.get("$default")
                 if route is None:
@@ -300,6 +309,10 @@ def run_handler(handler: Handler, ctx: Context) -> Response:
         for name, value in ctx.response_headers.items():
             response.headers.setdefault(name, value)
     return response
+
+
+def _accept(ctx: Context) -> None:
+    """The implicit handler of an unregistered ``$connect``/``$disconnect``: accept."""
 
 
 def _raise_route_error(ctx: Context) -> Any:

@@ -11,9 +11,13 @@ __all__ = ["Response", "error_response", "json_dumps", "to_response"]
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
+# Built once: json.dumps with non-default options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def json_dumps(obj: Any) -> str:
     """Compact JSON; ``default=str`` so datetimes, UUIDs and Decimals serialise."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _ENCODER.encode(obj)
 
 
 def _is_text(content_type: str | None) -> bool:

@@ -484,15 +484,14 @@ class WebSocketTestClient:
     def has_route(self, route_key: str) -> bool:
         """Whether the emulated API has ``route_key``: whether the app can answer it.
 
-        A key the app registered exists; so does every key when the app has ``$default``
-        or a ``default_handler`` (the app is the integration of every route), and
-        ``$connect``/``$disconnect`` exist when ``auto_connections`` is on. API Gateway
-        connects and disconnects without invoking anything when ``$connect`` or
-        ``$disconnect`` does not exist.
+        ``$connect`` and ``$disconnect`` always reach the app (it accepts them when no
+        handler is registered, after its middleware, such as auth, has run). Other
+        keys exist when registered, or when the app has ``$default`` or a
+        ``default_handler`` (the app is the integration of every route).
         """
+        if route_key in _LIFECYCLE_KEYS:
+            return True
         options = self.app.websocket_options
-        if route_key in _LIFECYCLE_KEYS and options is not None and options.auto_connections:
-            return True  # tracking connections needs both lifecycle routes
         return (
             route_key in self.app.websocket_routes
             or "$default" in self.app.websocket_routes
