@@ -35,23 +35,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 P99_TARGET_MS = 100.0
+WARM_UP_ECHOES = 5
 
 
 # -- the child process: the gateway and its echo app ------------------------------------
 def serve(port: int, transport: str) -> None:
     """Run the gateway with the echo app until SIGINT/SIGTERM (child mode)."""
-    from lift import App
+    from lift import App, Context
     from lift.local.gateway import Gateway
     from lift.websocket import WebSocketOptions
 
+    def echo(ctx: Context) -> None:
+        ctx.websocket.send(ctx.text)
+
     app = App(websocket=WebSocketOptions(auto_connections=True))
-
-    @app.websocket("$default")
-    def echo(ctx: object) -> None:
-        ctx.websocket.send(ctx.text)  # type: ignore[attr-defined]
-
-    import sys as _s; _s.setswitchinterval(float(os.environ.get("SWI", "0.005")))
-    gateway = Gateway(app, port=port, direct_management=transport == "direct", workers=int(os.environ.get("WORKERS", "64")))
+    app.websocket("$default", echo)
+    gateway = Gateway(app, port=port, direct_management=transport == "direct")
     gateway.serve_forever(title="the echo benchmark app")
 
 
@@ -129,6 +128,10 @@ async def run_clients(url: str, clients: int, echoes: int, spread: float) -> Res
 
     results = Results()
     loop = asyncio.get_running_loop()
+    async with connect(url, ping_interval=None, compression=None) as warm:
+        for _ in range(WARM_UP_ECHOES):  # first sends build the app's clients; not timed
+            await warm.send("warm-up")
+            await warm.recv()
     attempts_done = 0
     all_attempted = asyncio.Event()
     echo_start = asyncio.Event()

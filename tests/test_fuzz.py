@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -278,6 +279,8 @@ def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
             parent[last]  # noqa: B018 - the path may be gone after an earlier mutation
         except (KeyError, IndexError, TypeError):
             continue
+        if not isinstance(parent, (dict, list)):
+            continue
         action = draw(st.sampled_from(["delete", "none", "wrong", "random"]))
         if action == "delete":
             del parent[last]
@@ -322,3 +325,52 @@ def test_deeply_nested_json_body_is_a_400() -> None:
     result = APP(events.websocket_message(body, route_key="chat"))
     assert result["statusCode"] == 400
     assert json.loads(result["body"])["error"]["code"] == "INVALID_JSON"
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(9 if depth < 2 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.randint(-(2**31), 2**31)
+    if kind == 3:
+        return rng.uniform(-1e6, 1e6)
+    if kind == 4:
+        return "".join(rng.choice("aZ09 /{}[]%+=:$.\\\"\x00\u00e9\ud800") for _ in range(8))
+    if kind == 5:
+        return rng.choice(WRONG_TYPES)
+    if kind == 6:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(3))]
+    return {
+        rng.choice(["", "a", "eventType", "http", "name", "key"]): _random_value(rng, depth + 1)
+        for _ in range(rng.randrange(3))
+    }
+
+
+def test_random_mutation_sweep() -> None:
+    """A fast seeded sweep: 12,000 mutated real events, on top of the hypothesis runs."""
+    rng = random.Random(20260501)
+    for _ in range(12_000):
+        index = rng.randrange(len(TEMPLATES))
+        event = copy.deepcopy(TEMPLATES[index])
+        for _ in range(rng.randint(1, 4)):
+            path = rng.choice(TEMPLATE_PATHS[index])
+            parent: Any = event
+            try:
+                for part in path[:-1]:
+                    parent = parent[part]
+                parent[path[-1]]  # noqa: B018
+            except (KeyError, IndexError, TypeError):
+                continue
+            if not isinstance(parent, (dict, list)):
+                continue
+            action = rng.randrange(4)
+            if action == 0:
+                del parent[path[-1]]
+            elif action == 1:
+                parent[path[-1]] = None
+            else:
+                parent[path[-1]] = _random_value(rng)
+        check(event)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
 from ..request import TriggerType
+from ..response import Response
 from .jwt import REASON_MESSAGES, JWTConfig, TokenError, TokenValidator, parse_roles
 
 if TYPE_CHECKING:
@@ -171,8 +172,6 @@ def identity_from_authorizer(
 
 
 def _response_header(result: Any, ctx: Context) -> str | None:
-    from ..response import Response
-
     if isinstance(result, Response):
         value = result.header("Sec-WebSocket-Protocol")
         if value is not None:
@@ -183,8 +182,6 @@ def _response_header(result: Any, ctx: Context) -> str | None:
 
 def _scrub_subprotocol(result: Any, ctx: Context, token: str, accepted: str | None) -> None:
     """Make sure the response never echoes the token as the accepted subprotocol."""
-    from ..response import Response
-
     if _response_header(result, ctx) != token:
         return
     targets = [ctx.response_headers or {}]
