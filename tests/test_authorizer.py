@@ -1,4 +1,4 @@
-"""lift.websocket.authorizer: a Lambda REQUEST authorizer for $connect."""
+"""lift.websocket.authorizer(): a Lambda REQUEST authorizer for $connect."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from lift.middleware.jwt import TokenValidator
 from lift.observability import JSONLogger
 from lift.testing import events
 from lift.websocket import authorizer
-from lift.websocket.authorizer import stage_arn
+from lift.websocket.request_authorizer import stage_arn
 from tests.auth_support import (
     ACCOUNT,
     AUDIENCE,
@@ -199,7 +199,7 @@ def test_malformed_events_are_unauthorized(
 def test_the_validator_is_built_once_and_bad_configs_fail_early(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    module = sys.modules["lift.websocket.authorizer"]
+    module = sys.modules["lift.websocket.request_authorizer"]
     built: list[object] = []
 
     class Counting(TokenValidator):
@@ -216,14 +216,6 @@ def test_the_validator_is_built_once_and_bad_configs_fail_early(
         authorizer(config(), resource="api")
     with pytest.raises(ValueError, match="cannot verify"):
         authorizer(JWTConfig(public_key=public_pem(ec_key()), algorithms=["RS256"]))
-
-
-def test_the_module_attribute_is_callable_too() -> None:
-    # Importing lift.websocket.authorizer (the module) must not break the public name.
-    module: Any = sys.modules["lift.websocket.authorizer"]
-
-    handler = module(config())
-    assert handler(authorizer_event(query={"token": token()}), None)["principalId"] == "user-1"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .authorizer import authorizer
+    from .request_authorizer import authorizer
     from .broadcast import BroadcastResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .context import ConnectionInfo, WebSocketContext
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 _MODULES = {
-    "authorizer": ".authorizer",
+    "authorizer": ".request_authorizer",
     "BroadcastResult": ".broadcast",
     "Connection": ".connection",
     "ConnectionStore": ".connection",

@@ -7,8 +7,6 @@ API Gateway turns into a 401.
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -118,14 +116,3 @@ def authorizer(
         }
 
     return handler
-
-
-class _CallableModule(types.ModuleType):
-    """Importing this module sets ``lift.websocket.authorizer`` to the module itself
-    (it shares the function's name); calling it then still builds the handler."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> AuthorizerHandler:
-        return authorizer(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
