@@ -41,9 +41,7 @@ class ItemData:
 
 def test_request_accessors_http() -> None:
     ctx = ctx_for(
-        events.http_v1(
-            "GET", "/items/1", headers={"X-Custom-Header": "v"}, query={"q": ["a", "b"]}
-        )
+        events.http_v1("GET", "/items/1", headers={"X-Custom-Header": "v"}, query={"q": ["a", "b"]})
     )
     assert ctx.method == "GET"
     assert ctx.path == "/items/1"

@@ -270,8 +270,9 @@ def test_factories_return_fresh_dicts() -> None:
     a["headers"]["Host"] = "changed"
     assert b["requestContext"]["identity"]["sourceIp"] == "203.0.113.10"
     assert b["headers"]["Host"] != "changed"
-    assert events.websocket_connect()["requestContext"]["connectionId"] != (
+    assert (
         events.websocket_connect()["requestContext"]["connectionId"]
+        != (events.websocket_connect()["requestContext"]["connectionId"])
     )
 
 

@@ -681,3 +681,11 @@ def test_lift_dev_reload_restarts_on_code_changes(tmp_path: Path, aws_env: None)
     finally:
         output = _finish(process)
     assert "restarting" in output
+
+
+def test_start_reports_a_port_in_use(aws_env: None, gateway: Gateway, recorder: Recorder) -> None:
+    second = Gateway(make_app(recorder), port=gateway.port, quiet=True)
+    with pytest.raises(OSError):
+        second.start()
+    assert os.environ["LIFT_WS_MANAGEMENT_ENDPOINT"] == gateway.endpoint
+    second.stop()  # harmless when it never started

@@ -48,7 +48,9 @@ def test_using_the_core_stays_light() -> None:
 @pytest.mark.parametrize("module", ["lift.websocket", "lift.testing"])
 def test_subpackages_stay_light(module: str) -> None:
     loaded = imported_heavy_modules(f"import {module}")
-    assert [m for m in loaded if m.split(".")[0] in ("boto3", "botocore", "websockets", "jwt")] == []
+    assert [
+        m for m in loaded if m.split(".")[0] in ("boto3", "botocore", "websockets", "jwt")
+    ] == []
 
 
 def test_public_names() -> None:

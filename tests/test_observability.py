@@ -101,7 +101,7 @@ def test_logger_exception_includes_traceback() -> None:
     stream = io.StringIO()
     logger = JSONLogger(level="INFO", stream=stream)
     try:
-        {}["missing"]  # noqa: B018
+        {}["missing"]
     except KeyError:
         logger.exception("lookup failed", request_id="r-9")
     (line,) = lines(stream)
@@ -125,7 +125,9 @@ def test_emf_document_is_valid() -> None:
     metrics = EMFMetrics(namespace="Chat", stream=stream)
     before = int(time.time() * 1000)
     metrics.add("websocket.requests", 1, "Count", {"route_key": "chat", "event_type": "MESSAGE"})
-    metrics.add("websocket.latency", 12.5, "Milliseconds", {"route_key": "chat", "event_type": "MESSAGE"})
+    metrics.add(
+        "websocket.latency", 12.5, "Milliseconds", {"route_key": "chat", "event_type": "MESSAGE"}
+    )
     metrics.add("websocket.requests", 1, "Count", {"route_key": "chat", "event_type": "MESSAGE"})
     metrics.flush()
     (document,) = lines(stream)

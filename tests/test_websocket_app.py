@@ -58,7 +58,9 @@ def message(body: Any, connection_id: str, route_key: str | None = None) -> dict
     return events.websocket_message(body, connection_id=connection_id, route_key=route_key)
 
 
-def test_send_json_text_and_bytes_arrive(server: ConnectionsServer, registry: FlakyRegistry) -> None:
+def test_send_json_text_and_bytes_arrive(
+    server: ConnectionsServer, registry: FlakyRegistry
+) -> None:
     registry.open("c1")
     app = App()
 

@@ -251,9 +251,7 @@ class App:
             if route is None:
                 route = self._ws_default or self.websocket_routes.get("$default")
                 if route is None:
-                    raise LiftError(
-                        404, "ROUTE_NOT_FOUND", "No handler for this WebSocket route"
-                    )
+                    raise LiftError(404, "ROUTE_NOT_FOUND", "No handler for this WebSocket route")
             return route
         if trigger is TriggerType.HTTP:
             route, params = self.http_router.match(request.method, request.path)

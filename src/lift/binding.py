@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 from .errors import LiftError
@@ -10,7 +9,14 @@ from .errors import LiftError
 __all__ = ["bind_model"]
 
 T = TypeVar("T")
-_SIMPLE = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
+_SIMPLE = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "array",
+    dict: "object",
+}
 
 
 def _invalid(details: list[dict[str, str]]) -> LiftError:
@@ -20,11 +26,13 @@ def _invalid(details: list[dict[str, str]]) -> LiftError:
 def bind_model(model: type[T], data: Any) -> T:
     """Validate ``data`` into ``model``; 422 ``VALIDATION_ERROR`` with field details."""
     if hasattr(model, "model_validate"):
-        return _bind_pydantic(model, data)
+        bound: T = _bind_pydantic(model, data)
+        return bound
     import dataclasses
 
     if dataclasses.is_dataclass(model):
-        return _bind_dataclass(model, data)
+        instance: T = _bind_dataclass(model, data)
+        return instance
     raise TypeError(f"bind() takes a pydantic model or a dataclass, not {model!r}")
 
 
@@ -49,7 +57,7 @@ def _matches(value: Any, annotation: Any) -> bool:
     if annotation is Any or isinstance(annotation, str):
         return True
     origin = get_origin(annotation)
-    if origin is Union or (sys.version_info >= (3, 10) and type(annotation).__name__ == "UnionType"):
+    if origin is Union or type(annotation).__name__ == "UnionType":
         return any(_matches(value, arg) for arg in get_args(annotation))
     if annotation is type(None):
         return value is None
@@ -76,8 +84,14 @@ def _bind_dataclass(model: Any, data: Any) -> Any:
         if not field.init:
             continue
         if field.name not in data:
-            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                details.append({"field": field.name, "message": "Field required", "type": "missing"})
+            required = (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            )
+            if required:
+                details.append(
+                    {"field": field.name, "message": "Field required", "type": "missing"}
+                )
             continue
         value = data[field.name]
         annotation = hints.get(field.name, Any)

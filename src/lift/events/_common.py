@@ -91,5 +91,7 @@ def queries_of(
                 single[name] = value
                 multi.setdefault(name, [value])
             elif value is not None:
-                raise MalformedEventError(trigger, "Field 'queryStringParameters' must hold strings")
+                raise MalformedEventError(
+                    trigger, "Field 'queryStringParameters' must hold strings"
+                )
     return single, multi

@@ -35,11 +35,7 @@ def normalise(event: dict[str, Any]) -> Request:
         )
     if source == "aws.events" and detail_type == SCHEDULED_DETAIL_TYPE:
         resources = event.get("resources")
-        if (
-            not isinstance(resources, list)
-            or not resources
-            or not isinstance(resources[0], str)
-        ):
+        if not isinstance(resources, list) or not resources or not isinstance(resources[0], str):
             raise MalformedEventError(
                 TriggerType.SCHEDULED, "A scheduled event must name its rule in 'resources'"
             )

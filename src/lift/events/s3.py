@@ -47,8 +47,9 @@ def normalise(event: dict[str, Any]) -> Request:
         detail = mapping(event.get("detail"), _T, "detail")
         bucket = mapping(detail.get("bucket"), _T, "detail.bucket").get("name")
         key = mapping(detail.get("object"), _T, "detail.object").get("key")
-        detail_type = event.get("detail-type")
-        if not isinstance(detail_type, str):
+        raw_type = event.get("detail-type")
+        if not isinstance(raw_type, str):
             raise MalformedEventError(_T, "Field 'detail-type' must be a string")
+        detail_type = raw_type
         records.append(_record(bucket, key, detail_type, event))
     return Request(_T, event, records=records, source=records[0]["bucket"], detail_type=detail_type)

@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -52,6 +51,7 @@ from .events import (
     select_route,
 )
 from .inspector import Inspector, inspector_page, preview
+from .live import CloseRequest, LiveConnection, LocalLambdaContext, result_header, status_of
 from .transport import RegistryManagementAPI
 
 __all__ = ["Gateway", "LocalLambdaContext", "run_dev"]
@@ -61,104 +61,6 @@ AppCallable = Callable[[dict[str, Any], Any], Any]
 INSPECTOR_PATH = "/_lift/"
 _READ_LIMIT = 4 * MAX_PAYLOAD_BYTES  # larger messages are refused by the reader itself
 _HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "upgrade"})
-_LAMBDA_TIMEOUT_MS = 29_000
-
-
-class LocalLambdaContext:
-    """The Lambda context object handed to the app for each local invocation."""
-
-    function_name = "lift-dev"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:lift-dev"
-    memory_limit_in_mb = 1024
-    log_group_name = "/aws/lambda/lift-dev"
-    log_stream_name = "local"
-    identity = None
-    client_context = None
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + _LAMBDA_TIMEOUT_MS / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left of API Gateway's 29-second integration timeout."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-class _Close:
-    """An outbox item: close the socket with ``code`` and ``reason``."""
-
-    __slots__ = ("code", "reason")
-
-    def __init__(self, code: int, reason: str) -> None:
-        self.code = code
-        self.reason = reason
-
-
-_Outgoing = str | bytes | _Close
-
-
-class _Live:
-    """One accepted client connection (mutated on the loop thread, read anywhere)."""
-
-    def __init__(
-        self,
-        connection_id: str,
-        ws: web.WebSocketResponse,
-        *,
-        source_ip: str,
-        user_agent: str | None,
-        connected_ms: int,
-        user_id: str | None,
-        tenant_id: str | None,
-    ) -> None:
-        self.id = connection_id
-        self.ws = ws
-        self.source_ip = source_ip
-        self.user_agent = user_agent
-        self.connected_ms = connected_ms
-        self.connected_at = datetime.fromtimestamp(connected_ms / 1000, timezone.utc)
-        self.user_id = user_id
-        self.tenant_id = tenant_id
-        self.last_active = time.time()
-        self.last_mono = self.started_mono = time.monotonic()
-        self.outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
-        self.inbox: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
-        self.closing = False
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def touch(self) -> None:
-        self.last_active = time.time()
-        self.last_mono = time.monotonic()
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "user": self.user_id,
-            "tenant": self.tenant_id,
-            "connectedAt": self.connected_ms,
-            "sourceIp": self.source_ip,
-            "userAgent": self.user_agent,
-        }
-
-
-def _status(result: Any) -> int:
-    """The ``statusCode`` of an app result; 502 for a malformed one (as API Gateway)."""
-    if isinstance(result, dict):
-        code = result.get("statusCode")
-        if isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599:
-            return code
-    return 502
-
-
-def _result_header(result: Any, name: str) -> str | None:
-    headers = result.get("headers") if isinstance(result, dict) else None
-    if not isinstance(headers, dict):
-        return None
-    lowered = name.lower()
-    return next((str(v) for k, v in headers.items() if str(k).lower() == lowered), None)
 
 
 def _now_ms() -> int:
@@ -205,7 +107,7 @@ class Gateway:
         self.quiet = quiet
         self.stream = stream
         self._log_size = log_size
-        self._live: dict[str, _Live] = {}
+        self._live: dict[str, LiveConnection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
         self._thread: threading.Thread | None = None
@@ -400,11 +302,12 @@ class Gateway:
         self._closing = True
         if self._sweeper is not None:
             self._sweeper.cancel()
-        live = list(self._live.values())
-        for conn in live:
-            self._close(conn, 1001, "Going away")
-        if live:
-            await asyncio.wait([c.finished for c in live], timeout=10)
+        deadline = time.monotonic() + 10
+        while self._live and time.monotonic() < deadline:
+            live = list(self._live.values())
+            for conn in live:
+                self._close(conn, 1001, "Going away")
+            await asyncio.wait([c.finished for c in live], timeout=deadline - time.monotonic())
         if self._inspector is not None:
             self._inspector.close()
         await asyncio.sleep(0)
@@ -484,18 +387,18 @@ class Gateway:
         return True
 
     # -- loop-thread helpers -----------------------------------------------------------
-    def _deliver(self, conn: _Live, frame: str | bytes, size: int) -> None:
+    def _deliver(self, conn: LiveConnection, frame: str | bytes, size: int) -> None:
         conn.outbox.put_nowait(frame)
         self._write_event("OUT", conn.id, f"{size} B")
         self._record("out", conn.id, data=preview(frame), size=size)
 
-    def _close(self, conn: _Live, code: int, reason: str) -> None:
+    def _close(self, conn: LiveConnection, code: int, reason: str) -> None:
         if conn.close_code is not None:
             return
         conn.closing = True
         conn.close_code = code
         conn.close_reason = reason
-        conn.outbox.put_nowait(_Close(code, reason))
+        conn.outbox.put_nowait(CloseRequest(code, reason))
 
     def _record(self, kind: str, connection_id: str, **fields: Any) -> None:
         if self._inspector is not None:
@@ -547,7 +450,7 @@ class Gateway:
     def _run_connect(self, event: dict[str, Any]) -> tuple[Any, float, str | None, str | None]:
         result, elapsed, _ = self._invoke(event)
         user_id = tenant_id = None
-        if 200 <= _status(result) < 300:
+        if 200 <= status_of(result) < 300:
             options = getattr(self.app, "websocket_options", None)
             store = getattr(options, "store", None)
             if store is not None:
@@ -559,7 +462,9 @@ class Gateway:
                     user_id, tenant_id = record.user_id, record.tenant_id
         return result, elapsed, user_id, tenant_id
 
-    def _run_message(self, conn: _Live, body: str, route_key: str) -> tuple[int, float, bool]:
+    def _run_message(
+        self, conn: LiveConnection, body: str, route_key: str
+    ) -> tuple[int, float, bool]:
         request_id = new_connection_id()
         if not self._has_route(route_key):
             self._answer_error(conn, "Forbidden", request_id)
@@ -578,7 +483,7 @@ class Gateway:
         if raised:
             self._answer_error(conn, "Internal server error", request_id)
             return 500, elapsed, True
-        return _status(result), elapsed, False
+        return status_of(result), elapsed, False
 
     def _has_route(self, route_key: str) -> bool:
         routes = getattr(self.app, "websocket_routes", None)
@@ -587,7 +492,7 @@ class Gateway:
         options = getattr(self.app, "websocket_options", None)
         return getattr(options, "default_handler", None) is not None
 
-    def _answer_error(self, conn: _Live, message: str, request_id: str) -> None:
+    def _answer_error(self, conn: LiveConnection, message: str, request_id: str) -> None:
         """What API Gateway sends a client when it cannot deliver its message."""
         body = {"message": message, "connectionId": conn.id, "requestId": request_id}
         self.post(conn.id, json.dumps(body).encode())
@@ -661,18 +566,18 @@ class Gateway:
         result, elapsed, user_id, tenant_id = await loop.run_in_executor(
             self._executor, self._run_connect, event
         )
-        status = _status(result)
+        status = status_of(result)
         if not 200 <= status < 300:
             self._write_event("CONNECT", connection_id, f"{status} refused  {elapsed:.1f} ms")
             self._record("refused", connection_id, status=status)
             return self._refusal(status, result)
-        protocol = _result_header(result, "Sec-WebSocket-Protocol")
+        protocol = result_header(result, "Sec-WebSocket-Protocol")
         ws = web.WebSocketResponse(
             protocols=(protocol,) if protocol else (),
             compress=False,
             max_msg_size=_READ_LIMIT,
         )
-        conn = _Live(
+        conn = LiveConnection(
             connection_id,
             ws,
             source_ip=source_ip,
@@ -694,6 +599,8 @@ class Gateway:
         if self._inspector is not None:
             self._inspector.connected(conn.summary())
         self._record("connect", connection_id, status=status, user=user_id, tenant=tenant_id)
+        if self._closing:  # accepted while the gateway was stopping
+            self._close(conn, 1001, "Going away")
         writer = asyncio.create_task(self._writer(conn))
         processor = asyncio.create_task(self._processor(conn))
         try:
@@ -702,7 +609,7 @@ class Gateway:
             conn.closing = True
             if conn.close_code is None:
                 conn.close_code, conn.close_reason = 1006, close_reason(1006)
-            conn.outbox.put_nowait(_Close(conn.close_code, conn.close_reason))
+            conn.outbox.put_nowait(CloseRequest(conn.close_code, conn.close_reason))
             conn.inbox.put_nowait(None)
             _, late = await asyncio.wait([writer, processor], timeout=60)
             for task in late:
@@ -734,7 +641,7 @@ class Gateway:
         payload = body.encode() if isinstance(body, str) else b""
         return web.Response(status=status, headers=headers, body=payload)
 
-    async def _reader(self, conn: _Live) -> None:
+    async def _reader(self, conn: LiveConnection) -> None:
         ws = conn.ws
         routes = getattr(self.app, "websocket_routes", None)
         while True:
@@ -769,17 +676,17 @@ class Gateway:
             else:  # CLOSING (we are closing it) or CLOSED (the peer vanished)
                 return
 
-    async def _policy_close(self, conn: _Live, code: int) -> None:
+    async def _policy_close(self, conn: LiveConnection, code: int) -> None:
         if conn.close_code is None:
             conn.close_code, conn.close_reason = code, close_reason(code)
         conn.closing = True
         await conn.ws.close(code=code, message=conn.close_reason.encode())
 
-    async def _writer(self, conn: _Live) -> None:
+    async def _writer(self, conn: LiveConnection) -> None:
         ws = conn.ws
         while True:
             item = await conn.outbox.get()
-            if isinstance(item, _Close):
+            if isinstance(item, CloseRequest):
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.close(code=item.code, message=item.reason.encode())
                 return
@@ -793,7 +700,7 @@ class Gateway:
             except (ConnectionError, RuntimeError):
                 continue
 
-    async def _processor(self, conn: _Live) -> None:
+    async def _processor(self, conn: LiveConnection) -> None:
         loop = asyncio.get_running_loop()
         while (item := await conn.inbox.get()) is not None:
             body, route_key = item
@@ -805,7 +712,7 @@ class Gateway:
             detail = f"{route_key}  {status}  {elapsed:.1f} ms  {len(body)} chars"
             self._write_event("MESSAGE", conn.id, detail)
 
-    async def _disconnected(self, conn: _Live) -> None:
+    async def _disconnected(self, conn: LiveConnection) -> None:
         code = conn.close_code if conn.close_code is not None else 1006
         reason = conn.close_reason
         event = disconnect_event(
@@ -821,7 +728,7 @@ class Gateway:
             if self._executor is not None:
                 loop = asyncio.get_running_loop()
                 result, elapsed, _ = await loop.run_in_executor(self._executor, self._invoke, event)
-                detail = f"{code} {reason}  {_status(result)}  {elapsed:.1f} ms"
+                detail = f"{code} {reason}  {status_of(result)}  {elapsed:.1f} ms"
                 self._write_event("DISCONNECT", conn.id, detail)
         finally:
             if self._inspector is not None:

@@ -56,9 +56,7 @@ class JSONLogger:
         stream: TextIO | None = None,
         **fields: Any,
     ) -> None:
-        name = (
-            level or os.environ.get("LIFT_LOG_LEVEL") or os.environ.get("AWS_LAMBDA_LOG_LEVEL")
-        )
+        name = level or os.environ.get("LIFT_LOG_LEVEL") or os.environ.get("AWS_LAMBDA_LOG_LEVEL")
         self._level = _LEVELS.get((name or "INFO").upper(), 20)
         self._stream = stream
         self._fields = fields

@@ -9,7 +9,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .request_authorizer import authorizer
     from .broadcast import BroadcastResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .context import ConnectionInfo, WebSocketContext
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     )
     from .management import ManagementClient
     from .options import WebSocketOptions
+    from .request_authorizer import authorizer
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 

@@ -72,7 +72,7 @@ def broadcast(
     def send(connection_id: str) -> Exception | None:
         try:
             api.post_to_connection(connection_id, payload)
-        except Exception as exc:  # every failure is reported per connection
+        except Exception as exc:  # noqa: BLE001 - every failure is reported per connection
             return exc
         return None
 
@@ -80,7 +80,7 @@ def broadcast(
         outcomes = [send(ids[0])]
     else:
         outcomes = list(_pool(max(1, min(workers, len(ids)))).map(send, ids))
-    for connection_id, error in zip(ids, outcomes):
+    for connection_id, error in zip(ids, outcomes, strict=True):
         if error is None:
             result.delivered.append(connection_id)
         elif isinstance(error, ConnectionGoneError):

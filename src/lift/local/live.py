@@ -1,0 +1,125 @@
+"""The local gateway's per-connection state and the Lambda context it passes to the app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = [
+    "LAMBDA_TIMEOUT_MS",
+    "CloseRequest",
+    "LiveConnection",
+    "LocalLambdaContext",
+    "Outgoing",
+    "result_header",
+    "status_of",
+]
+
+LAMBDA_TIMEOUT_MS = 29_000
+
+
+class LocalLambdaContext:
+    """The Lambda context object handed to the app for each local invocation."""
+
+    function_name = "lift-dev"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:lift-dev"
+    memory_limit_in_mb = 1024
+    log_group_name = "/aws/lambda/lift-dev"
+    log_stream_name = "local"
+    identity = None
+    client_context = None
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + LAMBDA_TIMEOUT_MS / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left of API Gateway's 29-second integration timeout."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class CloseRequest:
+    """An outbox item: close the socket with ``code`` and ``reason``."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+Outgoing = str | bytes | CloseRequest
+"""What a connection's writer sends: a text frame, a binary frame, or the close."""
+
+
+class LiveConnection:
+    """One accepted client connection (mutated on the loop thread, read anywhere)."""
+
+    def __init__(
+        self,
+        connection_id: str,
+        ws: web.WebSocketResponse,
+        *,
+        source_ip: str,
+        user_agent: str | None,
+        connected_ms: int,
+        user_id: str | None,
+        tenant_id: str | None,
+    ) -> None:
+        self.id = connection_id
+        self.ws = ws
+        self.source_ip = source_ip
+        self.user_agent = user_agent
+        self.connected_ms = connected_ms
+        self.connected_at = datetime.fromtimestamp(connected_ms / 1000, timezone.utc)
+        self.user_id = user_id
+        self.tenant_id = tenant_id
+        self.last_active = time.time()
+        self.last_mono = self.started_mono = time.monotonic()
+        self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
+        self.inbox: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
+        self.closing = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def touch(self) -> None:
+        """Note activity (for ``LastActiveAt`` and the idle timeout)."""
+        self.last_active = time.time()
+        self.last_mono = time.monotonic()
+
+    def summary(self) -> dict[str, Any]:
+        """The inspector's view of the connection."""
+        return {
+            "id": self.id,
+            "user": self.user_id,
+            "tenant": self.tenant_id,
+            "connectedAt": self.connected_ms,
+            "sourceIp": self.source_ip,
+            "userAgent": self.user_agent,
+        }
+
+
+def status_of(result: Any) -> int:
+    """The ``statusCode`` of an app result; 502 for a malformed one (as API Gateway)."""
+    if isinstance(result, dict):
+        code = result.get("statusCode")
+        if isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599:
+            return code
+    return 502
+
+
+def result_header(result: Any, name: str) -> str | None:
+    """A header of an app result, by case-insensitive name."""
+    headers = result.get("headers") if isinstance(result, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    lowered = name.lower()
+    return next((str(v) for k, v in headers.items() if str(k).lower() == lowered), None)
