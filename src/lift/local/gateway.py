@@ -219,6 +219,7 @@ class Gateway:
                 f"  WebSocket     {self.ws_url}",
                 f"  @connections  {self.endpoint}/@connections/{{connectionId}}",
                 f"  Inspector     {self.inspector_url}",
+                f"  App env       LIFT_WS_MANAGEMENT_ENDPOINT={self.endpoint}",
                 "Press Ctrl+C to stop.",
             ]
         )
