@@ -8,6 +8,7 @@ from the repository root::
 
     .venv/bin/python benchmarks/auth.py            # full run
     .venv/bin/python benchmarks/auth.py --quick    # a few iterations (smoke test)
+    .venv/bin/python benchmarks/auth.py --json     # one JSON object instead of a table
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few iterations only")
     parser.add_argument("--iterations", type=int, help="calls per repeat")
     parser.add_argument("--repeats", type=int, help="repeats (the median is reported)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     iterations = args.iterations or (100 if args.quick else 2000)
     repeats = args.repeats or (3 if args.quick else 9)
@@ -172,10 +174,24 @@ def main(argv: list[str] | None = None) -> int:
         t.name.split(",")[0]: t.median_us for t in timings if t.name.endswith("no middleware")
     }
     rows = []
+    results = []
     for timing in timings:
         kind = timing.name.split(" ")[0].rstrip(",")
         extra = timing.median_us - baseline[kind]
         rows.append([timing.name, f"{timing.median_us:.1f}", f"{extra:+.1f}"])
+        results.append(
+            {"name": timing.name, "us": round(timing.median_us, 3), "extra_us": round(extra, 3)}
+        )
+    if args.json:
+        document = {
+            "python": sys.version.split()[0],
+            "pyjwt": jwt.__version__,
+            "iterations": iterations,
+            "repeats": repeats,
+            "results": results,
+        }
+        print(json.dumps(document))
+        return 0
     print(
         f"Python {sys.version.split()[0]}; PyJWT {jwt.__version__}; "
         f"{repeats} repeats x {iterations} events; median"

@@ -5,6 +5,7 @@ fixed latency to every call. Both subjects use the same boto3 client; the sequen
 loop is what a hand-written handler (and the Go original) does.
 
     python benchmarks/broadcast.py [--connections 1000] [--latency-ms 5] [--quick]
+    python benchmarks/broadcast.py --json    # one JSON object instead of the text
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--quick", action="store_true", help="100 connections")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -88,6 +90,35 @@ def main() -> None:
     floor = latency * connections / args.workers
     speedup = sequential / concurrent
     over_floor = concurrent / floor
+    if args.json:
+        checks = [
+            {
+                "name": "broadcast speedup vs sequential",
+                "value": round(speedup, 3),
+                "comparison": ">=",
+                "target": 10.0,
+                "verdict": "PASS" if speedup >= 10 else "FAIL",
+            },
+            {
+                "name": "broadcast time / floor",
+                "value": round(over_floor, 3),
+                "comparison": "<=",
+                "target": 3.0,
+                "verdict": "PASS" if over_floor <= 3 else "FAIL",
+            },
+        ]
+        document = {
+            "connections": connections,
+            "latency_ms": args.latency_ms,
+            "workers": args.workers,
+            "sequential_ms": round(sequential * 1000, 3),
+            "lift_ms": round(concurrent * 1000, 3),
+            "floor_ms": round(floor * 1000, 3),
+            "speedup": round(speedup, 3),
+            "checks": checks,
+        }
+        print(json.dumps(document))
+        return
     rows: list[tuple[str, Any]] = [
         ("connections", connections),
         ("latency per call", f"{args.latency_ms:.1f} ms"),

@@ -5,6 +5,7 @@ before timing). Run from the repository root::
 
     .venv/bin/python benchmarks/dispatch.py            # full run
     .venv/bin/python benchmarks/dispatch.py --quick    # a few iterations (smoke test)
+    .venv/bin/python benchmarks/dispatch.py --json     # one JSON object instead of tables
 
 Targets: REST v1 dispatch costs at most half of the fastest peer's; WebSocket MESSAGE
 dispatch costs at most twice Chalice's bare WebSocket handler. The script always exits 0.
@@ -252,12 +253,45 @@ def report(title: str, timings: list[Timing]) -> None:
     print()
 
 
+def as_json(
+    rest_timings: list[Timing], ws_timings: list[Timing], iterations: int, repeats: int
+) -> dict[str, Any]:
+    """The figures and target checks as one JSON-ready object."""
+    peer = min(rest_timings[1:], key=lambda t: t.median_us)
+    rest_ratio = rest_timings[0].median_us / peer.median_us
+    ws_ratio = ws_timings[0].median_us / ws_timings[1].median_us
+    return {
+        "python": sys.version.split()[0],
+        "iterations": iterations,
+        "repeats": repeats,
+        "rest": [{"name": t.name, "us": round(t.median_us, 4)} for t in rest_timings],
+        "websocket": [{"name": t.name, "us": round(t.median_us, 4)} for t in ws_timings],
+        "checks": [
+            {
+                "name": f"REST dispatch, lift / fastest peer ({peer.name})",
+                "value": round(rest_ratio, 3),
+                "comparison": "<=",
+                "target": REST_TARGET,
+                "verdict": verdict(rest_ratio, REST_TARGET),
+            },
+            {
+                "name": "WebSocket dispatch, lift / chalice",
+                "value": round(ws_ratio, 3),
+                "comparison": "<=",
+                "target": WEBSOCKET_TARGET,
+                "verdict": verdict(ws_ratio, WEBSOCKET_TARGET),
+            },
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the tables and target checks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few iterations only")
     parser.add_argument("--iterations", type=int, help="calls per repeat")
     parser.add_argument("--repeats", type=int, help="repeats (the median is reported)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     iterations = args.iterations or (200 if args.quick else 20_000)
     repeats = args.repeats or (3 if args.quick else 9)
@@ -274,10 +308,13 @@ def main(argv: list[str] | None = None) -> int:
         check_websocket,
     )
 
-    print(f"Python {sys.version.split()[0]}; {repeats} repeats x {iterations} events; median")
-    print()
     rest_timings = time_interleaved(rest, iterations=iterations, repeats=repeats, warmup=warmup)
     ws_timings = time_interleaved(websocket, iterations=iterations, repeats=repeats, warmup=warmup)
+    if args.json:
+        print(json.dumps(as_json(rest_timings, ws_timings, iterations, repeats)))
+        return 0
+    print(f"Python {sys.version.split()[0]}; {repeats} repeats x {iterations} events; median")
+    print()
     report("REST v1  GET /users/{id}", rest_timings)
     report("WebSocket MESSAGE  $default", ws_timings)
 

@@ -9,6 +9,7 @@ each echo's round trip. Run from the repository root::
     .venv/bin/python benchmarks/gateway.py                    # 1,000 clients
     .venv/bin/python benchmarks/gateway.py --quick            # 100 clients (smoke test)
     .venv/bin/python benchmarks/gateway.py --transport http   # the app's sends over boto3
+    .venv/bin/python benchmarks/gateway.py --json             # JSON, with every round trip
 
 Targets: every client connects; p99 echo round trip under 100 ms. ``--transport
 direct`` (the default, what ``lift dev`` does) gives the app the gateway's in-process
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import resource
@@ -216,6 +218,48 @@ def report(
     print(f"{'PASS' if ok else 'FAIL'}  p99 echo round trip {p99:.2f} ms < {P99_TARGET_MS:g} ms")
 
 
+def as_json(
+    results: Results, *, clients: int, echoes: int, spread: float, transport: str, cpu: float
+) -> dict[str, object]:
+    """The figures, the target checks and every echo round trip (ms) as a JSON object."""
+    trips = results.round_trips_ms
+    p99 = percentile(trips, 0.99) if trips else None
+    ok = p99 is not None and p99 < P99_TARGET_MS and not results.failed_echoes
+    return {
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "transport": transport,
+        "clients": clients,
+        "echoes": echoes,
+        "spread_s": spread,
+        "connected": results.connected,
+        "connect_seconds": round(results.connect_seconds, 4),
+        "p50_ms": round(statistics.median(trips), 3) if trips else None,
+        "p99_ms": round(p99, 3) if p99 is not None else None,
+        "max_ms": round(max(trips), 3) if trips else None,
+        "failed_echoes": len(results.failed_echoes),
+        "refused": len(results.refused),
+        "gateway_cpu_s": round(cpu, 3),
+        "round_trips_ms": [round(trip, 3) for trip in trips],
+        "checks": [
+            {
+                "name": "clients connected",
+                "value": results.connected,
+                "comparison": ">=",
+                "target": clients,
+                "verdict": "PASS" if results.connected == clients else "FAIL",
+            },
+            {
+                "name": "p99 echo round trip (ms)",
+                "value": round(p99, 3) if p99 is not None else None,
+                "comparison": "<",
+                "target": P99_TARGET_MS,
+                "verdict": "PASS" if ok else "FAIL",
+            },
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (or, with ``--serve``, the gateway child)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -224,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spread", type=float, default=10.0, help="echo window, seconds")
     parser.add_argument("--quick", action="store_true", help="100 clients, 2 echoes, 2 s")
     parser.add_argument("--transport", choices=("direct", "http"), default="direct")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -243,6 +288,17 @@ def main(argv: list[str] | None = None) -> int:
         cpu = cpu_seconds(child.pid) - before
     finally:
         stop_gateway(child)
+    if args.json:
+        document = as_json(
+            results,
+            clients=args.clients,
+            echoes=args.echoes,
+            spread=args.spread,
+            transport=args.transport,
+            cpu=cpu,
+        )
+        print(json.dumps(document))
+        return 0
     report(
         results,
         clients=args.clients,

@@ -7,6 +7,7 @@ first (into a private cache directory), so every run is a warm-disk, cold-proces
 
     .venv/bin/python benchmarks/import_time.py            # 15 runs
     .venv/bin/python benchmarks/import_time.py --quick    # 3 runs (smoke test)
+    .venv/bin/python benchmarks/import_time.py --json     # one JSON object instead of a table
 
 Target: importing ``lift`` takes at most 0.75 of importing ``chalice``. Always exits 0.
 """
@@ -14,6 +15,7 @@ Target: importing ``lift`` takes at most 0.75 of importing ``chalice``. Always e
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -96,10 +98,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs only")
     parser.add_argument("--runs", type=int, help="processes per module (median reported)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     runs = args.runs or (3 if args.quick else 15)
 
     importtime, wall = measure(runs)
+    if args.json:
+        ratio = importtime["lift"] / importtime["chalice"]
+        document = {
+            "python": sys.version.split()[0],
+            "runs": runs,
+            "modules": [
+                {
+                    "name": module,
+                    "importtime_ms": round(importtime[module], 3),
+                    "wall_ms": round(wall[module], 3),
+                }
+                for module in MODULES
+            ],
+            "checks": [
+                {
+                    "name": "import time, lift / chalice",
+                    "value": round(ratio, 3),
+                    "comparison": "<=",
+                    "target": TARGET,
+                    "verdict": verdict(ratio, TARGET),
+                }
+            ],
+        }
+        print(json.dumps(document))
+        return 0
     lift_it, lift_wall = importtime["lift"], wall["lift"]
     rows = [
         [

@@ -264,9 +264,14 @@ def test_websocket_response_shape() -> None:
 def test_head_falls_back_to_get() -> None:
     app, _ = make_app()
     app.get("/items")(lambda ctx: {"method": ctx.method})
+    seen: list[str] = []
+    app.get("/seen")(lambda ctx: seen.append(ctx.method) or {"method": ctx.method})
     response = app(events.http_v1("HEAD", "/items"))
     assert response["statusCode"] == 200
-    assert body_of(response) == {"method": "HEAD"}
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert response["body"] == ""  # HEAD answers with the GET headers and no body
+    app(events.http_v1("HEAD", "/seen"))
+    assert seen == ["HEAD"]
 
 
 def test_lambda_context_and_request_id() -> None:

@@ -275,6 +275,8 @@ class App:
                 )
                 raise
         response = run_handler(route.compiled, ctx)
+        if ctx.request.method == "HEAD" and trigger is TriggerType.HTTP:
+            response.body = None
         return self._serialise(response, trigger, ctx.request.event)
 
     @staticmethod

@@ -94,7 +94,23 @@ def _template(args: argparse.Namespace) -> int:
     from .deploy import render_template
 
     app = load_app(args.app)
-    print(render_template(app, args.app, table_name=args.table_name, stage=args.stage))
+    try:
+        template = render_template(
+            app,
+            args.app,
+            table_name=args.table_name,
+            stage=args.stage,
+            authorizer=False if args.no_authorizer else None,
+            authorizer_handler=args.authorizer_handler,
+            identity_source=args.identity_source,
+            memory=args.memory,
+            timeout=args.timeout,
+            runtime=args.runtime,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(template)
     return 0
 
 
@@ -122,10 +138,29 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--reload", action="store_true", help="restart on code changes")
     dev.set_defaults(run=_dev)
 
-    template = commands.add_parser("template", help="print an AWS SAM template for the app")
+    template = commands.add_parser(
+        "template", help="print an AWS SAM template (JSON) for the app's WebSocket API"
+    )
     template.add_argument("app", metavar="MODULE:APP")
     template.add_argument("--table-name", default=None, help="DynamoDB connections table")
     template.add_argument("--stage", default="prod")
+    template.add_argument(
+        "--authorizer-handler",
+        "--authorizer",
+        default=None,
+        metavar="MODULE:FUNC",
+        help="REQUEST authorizer for $connect (default with websocket_auth: MODULE.authorizer)",
+    )
+    template.add_argument("--no-authorizer", action="store_true", help="no Lambda authorizer")
+    template.add_argument(
+        "--identity-source",
+        action="append",
+        default=None,
+        help="authorizer identity source, e.g. route.request.querystring.token (repeatable)",
+    )
+    template.add_argument("--memory", type=int, default=512, help="function memory (MB)")
+    template.add_argument("--timeout", type=int, default=29, help="function timeout (s)")
+    template.add_argument("--runtime", default="python3.12")
     template.set_defaults(run=_template)
     return parser
 

@@ -9,6 +9,8 @@ One port serves everything (aiohttp):
 * ``/{stage}/@connections/{id}``: the Management API (POST/GET/DELETE, 410 when gone),
   for the app's boto3 calls and for any other process.
 * ``/_lift/``: the inspector page, fed live over ``/_lift/events``.
+* with ``static_dir``: the files of that directory (``/`` is its ``index.html``), so an
+  app's own web page is served from the same origin.
 
 Limits as on AWS: messages over 128 KiB close the connection with 1009, binary frames
 with 1003; idle connections (10 minutes) and old ones (2 hours) close with 1001.
@@ -34,6 +36,8 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from os import PathLike
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -92,6 +96,7 @@ class Gateway:
         quiet: bool = False,
         stream: TextIO | None = None,
         log_size: int = 500,
+        static_dir: str | PathLike[str] | None = None,
     ) -> None:
         if not stage or "/" in stage:
             raise ValueError("stage must be a non-empty name without '/'")
@@ -107,6 +112,8 @@ class Gateway:
         self.quiet = quiet
         self.stream = stream
         self._log_size = log_size
+        self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
+        """Files served over plain GET (``/`` is ``index.html``); ``None``: no files."""
         self._live: dict[str, LiveConnection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
@@ -219,6 +226,7 @@ class Gateway:
                 f"  WebSocket     {self.ws_url}",
                 f"  @connections  {self.endpoint}/@connections/{{connectionId}}",
                 f"  Inspector     {self.inspector_url}",
+                *([f"  Page          {self.url}/"] if self.static_dir is not None else []),
                 f"  App env       LIFT_WS_MANAGEMENT_ENDPOINT={self.endpoint}",
                 "Press Ctrl+C to stop.",
             ]
@@ -499,7 +507,23 @@ class Gateway:
         self.post(conn.id, json.dumps(body).encode())
 
     # -- HTTP handlers ---------------------------------------------------------------
-    async def _connections(self, request: web.Request) -> web.Response:
+    def _static_file(self, request: web.Request) -> Path | None:
+        """The file of ``static_dir`` a GET/HEAD asks for (never outside it), or ``None``."""
+        root = self.static_dir
+        if root is None or request.method not in ("GET", "HEAD"):
+            return None
+        relative = request.path.lstrip("/") or "index.html"
+        if "@connections" in relative or relative.startswith("_lift"):
+            return None
+        candidate = (root / relative).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+        return candidate
+
+    async def _connections(self, request: web.Request) -> web.StreamResponse:
+        static = self._static_file(request)
+        if static is not None:
+            return web.FileResponse(static, headers={"Cache-Control": "no-store"})
         body = await request.read()
         status, headers, payload = handle_connections_request(
             self, request.method, request.raw_path, body, stage=self.stage
@@ -550,6 +574,9 @@ class Gateway:
     # -- WebSocket clients -------------------------------------------------------------
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() != "websocket":
+            static = self._static_file(request)
+            if static is not None:
+                return web.FileResponse(static, headers={"Cache-Control": "no-store"})
             raise web.HTTPFound(INSPECTOR_PATH)
         if self._closing or self._executor is None:
             return web.Response(status=503, text="The gateway is shutting down")

@@ -33,13 +33,31 @@ from typing import Any
 
 from ..connection import Connection, ConnectionStoreError, utc_now
 
-__all__ = ["ENDPOINT_ENV", "ConnectionStoreError", "DynamoDBConnectionStore"]
+__all__ = [
+    "ENDPOINT_ENV",
+    "KEY_ATTRIBUTE",
+    "TENANT_ATTRIBUTE",
+    "TENANT_INDEX",
+    "TTL_ATTRIBUTE",
+    "USER_ATTRIBUTE",
+    "USER_INDEX",
+    "ConnectionStoreError",
+    "DynamoDBConnectionStore",
+]
 
 #: Environment variable naming a DynamoDB endpoint (DynamoDB Local, moto) for development.
 ENDPOINT_ENV = "LIFT_DYNAMODB_ENDPOINT"
 
+KEY_ATTRIBUTE = "connection_id"
+"""The table's partition key."""
+USER_ATTRIBUTE = "user_id"
+TENANT_ATTRIBUTE = "tenant_id"
+TTL_ATTRIBUTE = "expires_at"
+"""Epoch seconds; the table's TTL attribute."""
 USER_INDEX = "by_user"
+"""Sparse GSI keyed by ``user_id``."""
 TENANT_INDEX = "by_tenant"
+"""Sparse GSI keyed by ``tenant_id``."""
 
 _CLIENTS: dict[tuple[str | None, str | None], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
@@ -219,9 +237,9 @@ class DynamoDBConnectionStore:
                     BillingMode="PAY_PER_REQUEST",
                     AttributeDefinitions=[
                         {"AttributeName": name, "AttributeType": "S"}
-                        for name in ("connection_id", "user_id", "tenant_id")
+                        for name in (KEY_ATTRIBUTE, USER_ATTRIBUTE, TENANT_ATTRIBUTE)
                     ],
-                    KeySchema=[{"AttributeName": "connection_id", "KeyType": "HASH"}],
+                    KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
                     GlobalSecondaryIndexes=[
                         {
                             "IndexName": index,
@@ -229,8 +247,8 @@ class DynamoDBConnectionStore:
                             "Projection": {"ProjectionType": "ALL"},
                         }
                         for index, attribute in (
-                            (USER_INDEX, "user_id"),
-                            (TENANT_INDEX, "tenant_id"),
+                            (USER_INDEX, USER_ATTRIBUTE),
+                            (TENANT_INDEX, TENANT_ATTRIBUTE),
                         )
                     ],
                 )
@@ -244,7 +262,7 @@ class DynamoDBConnectionStore:
             if status not in ("ENABLED", "ENABLING"):
                 client.update_time_to_live(
                     TableName=self.table_name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
                 )
 
     def _wait_active(self, timeout: float) -> None:

@@ -1,0 +1,1 @@
+"""A multi-tenant chat on API Gateway WebSockets (see ``app.py``)."""

@@ -1,0 +1,1 @@
+"""The same small chat in the legacy ``handle("CONNECT", ...)`` pattern and migrated."""
