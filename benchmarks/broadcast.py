@@ -93,14 +93,14 @@ def main() -> None:
     if args.json:
         checks = [
             {
-                "name": "broadcast speedup vs sequential",
+                "name": "broadcast: speedup vs sequential",
                 "value": round(speedup, 3),
                 "comparison": ">=",
                 "target": 10.0,
                 "verdict": "PASS" if speedup >= 10 else "FAIL",
             },
             {
-                "name": "broadcast time / floor",
+                "name": "broadcast: lift time / floor",
                 "value": round(over_floor, 3),
                 "comparison": "<=",
                 "target": 3.0,

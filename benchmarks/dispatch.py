@@ -268,14 +268,14 @@ def as_json(
         "websocket": [{"name": t.name, "us": round(t.median_us, 4)} for t in ws_timings],
         "checks": [
             {
-                "name": f"REST dispatch, lift / fastest peer ({peer.name})",
+                "name": f"dispatch: REST, lift / fastest peer ({peer.name})",
                 "value": round(rest_ratio, 3),
                 "comparison": "<=",
                 "target": REST_TARGET,
                 "verdict": verdict(rest_ratio, REST_TARGET),
             },
             {
-                "name": "WebSocket dispatch, lift / chalice",
+                "name": "dispatch: WebSocket, lift / chalice",
                 "value": round(ws_ratio, 3),
                 "comparison": "<=",
                 "target": WEBSOCKET_TARGET,

@@ -243,14 +243,14 @@ def as_json(
         "round_trips_ms": [round(trip, 3) for trip in trips],
         "checks": [
             {
-                "name": "clients connected",
+                "name": "gateway: clients connected",
                 "value": results.connected,
                 "comparison": ">=",
                 "target": clients,
                 "verdict": "PASS" if results.connected == clients else "FAIL",
             },
             {
-                "name": "p99 echo round trip (ms)",
+                "name": "gateway: p99 echo round trip (ms)",
                 "value": round(p99, 3) if p99 is not None else None,
                 "comparison": "<",
                 "target": P99_TARGET_MS,

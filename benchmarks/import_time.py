@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             "checks": [
                 {
-                    "name": "import time, lift / chalice",
+                    "name": "import time: lift / chalice",
                     "value": round(ratio, 3),
                     "comparison": "<=",
                     "target": TARGET,

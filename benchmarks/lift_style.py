@@ -25,7 +25,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -69,7 +69,7 @@ def _passthrough(handler: Handler) -> Handler:
     return wrapped
 
 
-def new_app(sink: IO[str], *, websocket: WebSocketOptions | None = None) -> App:
+def new_app(sink: TextIO, *, websocket: WebSocketOptions | None = None) -> App:
     """An app whose logs and metrics go to ``sink`` (a null stream)."""
     return App(websocket=websocket, logger=JSONLogger(stream=sink), metrics=EMFMetrics(stream=sink))
 
@@ -116,26 +116,27 @@ def route_lookups() -> list[tuple[str, Invoke]]:
     ]
 
 
-def handler_execution(sink: IO[str]) -> Invoke:
+def handler_execution(sink: TextIO) -> Invoke:
     """``app(event, ctx)`` for a MESSAGE to a native ``$default`` route."""
     app = new_app(sink)
 
-    @app.websocket("$default")
     def on_message(ctx: Context) -> None:
         _ = ctx.websocket.connection_id
 
+    app.websocket("$default", on_message)
     return checked(app, events.websocket_message({"text": "hello"}, connection_id=CONNECTION_ID))
 
 
-def auto_connections(sink: IO[str]) -> list[tuple[str, Invoke]]:
+def auto_connections(sink: TextIO) -> list[tuple[str, Invoke]]:
     """A ``$connect`` + ``$disconnect`` pair, and a MESSAGE that reads the stored record."""
     app = new_app(sink, websocket=WebSocketOptions(auto_connections=True))
-    app.websocket("$connect", _noop).websocket("$disconnect", _noop)
 
-    @app.websocket("$default")
     def on_message(ctx: Context) -> dict[str, Any]:
         connection = ctx.websocket.connection
         return {"user": connection.user_id if connection is not None else "missing"}
+
+    app.websocket("$connect", _noop).websocket("$disconnect", _noop)
+    app.websocket("$default", on_message)
 
     pair_id = "PairXc4NDoECEyQ="
     connect = checked(app, events.websocket_connect(connection_id=pair_id))
@@ -160,7 +161,7 @@ def auto_connections(sink: IO[str]) -> list[tuple[str, Invoke]]:
     ]
 
 
-def legacy_pattern(sink: IO[str]) -> Invoke:
+def legacy_pattern(sink: TextIO) -> Invoke:
     """``app.handle("MESSAGE", "/message", h)`` with ``ctx.as_websocket()``."""
     app = new_app(sink)
 
@@ -171,7 +172,7 @@ def legacy_pattern(sink: IO[str]) -> Invoke:
     return checked(app, events.websocket_message({"text": "hello"}, connection_id=CONNECTION_ID))
 
 
-def middleware_stacks(sink: IO[str]) -> list[tuple[str, Invoke]]:
+def middleware_stacks(sink: TextIO) -> list[tuple[str, Invoke]]:
     """Five pass-through middleware; then logging, metrics and three pass-through."""
     message = events.websocket_message({"text": "hello"}, connection_id=CONNECTION_ID)
 
@@ -194,7 +195,7 @@ def middleware_stacks(sink: IO[str]) -> list[tuple[str, Invoke]]:
     ]
 
 
-def subjects(sink: IO[str]) -> list[tuple[str, Invoke]]:
+def subjects(sink: TextIO) -> list[tuple[str, Invoke]]:
     """Every subject, built and checked, in report order."""
     return [
         *route_lookups(),

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ BROADCAST_SIZES = (100, 250, 500, 1000)
 QUICK_BROADCAST_SIZES = (25, 50)
 SCRIPT_TIMEOUT = 1200.0
 Table = tuple[list[str], list[list[str]]]
+_NUMERIC = re.compile(r"^[<>=]*\s*[+-]?\d[\d.,/]*\s*(x|ms|s|µs)?$")
 
 
 @dataclass
@@ -178,25 +180,28 @@ def machine_facts(results: Results) -> list[tuple[str, str]]:
 
 # -- tables -------------------------------------------------------------------------------
 def _num(value: Any, digits: int = 2) -> str:
-    return f"{value:.{digits}f}" if isinstance(value, int | float) else "n/a"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return f"{value:.{digits}f}" if isinstance(value, float) else "n/a"
 
 
 def checks_table(results: Results) -> Table:
     """Every target the scripts check, with the measured value and PASS/FAIL."""
     rows: list[list[str]] = []
-    sources: list[tuple[str, Run | None]] = [
-        ("dispatch", results.dispatch),
-        ("import", results.import_time),
-        *((f"broadcast, {_size(run)} connections", run) for run in results.broadcast),
-        ("gateway", results.gateway),
+    sources: list[tuple[Run | None, str, str]] = [
+        (results.dispatch, "dispatch", ""),
+        (results.import_time, "import time", ""),
+        *((run, "broadcast", f" ({_size(run)} connections)") for run in results.broadcast),
+        (results.gateway, "gateway", ""),
     ]
-    for source, run in sources:
+    for run, source, suffix in sources:
         if run is None or run.data is None:
-            rows.append([source, "not measured", "", "-"])
+            rows.append([f"{source}{suffix}", "not measured", "", "-"])
             continue
         for check in run.data.get("checks", []):
             target = f"{check['comparison']} {check['target']:g}"
-            rows.append([f"{source}: {check['name']}", _num(check["value"]), target, check["verdict"]])
+            name = f"{check['name']}{suffix}"
+            rows.append([name, _num(check["value"]), target, check["verdict"]])
     return ["check", "measured", "target", "result"], rows
 
 
@@ -259,9 +264,7 @@ def timings_table(run: Run, baseline: str | None = None) -> Table:
     assert run.data is not None
     entries = run.data["results"]
     if baseline is None:
-        rows = [
-            [e["name"], _num(e["us"]), f"{e.get('extra_us', 0.0):+.2f}"] for e in entries
-        ]
+        rows = [[e["name"], _num(e["us"]), f"{e.get('extra_us', 0.0):+.2f}"] for e in entries]
         return ["subject", "µs/event", "vs no middleware"], rows
     base = next((e["us"] for e in entries if e["name"] == baseline), entries[0]["us"])
     rows = [[e["name"], _num(e["us"]), f"{e['us'] / base:.2f}x"] for e in entries]
@@ -287,10 +290,17 @@ def gateway_table(run: Run) -> Table:
     return ["figure", "value"], rows
 
 
+def _numeric(cell: str) -> bool:
+    return bool(_NUMERIC.match(cell)) or cell in ("", "n/a", "-")
+
+
 def markdown_table(table: Table) -> str:
-    """A GitHub Markdown table; numeric-looking columns are right-aligned."""
+    """A GitHub Markdown table; columns of figures are right-aligned."""
     headers, rows = table
-    align = ["---"] + ["---:"] * (len(headers) - 1)
+    align = [
+        "---:" if index and all(_numeric(row[index]) for row in rows) else "---"
+        for index in range(len(headers))
+    ]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -346,7 +356,7 @@ def sections(results: Results) -> list[tuple[str, str, Table | None, str | None]
             "Lift-style benchmarks",
             "The Go Lift project's benchmark set, per call (`benchmarks/lift_style.py`): "
             "route lookup alone, full handler execution, automatic connection management "
-            "(memory store), the legacy `handle(\"MESSAGE\", \"/message\")` pattern and "
+            '(memory store), the legacy `handle("MESSAGE", "/message")` pattern and '
             "five-middleware stacks (logs and EMF metrics written to a null stream).",
             results.lift_style,
             lambda run: timings_table(run, lift_style_baseline or ""),
@@ -422,8 +432,8 @@ def write_markdown(results: Results, path: Path, plot_name: str) -> None:
         "(`pip install -e '.[dev]'`):",
         "",
         "```",
-        "python benchmarks/report.py                  # everything; rewrites this page and the plot",
-        "python benchmarks/report.py --quick --out /tmp/perf   # a quick smoke run elsewhere",
+        "python benchmarks/report.py                          # rewrites this page and the plot",
+        "python benchmarks/report.py --quick --out /tmp/perf  # a quick smoke run elsewhere",
         "```",
         "",
         "Each benchmark also runs alone and prints its own table "
@@ -451,15 +461,20 @@ def plot_dispatch(ax: Any, run: Run | None) -> None:
         _not_measured(ax, title, run.error if run and run.error else "no data")
         return
     colours = {"lift": "#2b6cb0", "chalice": "#dd6b20", "powertools": "#718096"}
-    groups = [("REST v1\nGET /users/{id}", run.data["rest"]), ("WebSocket\nMESSAGE", run.data["websocket"])]
+    groups = [
+        ("REST v1\nGET /users/{id}", run.data["rest"]),
+        ("WebSocket\nMESSAGE", run.data["websocket"]),
+    ]
     width = 0.26
+    labelled: set[str] = set()
     for index, (_, entries) in enumerate(groups):
         for offset, entry in enumerate(entries):
+            name = entry["name"]
             x = index + (offset - (len(entries) - 1) / 2) * width
-            bar = ax.bar(
-                x, entry["us"], width, color=colours.get(entry["name"], "#999999"),
-                label=entry["name"] if index == 0 or entry["name"] not in {e["name"] for e in groups[0][1]} else None,
-            )
+            colour = colours.get(name, "#999999")
+            label = None if name in labelled else name
+            labelled.add(name)
+            bar = ax.bar(x, entry["us"], width, color=colour, label=label)
             ax.bar_label(bar, labels=[f"{entry['us']:.1f}"], padding=2, fontsize=8)
     ax.set_xticks(range(len(groups)), [name for name, _ in groups])
     ax.set_ylabel("µs per event (median)")
@@ -476,11 +491,33 @@ def plot_broadcast(ax: Any, runs: list[Run]) -> None:
         _not_measured(ax, title, "no broadcast run succeeded")
         return
     sizes = [d["connections"] for d in points]
-    ax.plot(sizes, [d["sequential_ms"] for d in points], "o-", color="#dd6b20", label="sequential loop")
-    ax.plot(sizes, [d["lift_ms"] for d in points], "o-", color="#2b6cb0", label="lift broadcast")
-    ax.plot(sizes, [d["floor_ms"] for d in points], "--", color="#a0aec0", label="floor (latency x calls / workers)")
+    ax.plot(
+        sizes, [d["sequential_ms"] for d in points], "o-", color="#dd6b20", label="sequential loop"
+    )
+    ax.plot(
+        sizes,
+        [d["lift_ms"] for d in points],
+        "o-",
+        color="#2b6cb0",
+        label="lift broadcast (speedup vs sequential)",
+    )
+    ax.plot(
+        sizes,
+        [d["floor_ms"] for d in points],
+        "--",
+        color="#a0aec0",
+        label="floor (latency x calls / workers)",
+    )
     for d in points:
-        ax.annotate(f"{d['speedup']:.0f}x", (d["connections"], d["lift_ms"]), textcoords="offset points", xytext=(0, -14), ha="center", fontsize=8, color="#2b6cb0")
+        ax.annotate(
+            f"{d['speedup']:.0f}x",
+            (d["connections"], d["lift_ms"]),
+            textcoords="offset points",
+            xytext=(0, -14),
+            ha="center",
+            fontsize=8,
+            color="#2b6cb0",
+        )
     ax.set_yscale("log")
     ax.set_xlabel(f"connections ({points[0]['latency_ms']:g} ms per @connections call)")
     ax.set_ylabel("ms to reach every connection (log)")
@@ -509,7 +546,13 @@ def plot_gateway(ax: Any, run: Run | None) -> None:
     ):
         if value is not None:
             colour = "#c53030" if label.startswith("target") else "#4a5568"
-            ax.axvline(value, linestyle=style, color=colour, linewidth=1, label=f"{label} ({value:.1f} ms)" if not label.startswith("target") else label)
+            ax.axvline(
+                value,
+                linestyle=style,
+                color=colour,
+                linewidth=1,
+                label=f"{label} ({value:.1f} ms)" if not label.startswith("target") else label,
+            )
     ax.set_xscale("log")
     ax.set_xlabel("round trip, ms (log)")
     ax.set_ylabel("% of echoes at or below")

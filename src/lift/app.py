@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .context import Context
 from .errors import LiftError, internal_error
@@ -61,6 +61,10 @@ class App:
     ) -> None:
         from .observability import default_logger, default_metrics
 
+        if websocket is not None and websocket.auto_connections and websocket.store is None:
+            from .websocket.stores.memory import MemoryConnectionStore
+
+            websocket.store = MemoryConnectionStore()  # the embedded default, made once
         self.websocket_options = websocket
         self.management_api: ManagementAPI | None = None
         """When set, every ``@connections`` call goes here (the test client uses it)."""
@@ -88,6 +92,12 @@ class App:
         self.middleware.append(middleware)
         self._compiled = False
         return self
+
+    @overload
+    def websocket(self, route_key: str, handler: None = None) -> Callable[[H], H]: ...
+
+    @overload
+    def websocket(self, route_key: str, handler: Handler) -> App: ...
 
     def websocket(self, route_key: str, handler: Handler | None = None) -> Any:
         """Register a WebSocket route by route key (``$connect``, ``$default``, ``chat``...).

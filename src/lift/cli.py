@@ -103,6 +103,7 @@ def _template(args: argparse.Namespace) -> int:
             authorizer=False if args.no_authorizer else None,
             authorizer_handler=args.authorizer_handler,
             identity_source=args.identity_source,
+            route_responses=not args.no_route_responses,
             memory=args.memory,
             timeout=args.timeout,
             runtime=args.runtime,
@@ -157,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         help="authorizer identity source, e.g. route.request.querystring.token (repeatable)",
+    )
+    template.add_argument(
+        "--no-route-responses",
+        action="store_true",
+        help="do not send handler results back (the app replies through @connections)",
     )
     template.add_argument("--memory", type=int, default=512, help="function memory (MB)")
     template.add_argument("--timeout", type=int, default=29, help="function timeout (s)")

@@ -84,6 +84,7 @@ def render_template(
     authorizer: bool | None = None,
     authorizer_handler: str | None = None,
     identity_source: list[str] | None = None,
+    route_responses: bool = True,
     memory: int = DEFAULT_MEMORY,
     timeout: int = DEFAULT_TIMEOUT,
     runtime: str = DEFAULT_RUNTIME,
@@ -97,11 +98,12 @@ def render_template(
         authorizer=authorizer,
         authorizer_handler=authorizer_handler,
         identity_source=identity_source,
+        route_responses=route_responses,
         memory=memory,
         timeout=timeout,
         runtime=runtime,
     )
-    return json.dumps(template, indent=2)
+    return json.dumps(template, indent=2, ensure_ascii=False)
 
 
 def build_template(
@@ -113,6 +115,7 @@ def build_template(
     authorizer: bool | None = None,
     authorizer_handler: str | None = None,
     identity_source: list[str] | None = None,
+    route_responses: bool = True,
     memory: int = DEFAULT_MEMORY,
     timeout: int = DEFAULT_TIMEOUT,
     runtime: str = DEFAULT_RUNTIME,
@@ -133,6 +136,10 @@ def build_template(
     ``websocket_auth`` when it has one, else none, so the authorizer runs on every
     ``$connect`` (API Gateway refuses a connection missing any listed source before the
     authorizer runs, which would break the other token sources).
+
+    ``route_responses`` gives every message route a ``$default`` route response, so a
+    handler's result (``return {...}``, error bodies included) reaches the sender; turn
+    it off for apps that answer only through ``@connections``.
 
     :class:`ValueError` for an app without WebSocket routes or a bad argument.
     """
@@ -163,8 +170,9 @@ def build_template(
     route_ids = _route_ids(keys)
     for key in keys:
         logical_id = route_ids[key]
-        resources[logical_id] = _route(key, authorized=auth_handler is not None)
-        if key not in _LIFECYCLE:
+        two_way = route_responses and key not in _LIFECYCLE
+        resources[logical_id] = _route(key, auth_handler is not None, two_way)
+        if two_way:
             resources[f"{logical_id}Response"] = {
                 "Type": "AWS::ApiGatewayV2::RouteResponse",
                 "Properties": {
@@ -333,7 +341,8 @@ def _authorizer_handler(target: str, explicit: str | None) -> str:
         raise ValueError(
             f"{module}.{attribute} is not defined: expose "
             f"`{attribute} = lift.websocket.authorizer(config)` in {module}, "
-            "name another handler, or leave the authorizer out"
+            "name another handler (--authorizer-handler), or leave the authorizer out "
+            "(--no-authorizer)"
         )
     return f"{module}.{attribute}"
 
@@ -406,7 +415,7 @@ def _authorizer(identity_source: list[str]) -> dict[str, Any]:
     return {"Type": "AWS::ApiGatewayV2::Authorizer", "Properties": properties}
 
 
-def _route(key: str, *, authorized: bool) -> dict[str, Any]:
+def _route(key: str, authorized: bool, two_way: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "ApiId": _ref(API),
         "RouteKey": key,
@@ -417,8 +426,8 @@ def _route(key: str, *, authorized: bool) -> dict[str, Any]:
         properties["AuthorizerId"] = _ref(AUTHORIZER)
     else:
         properties["AuthorizationType"] = "NONE"
-    if key not in _LIFECYCLE:
-        # Two-way: the handler's result is sent back to the client, as the test client does.
+    if two_way:
+        # The handler's result is sent back to the client, as the test client does.
         properties["RouteResponseSelectionExpression"] = "$default"
     return {"Type": "AWS::ApiGatewayV2::Route", "Properties": properties}
 

@@ -2,8 +2,8 @@
 
 * ``LIFT_WS_MANAGEMENT_ENDPOINT`` is set to the gateway's endpoint
   (``http://host:port/{stage}``), so Lift's own Management API client reaches it;
-* ``AWS_REGION`` defaults to ``us-east-1`` when neither it nor ``AWS_DEFAULT_REGION``
-  is set (the local endpoint accepts any region);
+* ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` (the one boto3 reads) default to
+  ``us-east-1`` when neither is set (the local endpoint accepts any region);
 * ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` default to ``local`` only when no
   credentials are configured at all (no key variables, no ``AWS_PROFILE``, no
   ``~/.aws`` files), so boto3 can sign requests; real credentials are left alone.
@@ -38,6 +38,7 @@ def apply_local_environment(endpoint: str) -> dict[str, str | None]:
     wanted: dict[str, str] = {ENDPOINT_ENV: endpoint}
     if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
         wanted["AWS_REGION"] = "us-east-1"
+        wanted["AWS_DEFAULT_REGION"] = "us-east-1"  # the one boto3 reads
     if not _has_credentials():
         wanted["AWS_ACCESS_KEY_ID"] = "local"
         wanted["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - a placeholder, not a secret

@@ -332,10 +332,6 @@ class Gateway:
         self._selection = parse_route_selection(
             str(getattr(options, "route_selection", None) or "$request.body.action")
         )
-        if options is not None and options.auto_connections and options.store is None:
-            from ..websocket.stores.memory import MemoryConnectionStore
-
-            self._set_attr(options, "store", MemoryConnectionStore())
         if self.direct_management and getattr(self.app, "management_api", False) is None:
             self._set_attr(self.app, "management_api", RegistryManagementAPI(self))
 

@@ -208,14 +208,10 @@ class WebSocketContext:
 
     @property
     def store(self) -> ConnectionStore | None:
-        """The configured connection store (a memory store when tracking is on)."""
+        """The configured connection store (the app makes a memory store for tracking)."""
         options = self.options
         if options is None:
             return None
-        if options.store is None and options.auto_connections:
-            from .stores.memory import MemoryConnectionStore
-
-            options.store = MemoryConnectionStore()
         store: ConnectionStore | None = options.store
         return store
 

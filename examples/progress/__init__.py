@@ -1,0 +1,1 @@
+"""The async request/progress pattern: acknowledge, work in an SQS worker, report progress."""
