@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-import copy
 import heapq
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import Any
 
 from ..connection import Connection, utc_now
 
 __all__ = ["MemoryConnectionStore"]
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars); much cheaper than deepcopy."""
+    if isinstance(value, dict):
+        return {key: _clone(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clone(item) for item in value]
+    return value
+
+
+def _copy(connection: Connection) -> Connection:
+    """A copy whose claims and metadata share nothing with ``connection``."""
+    return replace(
+        connection, claims=_clone(connection.claims), metadata=_clone(connection.metadata)
+    )
 
 
 class MemoryConnectionStore:
@@ -40,7 +56,7 @@ class MemoryConnectionStore:
         if not connection.connection_id:
             raise ValueError("connection_id must be a non-empty string")
         record = replace(
-            copy.deepcopy(connection),
+            _copy(connection),
             user_id=connection.user_id or None,
             tenant_id=connection.tenant_id or None,
             connected_at=_aware(connection.connected_at),
@@ -64,7 +80,7 @@ class MemoryConnectionStore:
             self._purge_expired()
             record = self._records.get(connection_id)
         # Stored records are replaced, never mutated, so copying outside the lock is safe.
-        return None if record is None else copy.deepcopy(record)
+        return None if record is None else _copy(record)
 
     def delete(self, connection_id: str) -> None:
         """Remove the record; deleting an absent record does nothing."""
@@ -92,7 +108,7 @@ class MemoryConnectionStore:
             self._purge_expired()
             records = [self._records[cid] for cid in index.get(key, ())]
         records.sort(key=lambda r: (r.connected_at, r.connection_id))
-        return (copy.deepcopy(record) for record in records)
+        return (_copy(record) for record in records)
 
     def _unindex(self, record: Connection) -> None:
         _discard(self._by_user, record.user_id, record.connection_id)
