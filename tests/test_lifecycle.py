@@ -278,3 +278,21 @@ def test_broadcast_to_user_reaches_every_tab(store: ConnectionStore) -> None:
         other.send_text("again")
         assert tabs[0].receive_text() == "hi u1" and tabs[2].receive_text() == "hi u1"
         assert sum(1 for _ in store.list_by_user("u1")) == 2
+
+
+def test_auto_connections_use_the_deployed_table_when_named(
+    monkeypatch: pytest.MonkeyPatch, dynamo_table: DynamoDBConnectionStore, moto_url: str
+) -> None:
+    monkeypatch.setenv("LIFT_CONNECTIONS_TABLE", dynamo_table.table_name)
+    monkeypatch.setenv("LIFT_DYNAMODB_ENDPOINT", moto_url)
+    app = App(websocket=WebSocketOptions(auto_connections=True))
+    store = app.websocket_options.store  # type: ignore[union-attr]
+    assert isinstance(store, DynamoDBConnectionStore)
+    assert store.table_name == dynamo_table.table_name
+    app(events.websocket_connect(connection_id="c1"), None)
+    assert dynamo_table.get("c1") is not None
+    monkeypatch.delenv("LIFT_CONNECTIONS_TABLE")
+    assert isinstance(
+        App(websocket=WebSocketOptions(auto_connections=True)).websocket_options.store,  # type: ignore[union-attr]
+        MemoryConnectionStore,
+    )

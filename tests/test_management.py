@@ -512,3 +512,73 @@ def test_region_is_never_a_silent_default() -> None:
             resolve_region(where)
         assert caught.value.code == "WEBSOCKET_CONFIG_ERROR"
         assert caught.value.message == "The WebSocket management region is not configured"
+
+
+# --- fan-out on the event loop ------------------------------------------------------------
+
+
+def test_post_many_reports_each_outcome(server: ConnectionsServer, sleeps: Sleeps) -> None:
+    class Partly(MemoryConnectionRegistry):
+        def post(self, connection_id: str, data: bytes) -> bool:
+            if connection_id.startswith("broken"):
+                raise RuntimeError("backend failure")
+            return super().post(connection_id, data)
+
+    registry = Partly()
+    for connection_id in ("a", "b", "c"):
+        registry.open(connection_id)
+    with ConnectionsServer(registry, stage="prod") as running:
+        client = ManagementClient(running.endpoint, REGION, max_attempts=2, base_delay=0.001)
+        try:
+            outcomes = client.post_many(["a", "gone", "b", "broken-1", "c"], b"hi", concurrency=2)
+        finally:
+            client.close()
+    assert outcomes[0] is None and outcomes[2] is None and outcomes[4] is None
+    assert isinstance(outcomes[1], ConnectionGoneError)
+    assert isinstance(outcomes[3], ThrottledError)
+    assert isinstance(outcomes[3].__cause__, ManagementHTTPError)
+    assert [registry.messages(c) for c in ("a", "b", "c")] == [[b"hi"]] * 3
+
+
+def test_post_many_retries_throttling(
+    server: ConnectionsServer, registry: MemoryConnectionRegistry
+) -> None:
+    ids = [f"c{index}" for index in range(10)]
+    for connection_id in ids:
+        registry.open(connection_id)
+    server.throttle_first = 4
+    client = ManagementClient(server.endpoint, REGION, base_delay=0.001)
+    try:
+        assert client.post_many(ids, b"x", concurrency=4) == [None] * 10
+    finally:
+        client.close()
+    assert server.request_count == 14
+    assert all(registry.messages(c) == [b"x"] for c in ids)
+
+
+def test_post_many_reuses_connections_and_survives_a_server_restart(
+    registry: MemoryConnectionRegistry, server: ConnectionsServer
+) -> None:
+    ids = [f"c{index}" for index in range(50)]
+    for connection_id in ids:
+        registry.open(connection_id)
+    client = ManagementClient(server.endpoint, REGION)
+    try:
+        assert client.post_many(ids, b"1", concurrency=8) == [None] * 50
+        pool = client._pool
+        assert pool is not None and len(pool.idle) == 8  # kept alive for the next call
+        server.stop()  # every kept-alive connection is closed by the server
+        with ConnectionsServer(registry, port=server.port, stage="prod"):
+            assert client.post_many(ids, b"2", concurrency=8) == [None] * 50
+    finally:
+        client.close()
+    assert all(registry.messages(c) == [b"1", b"2"] for c in ids)
+
+
+def test_post_many_refuses_oversize_before_any_call(server: ConnectionsServer) -> None:
+    client = ManagementClient(server.endpoint, REGION)
+    with pytest.raises(PayloadTooLargeError):
+        client.post_many(["a", "b"], b"z" * (MAX_PAYLOAD_BYTES + 1))
+    assert client.post_many([], b"x") == []
+    assert server.request_count == 0
+    assert client._pool is None

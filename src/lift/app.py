@@ -62,9 +62,9 @@ class App:
         from .observability import default_logger, default_metrics
 
         if websocket is not None and websocket.auto_connections and websocket.store is None:
-            from .websocket.stores.memory import MemoryConnectionStore
+            from .websocket.stores import default_store
 
-            websocket.store = MemoryConnectionStore()  # the embedded default, made once
+            websocket.store = default_store()  # made once, shared by every invocation
         self.websocket_options = websocket
         self.management_api: ManagementAPI | None = None
         """When set, every ``@connections`` call goes here (the test client uses it)."""

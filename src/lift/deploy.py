@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from .app import App
+from .websocket.stores import CONNECTIONS_TABLE_ENV
 from .websocket.stores.dynamodb import (
     KEY_ATTRIBUTE,
     TENANT_ATTRIBUTE,
@@ -40,11 +41,6 @@ __all__ = [
     "route_keys",
 ]
 
-CONNECTIONS_TABLE_ENV = "LIFT_CONNECTIONS_TABLE"
-"""Environment variable holding the connections table name in the deployed function.
-
-Build the store from it: ``DynamoDBConnectionStore(os.environ["LIFT_CONNECTIONS_TABLE"])``.
-"""
 DEFAULT_RUNTIME = "python3.12"
 DEFAULT_MEMORY = 512
 DEFAULT_TIMEOUT = 29

@@ -60,8 +60,10 @@ def broadcast(
     *,
     workers: int = DEFAULT_WORKERS,
 ) -> BroadcastResult:
-    """Send ``payload`` (already encoded) to every id concurrently.
+    """Send ``payload`` (already encoded) to every id, ``workers`` at a time.
 
+    An API with ``post_many`` (:class:`~lift.websocket.management.ManagementClient`)
+    fans out on its event loop; others are called from a thread pool kept per process.
     One failure never stops the others; gone connections are reported in ``gone``.
     """
     ids = list(dict.fromkeys(connection_ids))
@@ -76,8 +78,11 @@ def broadcast(
             return exc
         return None
 
+    post_many = getattr(api, "post_many", None)
     if len(ids) == 1:
         outcomes = [send(ids[0])]
+    elif post_many is not None:
+        outcomes = post_many(ids, payload, concurrency=workers)
     else:
         outcomes = list(_pool(max(1, min(workers, len(ids)))).map(send, ids))
     for connection_id, error in zip(ids, outcomes, strict=True):

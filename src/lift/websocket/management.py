@@ -9,17 +9,20 @@ full jitter, and every failure surfaces as one of the typed errors of
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import http.client
 import json
 import os
 import random
 import re
+import ssl
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import quote, urlsplit
 
 from ..errors import LiftError
@@ -171,6 +174,9 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
+T = TypeVar("T")
+
+
 def _close_all(connections: set[http.client.HTTPConnection]) -> None:
     for connection in list(connections):
         connection.close()
@@ -238,11 +244,15 @@ class ManagementClient:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._open: set[http.client.HTTPConnection] = set()
+        self._pool: _AsyncPool | None = None
         weakref.finalize(self, _close_all, self._open)
 
     def close(self) -> None:
         """Close every kept-alive connection (they reopen on the next call)."""
         _close_all(self._open)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     def __repr__(self) -> str:
         return f"ManagementClient(endpoint={self.endpoint!r}, region={self.region!r})"
@@ -325,7 +335,8 @@ class ManagementClient:
         with self._lock:
             self._open.discard(connection)
 
-    def _send(self, method: str, connection_id: str, body: bytes) -> tuple[int, str, bytes]:
+    def _signed(self, method: str, connection_id: str, body: bytes) -> tuple[str, dict[str, str]]:
+        """The request path and SigV4 headers for one ``@connections`` call."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
@@ -333,7 +344,10 @@ class ManagementClient:
         scheme = "https" if self._https else "http"
         request = AWSRequest(method=method, url=f"{scheme}://{self._netloc}{path}", data=body)
         SigV4Auth(self._signer_credentials(), "execute-api", self.region).add_auth(request)
-        headers = dict(request.headers.items())
+        return path, dict(request.headers.items())
+
+    def _send(self, method: str, connection_id: str, body: bytes) -> tuple[int, str, bytes]:
+        path, headers = self._signed(method, connection_id, body)
         for attempt in range(2):  # a kept-alive connection the server closed: reconnect once
             connection = self._connection(fresh=attempt > 0)
             try:
@@ -351,6 +365,35 @@ class ManagementClient:
             return response.status, error_type.split(":", 1)[0], payload
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @staticmethod
+    def _failure(
+        status: int, code: str, payload: bytes, connection_id: str, size: int
+    ) -> tuple[Exception, bool]:
+        """The typed error for a failed answer, and whether trying again may help."""
+        cause = ManagementHTTPError(status, code, payload[:200].decode("utf-8", "replace"))
+        error: Exception
+        retry = False
+        if code == "GoneException" or status == 410:
+            error = ConnectionGoneError(connection_id)
+        elif code == "PayloadTooLargeException" or status == 413:
+            error = PayloadTooLargeError(size, MAX_PAYLOAD_BYTES)
+        elif code == "ForbiddenException" or status == 403:
+            error = ForbiddenError()
+        elif code in _THROTTLE_CODES or status == 429 or status >= 500:
+            error, retry = ThrottledError(code or str(status)), True
+        else:
+            error = ManagementAPIError(aws_code=code or str(status))
+        error.__cause__ = cause
+        return error, retry
+
+    @staticmethod
+    def _unreachable(exc: BaseException) -> ManagementAPIError:
+        error = ManagementAPIError(
+            "The WebSocket management API is unreachable", "EndpointConnectionError"
+        )
+        error.__cause__ = exc
+        return error
+
     def _call(self, method: str, connection_id: str, body: bytes = b"") -> bytes:
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
@@ -358,26 +401,167 @@ class ManagementClient:
                 status, code, payload = self._send(method, connection_id, body)
             except (http.client.HTTPException, OSError) as exc:
                 if last:
-                    raise ManagementAPIError(
-                        "The WebSocket management API is unreachable", "EndpointConnectionError"
-                    ) from exc
-                self._sleep(self.backoff(attempt))
-                continue
-            if status < 300:
-                return payload
-            cause = ManagementHTTPError(status, code, payload[:200].decode("utf-8", "replace"))
-            if code == "GoneException" or status == 410:
-                raise ConnectionGoneError(connection_id) from cause
-            if code == "PayloadTooLargeException" or status == 413:
-                raise PayloadTooLargeError(len(body), MAX_PAYLOAD_BYTES) from cause
-            if code == "ForbiddenException" or status == 403:
-                raise ForbiddenError() from cause
-            if not (code in _THROTTLE_CODES or status == 429 or status >= 500):
-                raise ManagementAPIError(aws_code=code or str(status)) from cause
-            if last:
-                raise ThrottledError(code or str(status)) from cause
+                    raise self._unreachable(exc) from exc
+            else:
+                if status < 300:
+                    return payload
+                error, retry = self._failure(status, code, payload, connection_id, len(body))
+                if last or not retry:
+                    raise error
             self._sleep(self.backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- fan-out -----------------------------------------------------------------
+    def post_many(
+        self, connection_ids: Sequence[str], data: bytes, *, concurrency: int = 32
+    ) -> list[Exception | None]:
+        """Post ``data`` to every id, ``concurrency`` at a time; one outcome per id.
+
+        Runs on one event loop thread kept for the life of the client, with its own
+        keep-alive connections: no thread per send and no lock hand-offs between
+        sends, so a broadcast is bound by latency rather than by the interpreter.
+        Each send is retried like :meth:`post_to_connection`.
+        """
+        if len(data) > MAX_PAYLOAD_BYTES:
+            raise PayloadTooLargeError(len(data), MAX_PAYLOAD_BYTES)
+        if not connection_ids:
+            return []
+        pool = self._async_pool()
+        return pool.run(self._post_many(pool, list(connection_ids), data, max(1, concurrency)))
+
+    def _async_pool(self) -> _AsyncPool:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = _AsyncPool(self._host, self._port, self._https)
+                    weakref.finalize(self, self._pool.close)
+        return self._pool
+
+    async def _post_many(
+        self, pool: _AsyncPool, ids: list[str], data: bytes, concurrency: int
+    ) -> list[Exception | None]:
+        outcomes: list[Exception | None] = [None] * len(ids)
+        cursor = iter(range(len(ids)))
+
+        async def worker() -> None:
+            for index in cursor:
+                outcomes[index] = await self._apost(pool, ids[index], data)
+
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(ids)))))
+        return outcomes
+
+    async def _apost(self, pool: _AsyncPool, connection_id: str, data: bytes) -> Exception | None:
+        for attempt in range(self.max_attempts):
+            last = attempt == self.max_attempts - 1
+            try:
+                path, headers = self._signed("POST", connection_id, data)
+                status, code, payload = await pool.request("POST", path, headers, data)
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                if last:
+                    return self._unreachable(exc)
+            else:
+                if status < 300:
+                    return None
+                error, retry = self._failure(status, code, payload, connection_id, len(data))
+                if last or not retry:
+                    return error
+            await asyncio.sleep(self.backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _AsyncPool:
+    """An event loop on a daemon thread and its idle keep-alive HTTP connections."""
+
+    def __init__(self, host: str, port: int | None, https: bool) -> None:
+        self.host = host
+        self.port = port or (443 if https else 80)
+        self.ssl: ssl.SSLContext | None = ssl.create_default_context() if https else None
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="lift-management", daemon=True
+        )
+        self.thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the pool's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, bytes]:
+        """One request on an idle connection (or a new one); status, error type, body."""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
+        lines.extend(f"{name}: {value}" for name, value in headers.items())
+        lines.append(f"Content-Length: {len(body)}")
+        message = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        for attempt in range(2):  # a kept-alive connection the server closed: reconnect once
+            reused = bool(self.idle) and attempt == 0
+            if reused:
+                reader, writer = self.idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, ssl=self.ssl, limit=2**20
+                )
+            try:
+                writer.write(message)
+                status, response_headers, payload = await _read_response(reader)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                writer.close()
+                if not reused:
+                    raise
+                continue
+            if response_headers.get("connection", "").lower() == "close":
+                writer.close()
+            else:
+                self.idle.append((reader, writer))
+            error_type = response_headers.get("x-amzn-errortype", "")
+            return status, error_type.split(":", 1)[0], payload
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        """Close the idle connections and stop the loop."""
+        if self.loop.is_closed():
+            return
+
+        async def close_idle() -> None:
+            while self.idle:
+                _, writer = self.idle.pop()
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+
+        if threading.current_thread() is self.thread:
+            for _, writer in self.idle:
+                writer.close()
+            self.idle.clear()
+            self.loop.stop()
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(close_idle(), self.loop).result(timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    headers: dict[str, str] = {}
+    for line in head[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        chunks: list[bytes] = []
+        while size := int((await reader.readline()).split(b";")[0].strip() or b"0", 16):
+            chunks.append(await reader.readexactly(size))
+            await reader.readline()
+        await reader.readline()
+        return status, headers, b"".join(chunks)
+    length = int(headers.get("content-length") or 0)
+    return status, headers, await reader.readexactly(length) if length else b""
 
 
 _clients: dict[tuple[str, str], ManagementClient] = {}
