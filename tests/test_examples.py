@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from examples.chat import app as chat_module
-from examples.chat.app import CONNECTIONS_TABLE_ENV, connection_store
+from examples.chat.__main__ import STATIC_DIR
 from examples.chat.rooms import HISTORY_SIZE, MemoryRoomStore
 from examples.chat.tokens import mint
 from examples.legacy import legacy_app, native_app
@@ -32,6 +32,7 @@ from lift.testing import (
     lambda_context,
 )
 from lift.websocket import DynamoDBConnectionStore, MemoryConnectionStore
+from lift.websocket.stores import CONNECTIONS_TABLE_ENV
 
 REGION = "eu-west-1"
 
@@ -269,18 +270,18 @@ def test_chat_on_dynamodb_restores_identity_from_the_table(ddb: Any) -> None:
             ddb.delete_table(TableName=name)
 
 
-def test_connection_store_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chat_store_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CONNECTIONS_TABLE_ENV, raising=False)
-    assert isinstance(connection_store(), MemoryConnectionStore)
+    options = chat_module.create_app().websocket_options
+    assert options is not None and isinstance(options.store, MemoryConnectionStore)
     monkeypatch.setenv(CONNECTIONS_TABLE_ENV, "chat-connections")
-    store = connection_store()
-    assert isinstance(store, DynamoDBConnectionStore)
-    assert store.table_name == "chat-connections"
+    options = chat_module.create_app().websocket_options
+    assert options is not None and isinstance(options.store, DynamoDBConnectionStore)
+    assert options.store.table_name == "chat-connections"
 
 
 def test_chat_page_is_served_by_the_gateway_next_to_the_inspector(aws_env: None) -> None:
-    static = chat_module.__file__.rsplit("/", 1)[0] + "/static"
-    with Gateway(chat_module.create_app(), quiet=True, static_dir=static) as gateway:
+    with Gateway(chat_module.create_app(), quiet=True, static_dir=STATIC_DIR) as gateway:
 
         def get(path: str) -> tuple[int, str, bytes]:
             try:

@@ -452,3 +452,39 @@ def test_middleware_still_guards_an_implicit_connect() -> None:
     app.use(deny)
     assert app(events.websocket_connect(connection_id="c1"), None)["statusCode"] == 401
     assert store.count_active() == 0
+
+
+def test_app_connections_sends_from_an_sqs_worker(
+    server: ConnectionsServer, registry: FlakyRegistry, store: MemoryConnectionStore
+) -> None:
+    registry.open("c1")
+    store.save(Connection("c1", tenant_id="t1"))
+    store.save(Connection("gone-1", tenant_id="t1"))
+    app = App(websocket=WebSocketOptions(store=store))
+    results: list[BroadcastResult] = []
+
+    @app.sqs("jobs")
+    def worker(ctx: Context) -> None:
+        connections = ctx.app.connections(server.endpoint)  # type: ignore[union-attr]
+        for record in ctx.request.records:
+            job = json.loads(record["body"])
+            connections.send_json("c1", {"done": job["id"]})
+            results.append(connections.broadcast_to_tenant("t1", "fan-out"))
+
+    app(events.sqs(json.dumps({"id": 7}), queue="jobs"), None)
+    assert registry.messages("c1") == [b'{"done":7}', b"fan-out"]
+    (result,) = results
+    assert result.delivered == ["c1"] and result.gone == ["gone-1"]
+    assert store.get("gone-1") is None
+
+
+def test_app_connections_endpoint_from_env_and_missing(
+    server: ConnectionsServer, registry: FlakyRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.open("c1")
+    App().connections().send("c1", b"via env")
+    assert registry.messages("c1") == [b"via env"]
+    monkeypatch.delenv("LIFT_WS_MANAGEMENT_ENDPOINT")
+    with pytest.raises(LiftError) as caught:
+        App().connections()
+    assert caught.value.code == "WEBSOCKET_CONFIG_ERROR"

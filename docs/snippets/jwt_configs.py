@@ -1,8 +1,7 @@
 # snippet: jwt_configs.py
-import os
 from datetime import timedelta
 
-from lift.middleware import JWTConfig
+from lift.middleware import JWTConfig, websocket_auth
 
 # Amazon Cognito, Auth0, Okta...: keys from the issuer's JWKS, cached and refreshed.
 cognito = JWTConfig(
@@ -14,18 +13,15 @@ cognito = JWTConfig(
     tenant_claim="custom:tenant_id",
     roles_claim="cognito:groups",
 )
-
-# A PEM public key (or certificate) for RS*, PS*, ES* or EdDSA tokens.
-pem_file = os.environ.get("JWT_PUBLIC_KEY_FILE")
-if pem_file:
-    with open(pem_file, encoding="utf-8") as handle:
-        JWTConfig(public_key=handle.read(), algorithms=["ES256"])
+assert cognito.key_source == "jwks_url" and cognito.leeway_seconds == 30
+middleware = websocket_auth(cognito)  # builds the validator now; keys are fetched on use
 
 # Unsafe configurations are refused when the config is created.
 for unsafe in (
     {"algorithms": ["none"]},  # no unsigned tokens
     {"algorithms": []},  # algorithms are required: no default
     {"algorithms": ["HS256"], "jwks_url": cognito.jwks_url},  # no HMAC with public keys
+    {"algorithms": ["RS256"], "secret": "x" * 64},  # no RSA with a shared secret
     {"algorithms": ["HS256"], "secret": "too short"},  # HS256 needs 32 bytes or more
 ):
     try:

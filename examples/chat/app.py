@@ -31,47 +31,23 @@ rooms with the same name. Every reply goes through the ``@connections`` Manageme
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from typing import Any
 
 from lift import App, Context, Handler, LiftError
 from lift.middleware import JWTConfig, request_logging, websocket_auth, websocket_metrics
-from lift.websocket import (
-    ConnectionGoneError,
-    ConnectionStore,
-    DynamoDBConnectionStore,
-    MemoryConnectionStore,
-    WebSocketOptions,
-)
+from lift.websocket import ConnectionGoneError, ConnectionStore, WebSocketOptions
 
 from .rooms import Member, MemoryRoomStore, RoomStore
 from .tokens import AUDIENCE, secret
 
-__all__ = [
-    "CONNECTIONS_TABLE_ENV",
-    "MAX_TEXT",
-    "ChatHandlers",
-    "app",
-    "connection_store",
-    "create_app",
-    "reply_errors",
-]
-
-CONNECTIONS_TABLE_ENV = "LIFT_CONNECTIONS_TABLE"
-"""When set, connections are tracked in this DynamoDB table instead of in memory."""
+__all__ = ["MAX_TEXT", "ChatHandlers", "app", "create_app", "reply_errors"]
 
 MAX_TEXT = 2000
 """The longest message text, in characters."""
 
 _ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-
-
-def connection_store() -> ConnectionStore:
-    """DynamoDB when ``LIFT_CONNECTIONS_TABLE`` is set (deployed), else memory (local)."""
-    table = os.environ.get(CONNECTIONS_TABLE_ENV)
-    return DynamoDBConnectionStore(table) if table else MemoryConnectionStore()
 
 
 def reply_errors(handler: Handler) -> Handler:
@@ -214,13 +190,12 @@ def create_app(
     rooms: RoomStore | None = None,
     jwt_secret: str | None = None,
 ) -> App:
-    """Build the chat app (tests build fresh ones; Lambda uses the module's ``app``)."""
-    app = App(
-        websocket=WebSocketOptions(
-            auto_connections=True,
-            store=store if store is not None else connection_store(),
-        )
-    )
+    """Build the chat app (tests build fresh ones; Lambda uses the module's ``app``).
+
+    Without a ``store``, Lift tracks connections in the DynamoDB table named by
+    ``LIFT_CONNECTIONS_TABLE`` (which ``lift template`` sets when deployed), else in memory.
+    """
+    app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
     # The first middleware added is the outermost: log and measure everything,
     # authenticate, then turn errors of authenticated messages into error frames.
     app.use(request_logging())

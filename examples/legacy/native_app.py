@@ -8,8 +8,8 @@ What changed:
 * The hand-kept dict became ``WebSocketOptions(auto_connections=True)``: Lift saves each
   accepted connection with the identity set on ``$connect`` and deletes it on
   ``$disconnect``. Later events read it back (``ctx.websocket.connection``), so any
-  Lambda container can serve any event. The store is memory here; pass
-  ``DynamoDBConnectionStore(table)`` when deployed.
+  Lambda container can serve any event. The store is Lift's default: memory locally,
+  the DynamoDB table named by ``LIFT_CONNECTIONS_TABLE`` when deployed.
 * Everyone sits in one tenant, ``lobby``, so ``broadcast_to_tenant`` reaches them all,
   concurrently; connections found gone are pruned from the store by Lift.
 """
@@ -17,7 +17,7 @@ What changed:
 from __future__ import annotations
 
 from lift import App, Context, LiftError
-from lift.websocket import ConnectionStore, MemoryConnectionStore, WebSocketOptions
+from lift.websocket import ConnectionStore, WebSocketOptions
 
 from .legacy_app import UNKNOWN_ACTION
 
@@ -28,13 +28,8 @@ LOBBY = "lobby"
 
 
 def create_app(store: ConnectionStore | None = None) -> App:
-    """Build the native app on ``store`` (a fresh memory store by default)."""
-    app = App(
-        websocket=WebSocketOptions(
-            auto_connections=True,
-            store=store if store is not None else MemoryConnectionStore(),
-        )
-    )
+    """Build the native app on ``store`` (Lift's default store when ``None``)."""
+    app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
 
     def user_of(ctx: Context) -> str | None:
         connection = ctx.websocket.connection  # the stored record of this connection

@@ -33,7 +33,6 @@ from lift import App, Context, LiftError
 from lift.websocket import ConnectionGoneError
 
 from .jobs import QUEUE_NAME, QUEUE_URL_ENV, JobQueue, LocalJobQueue, SQSJobQueue
-from .sender import management_api, post_json
 
 __all__ = ["MAX_STEPS", "STEP_DELAY_ENV", "app", "create_app", "run_job"]
 
@@ -53,7 +52,7 @@ def run_job(app: App, job: dict[str, Any], step_delay: float) -> None:
 
     A client that left (``ConnectionGoneError``) ends the job quietly.
     """
-    api = management_api(app, job.get("endpoint"))
+    connections = app.connections(job.get("endpoint"))
     request_id, connection_id = job["request_id"], job["connection_id"]
     steps: int = job["steps"]
     try:
@@ -61,7 +60,7 @@ def run_job(app: App, job: dict[str, Any], step_delay: float) -> None:
             time.sleep(step_delay)  # the "work"
             if step == job.get("fail_at"):
                 failure = _error(request_id, "JOB_FAILED", f"Step {step} of {steps} failed")
-                post_json(api, connection_id, failure)
+                connections.send_json(connection_id, failure)
                 return
             progress = {
                 "type": "progress",
@@ -69,10 +68,10 @@ def run_job(app: App, job: dict[str, Any], step_delay: float) -> None:
                 "percentage": round(step * 100 / steps),
                 "message": f"Step {step} of {steps} done",
             }
-            post_json(api, connection_id, progress)
+            connections.send_json(connection_id, progress)
         result = {"steps": steps, "total": steps * (steps + 1) // 2}
-        post_json(
-            api, connection_id, {"type": "complete", "request_id": request_id, "result": result}
+        connections.send_json(
+            connection_id, {"type": "complete", "request_id": request_id, "result": result}
         )
     except ConnectionGoneError:
         app.logger.info("The client left before its job finished", request_id=request_id)

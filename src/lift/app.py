@@ -16,6 +16,7 @@ from .types import Handler, Middleware
 
 if TYPE_CHECKING:
     from .observability import Logger, Metrics
+    from .websocket.connections import Connections
     from .websocket.management import ManagementAPI
     from .websocket.options import WebSocketOptions
 
@@ -198,6 +199,29 @@ class App:
         for router in self.event_routers.values():
             result.extend(router.routes)
         return result
+
+    def connections(self, endpoint: str | None = None, *, region: str | None = None) -> Connections:
+        """``@connections`` operations for code that handles no WebSocket event.
+
+        An SQS worker or a scheduled job sends, broadcasts and disconnects through the
+        result. ``endpoint`` (such as ``ctx.websocket.management_endpoint`` saved by a
+        WebSocket handler, or ``Connection.endpoint`` from the store) defaults to
+        ``WebSocketOptions.management_endpoint``, then ``LIFT_WS_MANAGEMENT_ENDPOINT``.
+        """
+        from .websocket.connections import Connections
+
+        options = self.websocket_options
+        store = options.store if options is not None else None
+        api = self.management_api
+        if api is None:
+            from .websocket.management import client_for, resolve_endpoint, resolve_region
+
+            target = endpoint or resolve_endpoint(
+                {}, option=options.management_endpoint if options else None
+            )
+            region = region or (options.region if options else None)
+            api = client_for(target, resolve_region(target, option=region))
+        return Connections(api, store, self.logger)
 
     # -- composition ---------------------------------------------------------------
     def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:

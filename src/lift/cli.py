@@ -86,7 +86,14 @@ def _dev(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: the local gateway needs the 'local' extra: {exc}", file=sys.stderr)
         return 2
-    run_dev(args.app, host=args.host, port=args.port, stage=args.stage, reload=args.reload)
+    run_dev(
+        args.app,
+        host=args.host,
+        port=args.port,
+        stage=args.stage,
+        reload=args.reload,
+        static_dir=args.static,
+    )
     return 0
 
 
@@ -137,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000)
     dev.add_argument("--stage", default="local")
     dev.add_argument("--reload", action="store_true", help="restart on code changes")
+    dev.add_argument("--static", metavar="DIR", help="serve this directory's files at /")
     dev.set_defaults(run=_dev)
 
     template = commands.add_parser(

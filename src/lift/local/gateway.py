@@ -769,6 +769,7 @@ def run_dev(
     port: int = 8000,
     stage: str = "local",
     reload: bool = False,
+    static_dir: str | None = None,
 ) -> None:
     """Serve ``module:app`` (imported from the current directory) until Ctrl+C.
 
@@ -778,10 +779,10 @@ def run_dev(
     if reload:
         from .reload import run_with_reload
 
-        run_with_reload(target, host=host, port=port, stage=stage)
+        run_with_reload(target, host=host, port=port, stage=stage, static_dir=static_dir)
         return
     from ..cli import load_app
 
     app = load_app(target)
-    gateway = Gateway(app, host=host, port=port, stage=stage)
+    gateway = Gateway(app, host=host, port=port, stage=stage, static_dir=static_dir)
     gateway.serve_forever(title=target)

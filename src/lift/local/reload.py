@@ -8,11 +8,11 @@ from typing import Any
 __all__ = ["run_with_reload"]
 
 
-def _serve(target: str, host: str, port: int, stage: str) -> None:
+def _serve(target: str, host: str, port: int, stage: str, static_dir: str | None) -> None:
     """The child process: import the app afresh and serve it."""
     from .gateway import run_dev
 
-    run_dev(target, host=host, port=port, stage=stage, reload=False)
+    run_dev(target, host=host, port=port, stage=stage, reload=False, static_dir=static_dir)
 
 
 def _changed(changes: set[tuple[Any, str]]) -> None:
@@ -21,7 +21,9 @@ def _changed(changes: set[tuple[Any, str]]) -> None:
     print(f"Changes in {shown}: restarting the gateway", flush=True)
 
 
-def run_with_reload(target: str, *, host: str, port: int, stage: str) -> None:
+def run_with_reload(
+    target: str, *, host: str, port: int, stage: str, static_dir: str | None = None
+) -> None:
     """Serve ``target`` and restart it whenever a ``.py`` file under the cwd changes."""
     import watchfiles
 
@@ -30,7 +32,7 @@ def run_with_reload(target: str, *, host: str, port: int, stage: str) -> None:
     watchfiles.run_process(
         root,
         target=_serve,
-        args=(target, host, port, stage),
+        args=(target, host, port, stage, static_dir),
         watch_filter=watchfiles.PythonFilter(),
         callback=_changed,
     )

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .broadcast import BroadcastResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
-    from .context import ConnectionInfo, WebSocketContext
+    from .connections import ConnectionInfo, Connections
+    from .context import WebSocketContext
     from .errors import (
         ConnectionGoneError,
         ForbiddenError,
@@ -30,6 +31,7 @@ __all__ = [
     "Connection",
     "ConnectionGoneError",
     "ConnectionInfo",
+    "Connections",
     "ConnectionStore",
     "ConnectionStoreError",
     "DynamoDBConnectionStore",
@@ -50,7 +52,8 @@ _MODULES = {
     "Connection": ".connection",
     "ConnectionStore": ".connection",
     "ConnectionStoreError": ".connection",
-    "ConnectionInfo": ".context",
+    "ConnectionInfo": ".connections",
+    "Connections": ".connections",
     "WebSocketContext": ".context",
     "ConnectionGoneError": ".errors",
     "ForbiddenError": ".errors",

@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
-from .broadcast import DEFAULT_WORKERS, BroadcastResult, broadcast
-from .errors import ConnectionGoneError
-from .payload import encode_payload
+from .broadcast import DEFAULT_WORKERS, BroadcastResult
+from .connections import ConnectionInfo, Connections
 
 if TYPE_CHECKING:
     from ..context import Context
     from .connection import Connection, ConnectionStore
-    from .management import ManagementAPI
     from .options import WebSocketOptions
 
 __all__ = ["ConnectionInfo", "WebSocketContext"]
 
 _MISSING: Any = object()
-
-
-@dataclass(frozen=True)
-class ConnectionInfo:
-    """What the Management API knows of a connection (``GetConnection``)."""
-
-    connection_id: str
-    connected_at: datetime | None
-    last_active_at: datetime | None
-    source_ip: str | None
-    user_agent: str | None
 
 
 def _epoch_ms(value: Any) -> datetime | None:
@@ -58,6 +44,7 @@ class WebSocketContext:
         self._endpoint: str | None = None
         self._region: str | None = None
         self._connection: Any = _MISSING
+        self._connections: Connections | None = None
         self.metadata: dict[str, Any] = {}
         """Saved with the connection on ``$connect`` when connections are tracked."""
 
@@ -224,104 +211,53 @@ class WebSocketContext:
         connection: Connection | None = self._connection
         return connection
 
-    def _api(self) -> ManagementAPI:
-        app = self.ctx.app
-        if app is not None and app.management_api is not None:
-            return app.management_api
-        from .management import client_for
+    @property
+    def connections(self) -> Connections:
+        """The ``@connections`` operations of this event's API stage."""
+        if self._connections is None:
+            app = self.ctx.app
+            api = app.management_api if app is not None else None
+            if api is None:
+                from .management import client_for
 
-        return client_for(self.management_endpoint, self.region)
+                api = client_for(self.management_endpoint, self.region)
+            self._connections = Connections(api, self.store, self.ctx.logger)
+        return self._connections
 
     # -- sending -----------------------------------------------------------------
     def send(self, data: Any) -> None:
         """Send to this connection (dict/list as JSON, str as text, bytes as is)."""
-        self.post_to(self.connection_id, data)
+        self.connections.send(self.connection_id, data)
 
     def send_json(self, obj: Any) -> None:
         """Send ``obj`` as JSON to this connection."""
-        from ..response import json_dumps
-
-        self.post_to(self.connection_id, json_dumps(obj))
+        self.connections.send_json(self.connection_id, obj)
 
     def post_to(self, connection_id: str, data: Any) -> None:
         """Send to any connection; a gone connection raises and leaves the store."""
-        payload = encode_payload(data)
-        try:
-            self._api().post_to_connection(connection_id, payload)
-        except ConnectionGoneError:
-            self._prune([connection_id])
-            raise
+        self.connections.send(connection_id, data)
 
     def broadcast(
         self, connection_ids: Iterable[str], data: Any, *, workers: int = DEFAULT_WORKERS
     ) -> BroadcastResult:
         """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
-        payload = encode_payload(data)
-        result = broadcast(self._api(), connection_ids, payload, workers=workers)
-        if result.gone:
-            self._prune(result.gone)
-        if result.failed:
-            self.ctx.logger.warning(
-                "Broadcast had failures",
-                failed=len(result.failed),
-                delivered=len(result.delivered),
-                gone=len(result.gone),
-            )
-        return result
+        return self.connections.broadcast(connection_ids, data, workers=workers)
 
     def broadcast_to_user(self, user_id: str, data: Any) -> BroadcastResult:
         """Send to every connection of ``user_id`` in the store."""
-        store = self._require_store()
-        return self.broadcast((c.connection_id for c in store.list_by_user(user_id)), data)
+        return self.connections.broadcast_to_user(user_id, data)
 
     def broadcast_to_tenant(self, tenant_id: str, data: Any) -> BroadcastResult:
         """Send to every connection of ``tenant_id`` in the store."""
-        store = self._require_store()
-        return self.broadcast((c.connection_id for c in store.list_by_tenant(tenant_id)), data)
+        return self.connections.broadcast_to_tenant(tenant_id, data)
 
     def disconnect(self, connection_id: str | None = None) -> None:
         """Close a connection (this one by default); an already gone one is fine."""
-        target = connection_id or self.connection_id
-        try:
-            self._api().delete_connection(target)
-        except ConnectionGoneError:
-            self._prune([target])
+        self.connections.disconnect(connection_id or self.connection_id)
 
     def connection_info(self, connection_id: str | None = None) -> ConnectionInfo:
         """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
-        target = connection_id or self.connection_id
-        try:
-            raw = self._api().get_connection(target)
-        except ConnectionGoneError:
-            self._prune([target])
-            raise
-        identity = raw.get("Identity") or {}
-        return ConnectionInfo(
-            connection_id=target,
-            connected_at=raw.get("ConnectedAt"),
-            last_active_at=raw.get("LastActiveAt"),
-            source_ip=identity.get("SourceIp"),
-            user_agent=identity.get("UserAgent"),
-        )
-
-    # -- helpers -----------------------------------------------------------------
-    def _require_store(self) -> ConnectionStore:
-        store = self.store
-        if store is None:
-            raise LiftError(
-                500, "NO_CONNECTION_STORE", "No connection store is configured for this app"
-            )
-        return store
-
-    def _prune(self, connection_ids: list[str]) -> None:
-        store = self.store
-        if store is None:
-            return
-        for connection_id in connection_ids:
-            try:
-                store.delete(connection_id)
-            except Exception:  # pruning is best effort; the send outcome stands
-                self.ctx.logger.exception("Could not remove a gone connection from the store")
+        return self.connections.connection_info(connection_id or self.connection_id)
 
     def __repr__(self) -> str:
         return f"<WebSocketContext {self.event_type} {self.route_key} {self.connection_id}>"

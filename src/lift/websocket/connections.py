@@ -1,0 +1,133 @@
+"""Connections: send, broadcast and disconnect through ``@connections``, from anywhere.
+
+A WebSocket handler gets one through ``ctx.websocket`` (which knows the API from the
+event). Code that handles no WebSocket event (an SQS worker, a scheduled job) gets one
+from ``app.connections(endpoint)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LiftError
+from ..response import json_dumps
+from .broadcast import DEFAULT_WORKERS, BroadcastResult, broadcast
+from .errors import ConnectionGoneError
+from .payload import encode_payload
+
+if TYPE_CHECKING:
+    from ..observability import Logger
+    from .connection import ConnectionStore
+    from .management import ManagementAPI
+
+__all__ = ["ConnectionInfo", "Connections"]
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What the Management API knows of a connection (``GetConnection``)."""
+
+    connection_id: str
+    connected_at: datetime | None
+    last_active_at: datetime | None
+    source_ip: str | None
+    user_agent: str | None
+
+
+class Connections:
+    """The ``@connections`` operations of one WebSocket API stage.
+
+    Payloads: dict/list are sent as JSON, str as text, bytes as is; over 128 KiB raises
+    :class:`~lift.websocket.PayloadTooLargeError` before any call. A gone connection
+    raises :class:`~lift.websocket.ConnectionGoneError` (``broadcast`` reports it
+    instead) and is removed from ``store``.
+    """
+
+    def __init__(self, api: ManagementAPI, store: ConnectionStore | None, logger: Logger) -> None:
+        self.api = api
+        self.store = store
+        self.logger = logger
+
+    def send(self, connection_id: str, data: Any) -> None:
+        """Send ``data`` to one connection."""
+        payload = encode_payload(data)
+        try:
+            self.api.post_to_connection(connection_id, payload)
+        except ConnectionGoneError:
+            self.prune([connection_id])
+            raise
+
+    def send_json(self, connection_id: str, obj: Any) -> None:
+        """Send ``obj`` as JSON (whatever its type) to one connection."""
+        self.send(connection_id, json_dumps(obj))
+
+    def broadcast(
+        self, connection_ids: Iterable[str], data: Any, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
+        payload = encode_payload(data)
+        result = broadcast(self.api, connection_ids, payload, workers=workers)
+        if result.gone:
+            self.prune(result.gone)
+        if result.failed:
+            self.logger.warning(
+                "Broadcast had failures",
+                failed=len(result.failed),
+                delivered=len(result.delivered),
+                gone=len(result.gone),
+            )
+        return result
+
+    def broadcast_to_user(self, user_id: str, data: Any) -> BroadcastResult:
+        """Send to every connection of ``user_id`` in the store."""
+        store = self._require_store()
+        return self.broadcast((c.connection_id for c in store.list_by_user(user_id)), data)
+
+    def broadcast_to_tenant(self, tenant_id: str, data: Any) -> BroadcastResult:
+        """Send to every connection of ``tenant_id`` in the store."""
+        store = self._require_store()
+        return self.broadcast((c.connection_id for c in store.list_by_tenant(tenant_id)), data)
+
+    def disconnect(self, connection_id: str) -> None:
+        """Close a connection; one that is already gone counts as closed."""
+        try:
+            self.api.delete_connection(connection_id)
+        except ConnectionGoneError:
+            self.prune([connection_id])
+
+    def connection_info(self, connection_id: str) -> ConnectionInfo:
+        """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
+        try:
+            raw = self.api.get_connection(connection_id)
+        except ConnectionGoneError:
+            self.prune([connection_id])
+            raise
+        identity = raw.get("Identity") or {}
+        return ConnectionInfo(
+            connection_id=connection_id,
+            connected_at=raw.get("ConnectedAt"),
+            last_active_at=raw.get("LastActiveAt"),
+            source_ip=identity.get("SourceIp"),
+            user_agent=identity.get("UserAgent"),
+        )
+
+    def prune(self, connection_ids: list[str]) -> None:
+        """Remove gone connections from the store (best effort, failures logged)."""
+        store = self.store
+        if store is None:
+            return
+        for connection_id in connection_ids:
+            try:
+                store.delete(connection_id)
+            except Exception:  # the send outcome stands; the record expires by TTL
+                self.logger.exception("Could not remove a gone connection from the store")
+
+    def _require_store(self) -> ConnectionStore:
+        if self.store is None:
+            raise LiftError(
+                500, "NO_CONNECTION_STORE", "No connection store is configured for this app"
+            )
+        return self.store
