@@ -695,3 +695,18 @@ def test_importing_the_generator_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_chat_example_gets_its_request_authorizer() -> None:
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    template = json.loads(example_text("examples.chat.app:app"))
+    authorizer = only(template, "AWS::ApiGatewayV2::Authorizer")
+    assert authorizer["Properties"]["AuthorizerType"] == "REQUEST"
+    connect = routes_of(template)["$connect"]["Properties"]
+    assert connect["AuthorizationType"] == "CUSTOM"
+    handlers = {
+        resource["Properties"]["Handler"]
+        for resource in resources_of(template, "AWS::Serverless::Function").values()
+    }
+    assert handlers == {"examples.chat.app.app", "examples.chat.app.authorizer"}

@@ -35,6 +35,7 @@ import re
 import time
 from typing import Any
 
+import lift.websocket
 from lift import App, Context, Handler, LiftError
 from lift.middleware import JWTConfig, request_logging, websocket_auth, websocket_metrics
 from lift.websocket import ConnectionGoneError, ConnectionStore, WebSocketOptions
@@ -184,6 +185,19 @@ class ChatHandlers:
             self._presence(ctx, member.tenant_id, member.room)
 
 
+TOKEN_SOURCES = ("query:token",)
+
+
+def token_config(jwt_secret: str | None = None) -> JWTConfig:
+    """How chat tokens are checked: HS256, our audience, a tenant in every token."""
+    return JWTConfig(
+        secret=jwt_secret or secret(),
+        algorithms=["HS256"],
+        audience=AUDIENCE,
+        required_claims=("sub", "exp", "tenant_id"),
+    )
+
+
 def create_app(
     *,
     store: ConnectionStore | None = None,
@@ -196,21 +210,14 @@ def create_app(
     ``LIFT_CONNECTIONS_TABLE`` (which ``lift template`` sets when deployed), else in memory.
     """
     app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
+    jwt_config = token_config(jwt_secret)
     # The first middleware added is the outermost: log and measure everything,
     # authenticate, then turn errors of authenticated messages into error frames.
     app.use(request_logging())
     app.use(websocket_metrics())
     app.use(
-        websocket_auth(
-            JWTConfig(
-                secret=jwt_secret or secret(),
-                algorithms=["HS256"],
-                audience=AUDIENCE,
-                required_claims=("sub", "exp", "tenant_id"),
-            ),
-            # Browsers cannot set headers on a WebSocket, so the page passes ?token=.
-            token_sources=("query:token",),
-        )
+        # Browsers cannot set headers on a WebSocket, so the page passes ?token=.
+        websocket_auth(jwt_config, token_sources=TOKEN_SOURCES)
     )
     app.use(reply_errors)
 
@@ -229,3 +236,10 @@ def create_app(
 
 app = create_app()
 """The Lambda handler: ``examples.chat.app.app``."""
+
+authorizer = lift.websocket.authorizer(token_config(), token_sources=TOKEN_SOURCES)
+"""The REQUEST authorizer ``lift template`` puts on ``$connect``: ``examples.chat.app.authorizer``.
+
+With it, API Gateway refuses bad tokens before the chat function runs, and puts the
+identity on every later event of the connection.
+"""
