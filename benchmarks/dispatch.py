@@ -14,6 +14,7 @@ dispatch costs at most twice Chalice's bare WebSocket handler. The script always
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -211,9 +212,9 @@ def check_rest(name: str, result: Any) -> None:
     """Every framework must answer 200 with the same JSON body."""
     if not isinstance(result, dict) or result.get("statusCode") != 200:
         raise SystemExit(f"{name}: expected status 200, got {result!r}")
-    body = json.loads(result["body"])
-    if body != USER:
-        raise SystemExit(f"{name}: expected body {USER!r}, got {body!r}")
+    expected = json.dumps(USER, separators=(",", ":"))
+    if result.get("body") != expected:
+        raise SystemExit(f"{name}: expected body {expected!r}, got {result.get('body')!r}")
 
 
 def check_websocket(name: str, result: Any) -> None:
@@ -227,14 +228,21 @@ def prepare(
     event: dict[str, Any],
     check: Callable[[str, Any], None],
 ) -> list[tuple[str, Invoke]]:
-    """Build each app once, check its answer, and return zero-argument invokers."""
+    """Build each app once, check its answer, and return zero-argument invokers.
+
+    Each framework gets its own copy of the event, so none can see another's changes.
+    """
     context = FakeLambdaContext()
     subjects: list[tuple[str, Invoke]] = []
     for name, build in builders:
         handler = build()
-        check(name, handler(event, context))
+        own_event = copy.deepcopy(event)
+        check(name, handler(own_event, context))
 
-        def invoke(handler: Callable[[dict[str, Any], Any], Any] = handler) -> Any:
+        def invoke(
+            handler: Callable[[dict[str, Any], Any], Any] = handler,
+            event: dict[str, Any] = own_event,
+        ) -> Any:
             return handler(event, context)
 
         subjects.append((name, invoke))

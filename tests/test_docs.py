@@ -30,6 +30,7 @@ import pytest
 
 from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
 from lift.testing import WebSocketRefused, WebSocketTestClient, events, lambda_context
+from lift.websocket import Connection
 from tests.auth_support import authorizer_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ GENERATED = {"performance.md"}  # written by benchmarks/report.py, not by hand
 README_SNIPPET = "readme_app.py"  # README.md's example, checked by test_readme.py
 MARKER = re.compile(r"^# snippet: (\S+)$")
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.M | re.S)
-SHELL_PROGRAMS = {"lift", "pip", "sam", "pytest", "./scripts/test"}
+SHELL_PROGRAMS = {"lift", "sam", "pytest", "./scripts/test"}
 
 SCRIPTS = {
     "context_facts.py",
@@ -71,6 +72,7 @@ DRIVEN = {
     "overview_app.py": "test_with_events.py",
     "sending.py": "test_sending",
     "subprotocols.py": "test_subprotocols",
+    "worker_app.py": "test_worker_app_*",
 }
 """App modules, and the tests that drive them."""
 
@@ -303,12 +305,14 @@ def test_pytest_snippet_passes(name: str) -> None:
 
 
 # -- app snippets, driven here --------------------------------------------------------------
-@pytest.fixture
-def no_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LIFT_WS_MANAGEMENT_ENDPOINT", raising=False)
+@pytest.fixture(autouse=True)
+def no_lift_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snippets loaded here see no endpoint, table or DynamoDB endpoint unless a test sets one."""
+    for name in ("LIFT_WS_MANAGEMENT_ENDPOINT", "LIFT_CONNECTIONS_TABLE", "LIFT_DYNAMODB_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
 
 
-def test_sending(no_endpoint: None) -> None:
+def test_sending() -> None:
     app = load("sending.py").app
     store = app.websocket_options.store
     with WebSocketTestClient(app) as client:
@@ -351,7 +355,7 @@ def test_sending(no_endpoint: None) -> None:
         assert ana.pending == ben.pending == 0
 
 
-def test_disconnecting(no_endpoint: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_disconnecting(capsys: pytest.CaptureFixture[str]) -> None:
     app = load("disconnecting.py").app
     with WebSocketTestClient(app) as client:
         ana = client.connect(headers={"User-Agent": "ana-phone"})
@@ -390,9 +394,34 @@ def test_subprotocols() -> None:
         assert refused.value.status_code == 400
 
 
-def test_dynamodb_store(
-    moto_url: str, ddb: Any, monkeypatch: pytest.MonkeyPatch, no_endpoint: None
+def test_worker_app_under_the_test_client() -> None:
+    app = load("worker_app.py").app
+    with WebSocketTestClient(app) as client:
+        phone, laptop = client.connect(query={"user": "ana"}), client.connect(query={"user": "ana"})
+        job = {
+            "id": "j-1",
+            "user": "ana",
+            "endpoint": "https://abc123.execute-api.us-east-1.amazonaws.com/test",
+        }
+        app(events.sqs(json.dumps(job), queue="finished-jobs"), lambda_context())
+        assert phone.receive_json() == laptop.receive_json() == {"job": "j-1", "done": True}
+
+
+def test_worker_app_over_http(
+    aws_env: None, connections_server: tuple[ConnectionsServer, MemoryConnectionRegistry]
 ) -> None:
+    server, registry = connections_server
+    app = load("worker_app.py").app
+    registry.open("c-1")
+    app.websocket_options.store.save(Connection("c-1", user_id="ana"))
+    app.websocket_options.store.save(Connection("c-gone", user_id="ana"))
+    job = {"id": "j-2", "user": "ana", "endpoint": server.endpoint}
+    app(events.sqs(json.dumps(job), queue="finished-jobs"), lambda_context())
+    assert [json.loads(m) for m in registry.messages("c-1")] == [{"job": "j-2", "done": True}]
+    assert app.websocket_options.store.get("c-gone") is None  # gone: pruned
+
+
+def test_dynamodb_store(moto_url: str, ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     table = f"docs-connections-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("LIFT_CONNECTIONS_TABLE", table)
     monkeypatch.setenv("LIFT_DYNAMODB_ENDPOINT", moto_url)
@@ -454,7 +483,7 @@ def _token(secret: str, **claims: Any) -> str:
 
 
 @pytest.fixture
-def auth_app(monkeypatch: pytest.MonkeyPatch, no_endpoint: None) -> Iterator[tuple[Any, str]]:
+def auth_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
     secret = secrets.token_urlsafe(48)
     monkeypatch.setenv("JWT_SECRET", secret)
     yield load("auth_app.py"), secret
@@ -541,7 +570,7 @@ def test_observability_app(capsys: pytest.CaptureFixture[str]) -> None:
     assert emitted["websocket.message.size"] == len(event["body"])
 
 
-def test_powertools_sink(capsys: pytest.CaptureFixture[str], no_endpoint: None) -> None:
+def test_powertools_sink(capsys: pytest.CaptureFixture[str]) -> None:
     app = load("observability_powertools.py").app
     with WebSocketTestClient(app) as client, client.connect() as ws:
         ws.send_text("hello")

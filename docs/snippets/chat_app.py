@@ -1,16 +1,11 @@
 # snippet: chat_app.py
-import os
-
 from lift import App, Context, bad_request, unauthorized
-from lift.websocket import DynamoDBConnectionStore, MemoryConnectionStore, WebSocketOptions
+from lift.websocket import WebSocketOptions
 
-# Deployed, the stack names a DynamoDB table; locally and in tests, memory will do.
-table = os.environ.get("LIFT_CONNECTIONS_TABLE")
-store = DynamoDBConnectionStore(table) if table else MemoryConnectionStore()
-
-# auto_connections: every accepted connection is saved in the store and removed again
-# on $disconnect.
-app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
+# auto_connections: every accepted connection is saved in a store and removed again on
+# $disconnect. The store is the DynamoDB table named by LIFT_CONNECTIONS_TABLE when that
+# is set (as deployed), else memory (local runs and tests).
+app = App(websocket=WebSocketOptions(auto_connections=True))
 
 
 @app.websocket("$connect")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -24,7 +25,9 @@ __all__ = ["App"]
 
 H = TypeVar("H", bound=Handler)
 _WS_EVENT_TYPES = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}
-_RESPONSE_SHAPED = (TriggerType.HTTP, TriggerType.WEBSOCKET)
+_HTTP = TriggerType.HTTP
+_WEBSOCKET = TriggerType.WEBSOCKET
+_RESPONSE_SHAPED = (_HTTP, _WEBSOCKET)
 
 
 def legacy_route_key(method: str, path: str) -> str | None:
@@ -276,7 +279,7 @@ class App:
 
     def _resolve(self, request: Request) -> Route:
         trigger = request.trigger
-        if trigger is TriggerType.WEBSOCKET:
+        if trigger is _WEBSOCKET:
             route = self.websocket_routes.get(request.route_key)
             if route is None:
                 # API Gateway accepts connections whose $connect/$disconnect has no route;
@@ -287,7 +290,7 @@ class App:
                 if route is None:
                     raise LiftError(404, "ROUTE_NOT_FOUND", "No handler for this WebSocket route")
             return route
-        if trigger is TriggerType.HTTP:
+        if trigger is _HTTP:
             route, params = self.http_router.match(request.method, request.path)
             request.path_params = params
             return route
@@ -295,7 +298,7 @@ class App:
 
     def _dispatch(self, route: Route, ctx: Context) -> Any:
         trigger = ctx.request.trigger
-        if trigger not in _RESPONSE_SHAPED:
+        if trigger is not _WEBSOCKET and trigger is not _HTTP:
             start = time.perf_counter()
             try:
                 return route.compiled(ctx)
@@ -308,14 +311,28 @@ class App:
                     latency_ms=round((time.perf_counter() - start) * 1000, 3),
                 )
                 raise
-        response = run_handler(route.compiled, ctx)
-        if ctx.request.method == "HEAD" and trigger is TriggerType.HTTP:
+        try:
+            result = route.compiled(ctx)
+        except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
+            response = failure_response(exc, ctx)
+        else:
+            if (
+                result is None
+                and trigger is _WEBSOCKET
+                and ctx.response is None
+                and not ctx.response_headers
+            ):
+                return {"statusCode": 200}  # the common case: nothing to build
+            response = to_response(result, ctx.response)
+        if ctx.response_headers:
+            _merge_headers(response, ctx.response_headers)
+        if trigger is _HTTP and ctx.request.method == "HEAD":
             response.body = None
         return self._serialise(response, trigger, ctx.request.event)
 
     @staticmethod
     def _serialise(response: Response, trigger: TriggerType, event: Any) -> dict[str, Any]:
-        if trigger is TriggerType.WEBSOCKET:
+        if trigger is _WEBSOCKET:
             return response.to_websocket()
         if isinstance(event, dict) and event.get("version") == "2.0":
             return response.to_http_api()
@@ -323,26 +340,33 @@ class App:
 
 
 def run_handler(handler: Handler, ctx: Context) -> Response:
-    """Call ``handler`` and turn its result, or the error it raised, into a Response.
-
-    Unhandled exceptions are logged with their traceback and become a generic 500.
-    """
+    """Call ``handler`` and turn its result, or the error it raised, into a Response."""
     try:
         response = to_response(handler(ctx), ctx.response)
-    except LiftError as exc:
-        response = error_response(exc)
-    except Exception:
-        logger = ctx.logger
-        logger.exception(
-            "Unhandled error",
-            route=ctx.request.route_key or ctx.request.path,
-            method=ctx.request.method,
-        )
-        response = error_response(internal_error())
+    except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
+        response = failure_response(exc, ctx)
     if ctx.response_headers:
-        for name, value in ctx.response_headers.items():
-            response.headers.setdefault(name, value)
+        _merge_headers(response, ctx.response_headers)
     return response
+
+
+def failure_response(exc: Exception, ctx: Context) -> Response:
+    """The response for an exception: a LiftError's own, else a logged, generic 500."""
+    if isinstance(exc, LiftError):
+        return error_response(exc)
+    ctx.logger.error(
+        "Unhandled error",
+        route=ctx.request.route_key or ctx.request.path,
+        method=ctx.request.method,
+        exception_type=type(exc).__name__,
+        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+    return error_response(internal_error())
+
+
+def _merge_headers(response: Response, headers: dict[str, str]) -> None:
+    for name, value in headers.items():
+        response.headers.setdefault(name, value)
 
 
 def _accept(ctx: Context) -> None:

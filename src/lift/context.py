@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .binding import bind_model
@@ -19,6 +21,7 @@ __all__ = ["Context", "ResponseWriter"]
 
 T = TypeVar("T")
 _MISSING = object()
+_WEBSOCKET = TriggerType.WEBSOCKET
 
 
 class ResponseWriter:
@@ -63,34 +66,22 @@ class Context:
     :attr:`websocket`.
     """
 
-    __slots__ = (
-        "_json",
-        "_logger",
-        "_state",
-        "_ws",
-        "app",
-        "claims",
-        "lambda_context",
-        "request",
-        "response",
-        "response_headers",
-        "tenant_id",
-        "user_id",
-    )
+    # Per-invocation fields start as these class-level defaults, so a context costs
+    # three assignments; the claims default is read-only so nothing leaks between events.
+    user_id: str | None = None
+    tenant_id: str | None = None
+    claims: Mapping[str, Any] = MappingProxyType({})
+    response: Response | None = None
+    response_headers: dict[str, str] | None = None
+    _state: dict[str, Any] | None = None
+    _json: Any = _MISSING
+    _ws: WebSocketContext | None = None
+    _logger: Logger | None = None
 
     def __init__(self, request: Request, lambda_context: Any = None, app: App | None = None):
         self.request = request
         self.lambda_context = lambda_context
         self.app = app
-        self.user_id: str | None = None
-        self.tenant_id: str | None = None
-        self.claims: dict[str, Any] = {}
-        self.response: Response | None = None
-        self.response_headers: dict[str, str] | None = None
-        self._state: dict[str, Any] | None = None
-        self._json: Any = _MISSING
-        self._ws: WebSocketContext | None = None
-        self._logger: Logger | None = None
 
     # -- request -----------------------------------------------------------------
     @property
@@ -104,7 +95,7 @@ class Context:
         return self.request.path
 
     @property
-    def params(self) -> dict[str, str]:
+    def params(self) -> Mapping[str, str]:
         """Path parameters."""
         return self.request.path_params
 
@@ -121,7 +112,7 @@ class Context:
         return self.request.headers.get(name.lower())
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         """Request headers with lower-cased names."""
         return self.request.headers
 
@@ -227,13 +218,13 @@ class Context:
     @property
     def is_websocket(self) -> bool:
         """Whether the event is an API Gateway WebSocket event."""
-        return self.request.trigger is TriggerType.WEBSOCKET
+        return self.request.trigger is _WEBSOCKET
 
     @property
     def websocket(self) -> WebSocketContext:
         """The WebSocket context; 400 ``NOT_WEBSOCKET`` for other events."""
         if self._ws is None:
-            if self.request.trigger is not TriggerType.WEBSOCKET:
+            if self.request.trigger is not _WEBSOCKET:
                 raise LiftError(400, "NOT_WEBSOCKET", "This request is not a WebSocket event")
             from .websocket.context import WebSocketContext
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["Request", "TriggerType"]
@@ -21,7 +23,8 @@ class TriggerType(str, Enum):
     SCHEDULED = "scheduled"
 
 
-_EMPTY: dict[str, Any] = {}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_new = object.__new__
 
 
 class Request:
@@ -31,28 +34,27 @@ class Request:
     parameter and ``multi_query`` all of them. ``source`` is what event routes match:
     the queue name (SQS), bucket (S3), event source (EventBridge) or rule name
     (scheduled). ``records`` holds every record of an SQS or S3 batch.
+
+    Fields an event does not have keep shared, read-only defaults, so building a
+    request costs only what the event carries.
     """
 
-    __slots__ = (
-        "_body",
-        "_is_base64",
-        "_raw_body",
-        "cookies",
-        "detail_type",
-        "event",
-        "headers",
-        "method",
-        "multi_query",
-        "path",
-        "path_params",
-        "query",
-        "records",
-        "request_context",
-        "route_key",
-        "source",
-        "source_ip",
-        "trigger",
-    )
+    method: str = ""
+    path: str = ""
+    route_key: str = ""
+    headers: Mapping[str, str] = _EMPTY
+    query: Mapping[str, str] = _EMPTY
+    multi_query: Mapping[str, list[str]] = _EMPTY
+    cookies: Sequence[str] = ()
+    source_ip: str | None = None
+    request_context: Mapping[str, Any] = _EMPTY
+    records: Sequence[dict[str, Any]] = ()
+    source: str = ""
+    detail_type: str = ""
+    path_params: Mapping[str, str] = _EMPTY
+    _raw_body: str | bytes | None = None
+    _is_base64: bool = False
+    _body: bytes | None = None
 
     def __init__(
         self,
@@ -62,36 +64,62 @@ class Request:
         method: str = "",
         path: str = "",
         route_key: str = "",
-        headers: dict[str, str] | None = None,
-        query: dict[str, str] | None = None,
-        multi_query: dict[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        multi_query: Mapping[str, list[str]] | None = None,
         body: str | bytes | None = None,
         is_base64: bool = False,
-        cookies: list[str] | None = None,
+        cookies: Sequence[str] | None = None,
         source_ip: str | None = None,
-        request_context: dict[str, Any] | None = None,
-        records: list[dict[str, Any]] | None = None,
+        request_context: Mapping[str, Any] | None = None,
+        records: Sequence[dict[str, Any]] | None = None,
         source: str = "",
         detail_type: str = "",
     ) -> None:
         self.trigger = trigger
         self.event = event
-        self.method = method
-        self.path = path
-        self.route_key = route_key
-        self.headers = headers if headers is not None else {}
-        self.query = query if query is not None else {}
-        self.multi_query = multi_query if multi_query is not None else {}
-        self.cookies = cookies if cookies is not None else []
-        self.source_ip = source_ip
-        self.request_context = request_context if request_context is not None else _EMPTY
-        self.records = records if records is not None else []
-        self.source = source
-        self.detail_type = detail_type
-        self.path_params: dict[str, str] = {}
-        self._raw_body = body
-        self._is_base64 = is_base64
-        self._body: bytes | None = body if isinstance(body, bytes) else None
+        if method:
+            self.method = method
+        if path:
+            self.path = path
+        if route_key:
+            self.route_key = route_key
+        if headers is not None:  # not truthiness: lazy headers would be built here
+            self.headers = headers
+        if query:
+            self.query = query
+        if multi_query:
+            self.multi_query = multi_query
+        if cookies:
+            self.cookies = cookies
+        if source_ip is not None:
+            self.source_ip = source_ip
+        if request_context:
+            self.request_context = request_context
+        if records:
+            self.records = records
+        if source:
+            self.source = source
+        if detail_type:
+            self.detail_type = detail_type
+        if body is not None:
+            self._raw_body = body
+            if isinstance(body, bytes):
+                self._body = body
+        if is_base64:
+            self._is_base64 = True
+
+    @classmethod
+    def bare(cls, trigger: TriggerType, event: dict[str, Any]) -> Request:
+        """A request with only its trigger and event; adapters set the rest directly.
+
+        The fast path of the hottest adapters: it skips binding every keyword of
+        ``__init__``.
+        """
+        request = _new(cls)
+        request.trigger = trigger
+        request.event = event
+        return request
 
     @property
     def body(self) -> bytes:

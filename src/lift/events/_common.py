@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import LiftError
 from ..request import TriggerType
 
-__all__ = ["MalformedEventError", "headers_of", "mapping", "optional_str", "queries_of"]
+__all__ = [
+    "LazyHeaders",
+    "MalformedEventError",
+    "headers_of",
+    "mapping",
+    "optional_str",
+    "queries_of",
+]
 
 _MULTI_HEADERS = "Field 'multiValueHeaders' must hold lists"
 
@@ -95,3 +103,52 @@ def queries_of(
                     trigger, "Field 'queryStringParameters' must hold strings"
                 )
     return single, multi
+
+
+class LazyHeaders(Mapping[str, str]):
+    """The event's headers, lower-cased and merged on first use.
+
+    Most handlers never read a header, so an HTTP event pays for them only when one
+    does. The containers are checked up front; a malformed value raises
+    :class:`MalformedEventError` (400) when the headers are first read.
+    """
+
+    __slots__ = ("_data", "_event", "_extra", "_trigger")
+
+    def __init__(
+        self, event: dict[str, Any], trigger: TriggerType, extra: dict[str, str] | None = None
+    ) -> None:
+        mapping(event.get("headers"), trigger, "headers")
+        mapping(event.get("multiValueHeaders"), trigger, "multiValueHeaders")
+        self._event = event
+        self._trigger = trigger
+        self._extra = extra
+        self._data: dict[str, str] | None = None
+
+    def _build(self) -> dict[str, str]:
+        data = self._data
+        if data is None:
+            data = headers_of(self._event, self._trigger)
+            if self._extra:
+                for name, value in self._extra.items():
+                    data.setdefault(name, value)
+            self._data = data
+        return data
+
+    def __getitem__(self, name: str) -> str:
+        return self._build()[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._build().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._build()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._build())
+
+    def __len__(self) -> int:
+        return len(self._build())
+
+    def __repr__(self) -> str:
+        return f"LazyHeaders({self._build()!r})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
-from ._common import MalformedEventError, headers_of, mapping, optional_str, queries_of
+from ._common import LazyHeaders, MalformedEventError, mapping, optional_str, queries_of
 
 _T = TriggerType.HTTP
 
@@ -27,7 +27,7 @@ def normalise(event: dict[str, Any]) -> Request:
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         raise MalformedEventError(_T, "Field 'body' must be a string")
-    headers = headers_of(event, _T)
+    headers = LazyHeaders(event, _T)
     return Request(
         _T,
         event,

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..request import Request, TriggerType
-from ._common import MalformedEventError, headers_of, mapping, optional_str
+from ._common import LazyHeaders, MalformedEventError, mapping, optional_str
 
 _T = TriggerType.HTTP
 
@@ -62,9 +62,7 @@ def normalise(event: dict[str, Any]) -> Request:
         cookies = []
     elif not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
         raise MalformedEventError(_T, "Field 'cookies' must be a list of strings")
-    headers = headers_of(event, _T)
-    if cookies and "cookie" not in headers:
-        headers["cookie"] = "; ".join(cookies)
+    headers = LazyHeaders(event, _T, {"cookie": "; ".join(cookies)} if cookies else None)
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         raise MalformedEventError(_T, "Field 'body' must be a string")

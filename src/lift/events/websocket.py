@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
-from ._common import MalformedEventError, headers_of, mapping, optional_str, queries_of
+from ._common import MalformedEventError, headers_of, queries_of
 
 _T = TriggerType.WEBSOCKET
 EVENT_TYPES = frozenset({"CONNECT", "MESSAGE", "DISCONNECT"})
@@ -40,33 +40,35 @@ def normalise(event: dict[str, Any]) -> Request:
     rc: dict[str, Any] = event["requestContext"]
     event_type: str = rc["eventType"]
     connection_id = rc.get("connectionId")
-    if not isinstance(connection_id, str) or not connection_id:
+    if type(connection_id) is not str or not connection_id:
         raise MalformedEventError(_T, "Field 'requestContext.connectionId' must be a string")
-    route_key = optional_str(rc.get("routeKey"), _T, "routeKey") or _DEFAULT_KEYS[event_type]
+    route_key = rc.get("routeKey")
+    if type(route_key) is not str or not route_key:
+        if route_key is not None and type(route_key) is not str:
+            raise MalformedEventError(_T, "Field 'routeKey' must be a string")
+        route_key = _DEFAULT_KEYS[event_type]
     body = event.get("body")
-    if body is not None and not isinstance(body, str):
+    if body is not None and type(body) is not str:
         raise MalformedEventError(_T, "Field 'body' must be a string")
-    if event_type == "MESSAGE":
-        headers: dict[str, str] = {}
-        query: dict[str, str] = {}
-        multi_query: dict[str, list[str]] = {}
-        if event.get("headers"):
-            headers = headers_of(event, _T)
-    else:
-        headers = headers_of(event, _T)
-        query, multi_query = queries_of(event, _T)
-    identity = mapping(rc.get("identity"), _T, "requestContext.identity")
-    return Request(
-        _T,
-        event,
-        method=event_type,
-        path=route_path(route_key),
-        route_key=route_key,
-        headers=headers,
-        query=query,
-        multi_query=multi_query,
-        body=body,
-        is_base64=event.get("isBase64Encoded") is True,
-        source_ip=optional_str(identity.get("sourceIp"), _T, "sourceIp"),
-        request_context=rc,
-    )
+    identity = rc.get("identity")
+    source_ip = identity.get("sourceIp") if type(identity) is dict else None
+    if identity is not None and type(identity) is not dict:
+        raise MalformedEventError(_T, "Field 'requestContext.identity' must be an object")
+    if source_ip is not None and type(source_ip) is not str:
+        raise MalformedEventError(_T, "Field 'sourceIp' must be a string")
+    request = Request.bare(_T, event)
+    request.method = event_type
+    request.path = _LEGACY_PATHS.get(route_key) or "/" + route_key
+    request.route_key = route_key
+    request.request_context = rc
+    if source_ip is not None:
+        request.source_ip = source_ip
+    if body is not None:
+        request._raw_body = body
+        if event.get("isBase64Encoded") is True:
+            request._is_base64 = True
+    if event_type != "MESSAGE" or event.get("headers"):
+        request.headers = headers_of(event, _T)
+    if event_type != "MESSAGE":
+        request.query, request.multi_query = queries_of(event, _T)
+    return request
