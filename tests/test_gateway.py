@@ -715,3 +715,24 @@ def test_static_dir_is_served_beside_the_websocket(
     with connect(gateway.ws_url) as ws:
         ws.send("still a websocket")
         assert receive_json(ws)["body"] == "still a websocket"
+
+
+def test_returned_bodies_reach_the_client_as_route_responses(
+    start: Callable[..., Gateway],
+) -> None:
+    app = App()
+    app.websocket("echo", lambda ctx: {"echo": ctx.json()["text"]})
+    app.websocket("quiet", lambda ctx: None)
+    app.websocket("binary", lambda ctx: b"\xff\x00")
+    gateway = start(app)
+    with connect(gateway.ws_url) as ws:
+        ws.send(json.dumps({"action": "quiet"}))
+        ws.send(json.dumps({"action": "echo", "text": "hi"}))
+        assert receive_json(ws) == {"echo": "hi"}  # nothing came for "quiet"
+        ws.send(json.dumps({"action": "binary"}))
+        assert ws.recv(timeout=5) == b"\xff\x00"
+    one_way = start(app, route_responses=False)
+    with connect(one_way.ws_url) as ws:
+        ws.send(json.dumps({"action": "echo", "text": "hi"}))
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.3)

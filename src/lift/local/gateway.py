@@ -26,6 +26,7 @@ placeholder AWS settings, see :mod:`lift.local.environment`) and, unless
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import signal
@@ -97,6 +98,7 @@ class Gateway:
         stream: TextIO | None = None,
         log_size: int = 500,
         static_dir: str | PathLike[str] | None = None,
+        route_responses: bool = True,
     ) -> None:
         if not stage or "/" in stage:
             raise ValueError("stage must be a non-empty name without '/'")
@@ -114,6 +116,9 @@ class Gateway:
         self._log_size = log_size
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
         """Files served over plain GET (``/`` is ``index.html``); ``None``: no files."""
+        self.route_responses = route_responses
+        """Send a message handler's returned body to its client, as a route response
+        does (``lift template`` gives every message route one)."""
         self._live: dict[str, LiveConnection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
@@ -488,6 +493,14 @@ class Gateway:
         if raised:
             self._answer_error(conn, "Internal server error", request_id)
             return 500, elapsed, True
+        if self.route_responses and isinstance(result, dict) and result.get("body") is not None:
+            body_text = str(result["body"])
+            data = (
+                base64.b64decode(body_text)
+                if result.get("isBase64Encoded")
+                else body_text.encode("utf-8")
+            )
+            self.post(conn.id, data)
         return status_of(result), elapsed, False
 
     def _has_route(self, route_key: str) -> bool:
