@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -354,6 +353,8 @@ def failure_response(exc: Exception, ctx: Context) -> Response:
     """The response for an exception: a LiftError's own, else a logged, generic 500."""
     if isinstance(exc, LiftError):
         return error_response(exc)
+    import traceback  # only on failures: importing it costs milliseconds of cold start
+
     ctx.logger.error(
         "Unhandled error",
         route=ctx.request.route_key or ctx.request.path,

@@ -12,9 +12,9 @@ arrives in the right test connection's inbox::
 Behaviour that follows API Gateway:
 
 * The app is the integration of every route it can answer (see :meth:`has_route`).
-  Like Lift's own routing, an app without a ``$connect`` handler but with ``$default``
-  gets ``$connect`` (and ``$disconnect``) in ``$default``; an app with neither is
-  connected without an invocation, as API Gateway does when a route does not exist.
+  ``$connect`` and ``$disconnect`` always reach it: without a handler of their own the
+  app accepts them (after its middleware, such as auth, ran), and ``$default`` never
+  receives them.
 * ``$connect`` answered with a non-2xx status refuses the connection
   (:class:`WebSocketRefused`); the connection exists only once ``$connect`` returned 2xx,
   so posting to it from the ``$connect`` handler is answered Gone, as on AWS.
