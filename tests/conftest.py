@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,3 +40,11 @@ def moto_url(aws_env: None) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def ddb(moto_url: str) -> Any:
     return boto3.session.Session().client("dynamodb", region_name=REGION, endpoint_url=moto_url)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_endpoint() -> Iterator[None]:
+    """A test that points Lift at a local endpoint must put the environment back."""
+    before = os.environ.get("LIFT_WS_MANAGEMENT_ENDPOINT")
+    yield
+    assert os.environ.get("LIFT_WS_MANAGEMENT_ENDPOINT") == before, "endpoint leaked"

@@ -135,7 +135,7 @@ def start(aws_env: None) -> Iterator[Callable[..., Gateway]]:
         return gateway
 
     yield _start
-    for gateway in started:
+    for gateway in reversed(started):  # each restores what the one before it set
         gateway.stop()
 
 
