@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .binding import bind_model
 from .errors import LiftError
 from .request import Request, TriggerType
 from .response import Response, json_dumps
@@ -143,6 +142,8 @@ class Context:
 
         Raises 422 ``VALIDATION_ERROR`` with per-field details.
         """
+        from .binding import bind_model
+
         return bind_model(model, self.json())
 
     # -- state -------------------------------------------------------------------

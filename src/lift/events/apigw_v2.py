@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..request import Request, TriggerType
 from ._common import LazyHeaders, MalformedEventError, mapping, optional_str
@@ -46,6 +45,8 @@ def normalise(event: dict[str, Any]) -> Request:
     query: dict[str, str] = {}
     multi_query: dict[str, list[str]] = {}
     if raw_query:
+        from urllib.parse import parse_qsl  # only events with a query string pay for it
+
         for name, value in parse_qsl(raw_query, keep_blank_values=True):
             query[name] = value
             multi_query.setdefault(name, []).append(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
 from ..request import Request, TriggerType
 from ._common import MalformedEventError, mapping
@@ -31,6 +30,8 @@ def normalise(event: dict[str, Any]) -> Request:
     ``records`` holds one entry per object: ``bucket``, ``key`` (URL-decoded, as S3
     encodes keys in direct notifications), ``event_name`` and the ``raw`` record.
     """
+    from urllib.parse import unquote_plus
+
     records: list[dict[str, Any]] = []
     raw_records = event.get("Records")
     if isinstance(raw_records, list) and raw_records:
