@@ -29,9 +29,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from lift import App, LiftError
-from lift.local.events import parse_route_selection, select_route
 from lift.local.gateway import Gateway
 from lift.websocket import WebSocketOptions
+from lift.websocket.route_selection import route_for
 
 CONNECTION_ID = re.compile(r"^[A-Za-z0-9]{15}=$")
 MAX = 128 * 1024
@@ -280,18 +280,16 @@ def test_custom_route_selection_expression(
 
 
 def test_route_selection_rules() -> None:
-    assert parse_route_selection("$request.body.action") == ("action",)
-    assert parse_route_selection("${request.body.a.b}") == ("a", "b")
-    assert parse_route_selection("$request.header.x") is None
-    routes = {"chat", "$default"}
-    assert select_route('{"action": "chat"}', ("action",), routes) == "chat"
-    assert select_route('{"action": 7}', ("action",), {"7"}) == "7"
-    assert select_route('{"action": true}', ("action",), routes) == "$default"
-    assert select_route('{"action": {"x": 1}}', ("action",), routes) == "$default"
-    assert select_route("[1, 2]", ("action",), routes) == "$default"
-    assert select_route('{"action": "$disconnect"}', ("action",), None) == "$default"
-    assert select_route('{"action": "any"}', ("action",), None) == "any"
-    assert select_route('{"action": "chat"}', None, routes) == "$default"
+    routes = {"chat", "7", "$default"}
+    expression = "$request.body.action"
+    assert route_for(expression, '{"action": "chat"}', routes) == "chat"
+    assert route_for(expression, '{"action": 7}', routes) == "7"
+    assert route_for(expression, '{"action": true}', routes) == "$default"
+    assert route_for(expression, '{"action": {"x": 1}}', routes) == "$default"
+    assert route_for(expression, "[1, 2]", routes) == "$default"
+    assert route_for(expression, '{"action": "$disconnect"}', {"$disconnect"}) == "$default"
+    assert route_for("${request.body.a.b}", '{"a": {"b": "chat"}}', routes) == "chat"
+    assert route_for("$request.header.x", '{"action": "chat"}', routes) == "$default"
 
 
 def test_without_a_default_route_unmatched_messages_get_forbidden(
@@ -595,6 +593,7 @@ def test_inspector_page_and_live_feed(gateway: Gateway, recorder: Recorder) -> N
 APP_SOURCE = """
 from lift import App
 from lift.websocket import WebSocketOptions
+from lift.websocket.route_selection import route_for
 
 app = App(websocket=WebSocketOptions(auto_connections=True))
 

@@ -17,7 +17,6 @@ from lift.testing.client import (
     TestWebSocket,
     WebSocketClosed,
     lambda_context,
-    select_route,
 )
 from lift.testing.fake_management import FakeManagementAPI
 from lift.websocket import (
@@ -27,6 +26,7 @@ from lift.websocket import (
     WebSocketOptions,
 )
 from lift.websocket.payload import MAX_PAYLOAD_BYTES
+from lift.websocket.route_selection import select_route
 
 
 def echo_app(**options: Any) -> App:

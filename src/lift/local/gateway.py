@@ -44,6 +44,7 @@ from typing import Any, TextIO
 
 from aiohttp import WebSocketError, WSMsgType, web
 
+from ..websocket.route_selection import DEFAULT_ROUTE_SELECTION, route_for
 from .connections import MAX_PAYLOAD_BYTES, connection_info, handle_connections_request
 from .environment import apply_local_environment, restore_environment
 from .events import (
@@ -52,8 +53,6 @@ from .events import (
     disconnect_event,
     message_event,
     new_connection_id,
-    parse_route_selection,
-    select_route,
 )
 from .inspector import Inspector, inspector_page, preview
 from .live import CloseRequest, LiveConnection, LocalLambdaContext, result_header, status_of
@@ -130,7 +129,7 @@ class Gateway:
         self._closing = False
         self._restore_env: dict[str, str | None] | None = None
         self._restore_attrs: list[tuple[Any, str, Any]] = []
-        self._selection: tuple[str, ...] | None = ("action",)
+        self._selection = DEFAULT_ROUTE_SELECTION
 
     # -- addresses -------------------------------------------------------------------
     @property
@@ -334,9 +333,7 @@ class Gateway:
         if self.configure_env:
             self._restore_env = apply_local_environment(self.endpoint)
         options = getattr(self.app, "websocket_options", None)
-        self._selection = parse_route_selection(
-            str(getattr(options, "route_selection", None) or "$request.body.action")
-        )
+        self._selection = str(getattr(options, "route_selection", None) or DEFAULT_ROUTE_SELECTION)
         if self.direct_management and getattr(self.app, "management_api", False) is None:
             self._set_attr(self.app, "management_api", RegistryManagementAPI(self))
 
@@ -693,7 +690,7 @@ class Gateway:
                 if conn.closing:
                     continue
                 conn.touch()
-                route_key = select_route(text, self._selection, routes)
+                route_key = route_for(self._selection, text, routes)
                 conn.inbox.put_nowait((text, route_key))
                 self._record("in", conn.id, route=route_key, data=preview(text), size=size)
             elif kind is WSMsgType.BINARY:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..websocket.errors import ConnectionGoneError
 from ..websocket.payload import MAX_PAYLOAD_BYTES
+from ..websocket.route_selection import DEFAULT_ROUTE_SELECTION, route_for
 from . import events
 from .fake_management import FakeManagementAPI, Inbox
 
@@ -56,21 +57,17 @@ if TYPE_CHECKING:
     from ..app import App
 
 __all__ = [
-    "DEFAULT_ROUTE_SELECTION",
     "FakeLambdaContext",
     "TestWebSocket",
     "WebSocketClosed",
     "WebSocketRefused",
     "WebSocketTestClient",
     "lambda_context",
-    "select_route",
 ]
 
-DEFAULT_ROUTE_SELECTION = "$request.body.action"
 _TOO_BIG = (1009, "Message too big")
 _GOING_AWAY = (1001, "Going away")
 _EXECUTE_API = re.compile(r"^([A-Za-z0-9]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
-_TEMPLATE_PART = re.compile(r"\$\{request\.body\.([^}]+)\}")
 _LIFECYCLE_KEYS = frozenset({"$connect", "$disconnect"})
 
 
@@ -160,53 +157,6 @@ def lambda_context(
 
 
 # -- route selection -----------------------------------------------------------------
-def _body_value(body: Any, path: str) -> str | None:
-    value = body
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bool, int, float)):
-        return json.dumps(value)
-    return None
-
-
-def select_route(expression: str, body: str) -> str | None:
-    """Evaluate a route selection expression against a message body.
-
-    Understands ``$request.body.a.b`` and templates such as ``${request.body.type}`` or
-    ``${request.body.kind}.${request.body.op}``. Returns ``None`` when the body is not a
-    JSON object or a selected value is missing, empty or not a scalar.
-    """
-    expression = expression.strip()
-    is_template = "${" in expression
-    if not is_template and not expression.startswith("$request.body."):
-        return expression if expression and "$" not in expression else None
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(parsed, dict):
-        return None
-    if not is_template:
-        value = _body_value(parsed, expression[len("$request.body.") :])
-        return value or None
-    missing = False
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal missing
-        value = _body_value(parsed, match.group(1))
-        if value is None:
-            missing = True
-            return ""
-        return value
-
-    result = _TEMPLATE_PART.sub(substitute, expression)
-    return None if missing or not result or "${" in result else result
-
-
 # -- the test connection ---------------------------------------------------------------
 class TestWebSocket:
     """One client connection; use it as a context manager (closes with 1000 on exit)."""
@@ -502,10 +452,9 @@ class WebSocketTestClient:
         """The route key API Gateway would pick for ``body``; ``None`` when none matches."""
         options = self.app.websocket_options
         expression = options.route_selection if options is not None else DEFAULT_ROUTE_SELECTION
-        selected = select_route(expression, body)
-        routes = self.app.websocket_routes
-        if selected is not None and selected in routes and selected not in _LIFECYCLE_KEYS:
-            return selected
+        route_key = route_for(expression, body, self.app.websocket_routes)
+        if route_key != "$default":
+            return route_key
         return "$default" if self.has_route("$default") else None
 
     def _common(self, ws: TestWebSocket) -> dict[str, Any]:

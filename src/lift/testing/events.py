@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 __all__ = [
+    "websocket_request_context",
     "eventbridge",
     "http_v1",
     "http_v2",
@@ -145,22 +146,24 @@ def _ws_authorizer(authorizer: Mapping[str, Any] | None) -> dict[str, Any] | Non
     return result
 
 
-def _ws_request_context(
+def websocket_request_context(
     *,
     event_type: str,
     route_key: str,
     connection_id: str | None,
     stage: str,
-    domain_name: str | None,
-    api_id: str,
-    region: str,
-    source_ip: str,
-    user_agent: str | None,
-    connected_at: int | None,
-    authorizer: Mapping[str, Any] | None,
-    request_id: str | None,
+    domain_name: str | None = None,
+    api_id: str = API_ID,
+    region: str = REGION,
+    source_ip: str = SOURCE_IP,
+    user_agent: str | None = USER_AGENT,
+    connected_at: int | None = None,
+    authorizer: Mapping[str, Any] | None = None,
+    request_id: str | None = None,
+    now_ms: int | None = None,
 ) -> dict[str, Any]:
-    now = _now_ms()
+    """The ``requestContext`` of a WebSocket event, as API Gateway writes it."""
+    now = now_ms if now_ms is not None else _now_ms()
     request_id = request_id or _gateway_id()
     identity: dict[str, Any] = {"sourceIp": source_ip}
     if user_agent is not None:
@@ -212,7 +215,7 @@ def websocket_connect(
     ``$connect`` events also carry.
     """
     now = _now_ms()
-    rc = _ws_request_context(
+    rc = websocket_request_context(
         event_type="CONNECT",
         route_key="$connect",
         connection_id=connection_id,
@@ -280,7 +283,7 @@ def websocket_message(
     if route_key is None:
         action = body.get("action") if isinstance(body, Mapping) else None
         route_key = action if isinstance(action, str) and action else "$default"
-    rc = _ws_request_context(
+    rc = websocket_request_context(
         event_type="MESSAGE",
         route_key=route_key,
         connection_id=connection_id,
@@ -319,7 +322,7 @@ def websocket_disconnect(
     Like AWS, it carries only a few headers (``Host``, ``x-api-key``,
     ``X-Forwarded-For``, ``x-restapi``).
     """
-    rc = _ws_request_context(
+    rc = websocket_request_context(
         event_type="DISCONNECT",
         route_key="$disconnect",
         connection_id=connection_id,
