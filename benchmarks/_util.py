@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import statistics
 import time
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "timing_arguments",
     "FakeLambdaContext",
     "Timing",
     "format_table",
@@ -113,3 +115,18 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def timing_arguments(
+    description: str, argv: list[str] | None, *, iterations: int, quick_iterations: int
+) -> argparse.Namespace:
+    """``--quick``, ``--iterations``, ``--repeats`` and ``--json``, with defaults filled in."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a few iterations only")
+    parser.add_argument("--iterations", type=int, help="calls per repeat")
+    parser.add_argument("--repeats", type=int, help="repeats (the median is reported)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    args.iterations = args.iterations or (quick_iterations if args.quick else iterations)
+    args.repeats = args.repeats or (3 if args.quick else 9)
+    return args

@@ -13,7 +13,6 @@ from the repository root::
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -28,7 +27,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from _util import FakeLambdaContext, format_table, time_interleaved
+from _util import FakeLambdaContext, format_table, time_interleaved, timing_arguments
 from lift import App, Context
 from lift.middleware import JWTConfig, websocket_auth
 from lift.observability import EMFMetrics, JSONLogger
@@ -158,14 +157,8 @@ def subjects(sink: Any) -> list[tuple[str, Invoke]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Time every subject and print a table of µs per event (median of the repeats)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few iterations only")
-    parser.add_argument("--iterations", type=int, help="calls per repeat")
-    parser.add_argument("--repeats", type=int, help="repeats (the median is reported)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    iterations = args.iterations or (100 if args.quick else 2000)
-    repeats = args.repeats or (3 if args.quick else 9)
+    args = timing_arguments(__doc__.splitlines()[0], argv, iterations=2000, quick_iterations=100)
+    iterations, repeats = args.iterations, args.repeats
     warmup = min(iterations, 200)
     with open(os.devnull, "w", encoding="utf-8") as sink:
         cases = subjects(sink)

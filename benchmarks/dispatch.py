@@ -13,7 +13,6 @@ dispatch costs at most twice Chalice's bare WebSocket handler. The script always
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -24,7 +23,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import FakeLambdaContext, Timing, format_table, time_interleaved, verdict
+from _util import (
+    FakeLambdaContext,
+    Timing,
+    format_table,
+    time_interleaved,
+    timing_arguments,
+    verdict,
+)
 
 REST_TARGET = 0.50
 WEBSOCKET_TARGET = 2.00
@@ -295,14 +301,8 @@ def as_json(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the tables and target checks."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few iterations only")
-    parser.add_argument("--iterations", type=int, help="calls per repeat")
-    parser.add_argument("--repeats", type=int, help="repeats (the median is reported)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    iterations = args.iterations or (200 if args.quick else 20_000)
-    repeats = args.repeats or (3 if args.quick else 9)
+    args = timing_arguments(__doc__.splitlines()[0], argv, iterations=20_000, quick_iterations=200)
+    iterations, repeats = args.iterations, args.repeats
     warmup = 50 if args.quick else 2_000
 
     rest = prepare(

@@ -19,7 +19,6 @@ call overhead, well under 0.1 µs, is included). The script always exits 0.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -29,7 +28,7 @@ from typing import Any, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import FakeLambdaContext, format_table, time_interleaved
+from _util import FakeLambdaContext, format_table, time_interleaved, timing_arguments
 from lift import App, Context
 from lift.middleware import request_logging, websocket_metrics
 from lift.observability import EMFMetrics, JSONLogger
@@ -209,14 +208,8 @@ def subjects(sink: TextIO) -> list[tuple[str, Invoke]]:
 # -- main -------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Time every subject and print µs per call (median of the repeats)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a few iterations only")
-    parser.add_argument("--iterations", type=int, help="calls per repeat")
-    parser.add_argument("--repeats", type=int, help="repeats (the median is reported)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    iterations = args.iterations or (200 if args.quick else 10_000)
-    repeats = args.repeats or (3 if args.quick else 9)
+    args = timing_arguments(__doc__.splitlines()[0], argv, iterations=10_000, quick_iterations=200)
+    iterations, repeats = args.iterations, args.repeats
     warmup = min(iterations, 500)
 
     with open(os.devnull, "w", encoding="utf-8") as sink:
