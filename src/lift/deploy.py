@@ -71,35 +71,12 @@ _IDENTITY_SOURCE = re.compile(
 )
 
 
-def render_template(
-    app: App,
-    target: str,
-    *,
-    table_name: str | None = None,
-    stage: str = "prod",
-    authorizer: bool | None = None,
-    authorizer_handler: str | None = None,
-    identity_source: list[str] | None = None,
-    route_responses: bool = True,
-    memory: int = DEFAULT_MEMORY,
-    timeout: int = DEFAULT_TIMEOUT,
-    runtime: str = DEFAULT_RUNTIME,
-) -> str:
-    """The SAM template of :func:`build_template` as JSON text (also valid YAML)."""
-    template = build_template(
-        app,
-        target,
-        table_name=table_name,
-        stage=stage,
-        authorizer=authorizer,
-        authorizer_handler=authorizer_handler,
-        identity_source=identity_source,
-        route_responses=route_responses,
-        memory=memory,
-        timeout=timeout,
-        runtime=runtime,
-    )
-    return json.dumps(template, indent=2, ensure_ascii=False)
+def render_template(app: App, target: str, **options: Any) -> str:
+    """The SAM template of :func:`build_template` (same options) as JSON text.
+
+    JSON is valid YAML, so ``sam`` and CloudFormation take it as is.
+    """
+    return json.dumps(build_template(app, target, **options), indent=2, ensure_ascii=False)
 
 
 def build_template(
