@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from lift import App, Context
+from lift.middleware import JWTConfig
 from lift.observability import JSONLogger, MemoryMetrics
 from lift.testing import events
 from lift.websocket import MemoryConnectionStore, WebSocketOptions
@@ -324,3 +325,15 @@ def authorizer_event(
         "stageVariables": {},
         "requestContext": rc,
     }
+
+
+def hs_config(**overrides: Any) -> JWTConfig:
+    """The suite's HS256 configuration, with ``overrides``."""
+    options: dict[str, Any] = {
+        "secret": SECRET,
+        "algorithms": ["HS256"],
+        "issuer": ISSUER,
+        "audience": AUDIENCE,
+    }
+    options.update(overrides)
+    return JWTConfig(**options)

@@ -30,6 +30,7 @@ from tests.auth_support import (
     flip_payload_char,
     harness,
     hmac_token,
+    hs_config,
     jwk,
     private_pem,
     public_pem,
@@ -38,17 +39,6 @@ from tests.auth_support import (
     token,
     unsigned_token,
 )
-
-
-def hs_config(**overrides: Any) -> JWTConfig:
-    options: dict[str, Any] = {
-        "secret": SECRET,
-        "algorithms": ["HS256"],
-        "issuer": ISSUER,
-        "audience": AUDIENCE,
-    }
-    options.update(overrides)
-    return JWTConfig(**options)
 
 
 def rs_config(**overrides: Any) -> JWTConfig:

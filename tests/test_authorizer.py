@@ -21,7 +21,6 @@ from tests.auth_support import (
     ACCOUNT,
     AUDIENCE,
     ISSUER,
-    SECRET,
     JWKSServer,
     authorizer_event,
     body_of,
@@ -29,23 +28,13 @@ from tests.auth_support import (
     flip_payload_char,
     harness,
     hmac_token,
+    hs_config,
     jwk,
     public_pem,
     rsa_key,
     token,
     unsigned_token,
 )
-
-
-def config(**overrides: Any) -> JWTConfig:
-    options: dict[str, Any] = {
-        "secret": SECRET,
-        "algorithms": ["HS256"],
-        "issuer": ISSUER,
-        "audience": AUDIENCE,
-    }
-    options.update(overrides)
-    return JWTConfig(**options)
 
 
 @pytest.fixture
@@ -55,7 +44,7 @@ def logs() -> io.StringIO:
 
 @pytest.fixture
 def handler(logs: io.StringIO) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    return authorizer(config(), logger=JSONLogger(stream=logs))
+    return authorizer(hs_config(), logger=JSONLogger(stream=logs))
 
 
 def test_allow_policy_for_the_exact_method_arn(
@@ -84,7 +73,7 @@ def test_allow_policy_for_the_exact_method_arn(
 
 
 def test_stage_wildcard_resource() -> None:
-    handler = authorizer(config(), resource="stage")
+    handler = authorizer(hs_config(), resource="stage")
     event = authorizer_event(headers={"Authorization": f"Bearer {token()}"}, stage="dev")
     policy = handler(event, None)
     [statement] = policy["policyDocument"]["Statement"]
@@ -101,7 +90,7 @@ def test_stage_arn() -> None:
 
 
 def test_no_tenant_gives_an_empty_string_and_roles_may_be_a_string() -> None:
-    handler = authorizer(config(roles_claim="scope"))
+    handler = authorizer(hs_config(roles_claim="scope"))
     event = authorizer_event(query={"token": token(tenant_id=None, scope="read write")})
     assert handler(event, None)["context"] == {
         "user_id": "user-1",
@@ -111,7 +100,7 @@ def test_no_tenant_gives_an_empty_string_and_roles_may_be_a_string() -> None:
 
 
 def test_context_claims_are_copied_when_scalar() -> None:
-    handler = authorizer(config(), context_claims=["email", "roles", "missing", "nested"])
+    handler = authorizer(hs_config(), context_claims=["email", "roles", "missing", "nested"])
     value = token(nested={"a": 1})
     context = handler(authorizer_event(query={"token": value}), None)["context"]
     assert context["email"] == "ada@example.com"
@@ -191,7 +180,7 @@ def test_malformed_events_are_unauthorized(
     ):
         with pytest.raises(Exception, match=r"^Unauthorized$"):
             handler(broken, None)
-    stage_handler = authorizer(config(), resource="stage")
+    stage_handler = authorizer(hs_config(), resource="stage")
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         stage_handler({**good, "methodArn": "not-an-arn"}, None)
 
@@ -208,12 +197,12 @@ def test_the_validator_is_built_once_and_bad_configs_fail_early(
             built.append(self)
 
     monkeypatch.setattr(module, "TokenValidator", Counting)
-    handler = authorizer(config())
+    handler = authorizer(hs_config())
     for _ in range(3):
         handler(authorizer_event(query={"token": token()}), None)
     assert len(built) == 1
     with pytest.raises(ValueError, match="resource"):
-        authorizer(config(), resource="api")
+        authorizer(hs_config(), resource="api")
     with pytest.raises(ValueError, match="cannot verify"):
         authorizer(JWTConfig(public_key=public_pem(ec_key()), algorithms=["RS256"]))
 
@@ -241,9 +230,9 @@ def test_jwks_authorizer(jwks: JWKSServer) -> None:
 
 def test_authorizer_context_carries_the_identity_to_later_messages() -> None:
     """End to end: the policy's context, as API Gateway attaches it to later events."""
-    handler = authorizer(config())
+    handler = authorizer(hs_config())
     policy = handler(authorizer_event(query={"token": token(sub="ada", tenant_id="t-1")}), None)
-    h = harness(websocket_auth(config()))
+    h = harness(websocket_auth(hs_config()))
     attached = {"principalId": policy["principalId"], **policy["context"]}
     response = h.app(events.websocket_message({"text": "hi"}, authorizer=attached), None)
     assert response["statusCode"] == 200

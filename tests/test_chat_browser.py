@@ -13,19 +13,11 @@ from examples.chat.__main__ import STATIC_DIR
 
 from lift.local.gateway import Gateway
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from .local_support import chromium, requires_chromium
+
 SCREENSHOT = Path("/tmp/chat.png")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing")
+pytestmark = requires_chromium
 
 
 @pytest.fixture
@@ -55,16 +47,8 @@ class Browser:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield Browser(chromium)
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield Browser(launched)
 
 
 def sign_in(page: Any, gateway: Gateway, user: str, tenant: str, room: str) -> None:

@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -32,6 +30,8 @@ from lift import App, LiftError
 from lift.local.gateway import Gateway
 from lift.websocket import WebSocketOptions
 from lift.websocket.route_selection import route_for
+
+from .local_support import management_client
 
 CONNECTION_ID = re.compile(r"^[A-Za-z0-9]{15}=$")
 MAX = 128 * 1024
@@ -146,14 +146,7 @@ def gateway(start: Callable[..., Gateway], recorder: Recorder) -> Gateway:
 
 def management(gateway: Gateway) -> Any:
     """A boto3 Management API client, as another process would build it."""
-    return boto3.session.Session().client(
-        "apigatewaymanagementapi",
-        endpoint_url=gateway.endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    return management_client(gateway.endpoint)
 
 
 def receive_json(ws: ClientConnection, timeout: float = 5.0) -> Any:
@@ -593,7 +586,6 @@ def test_inspector_page_and_live_feed(gateway: Gateway, recorder: Recorder) -> N
 APP_SOURCE = """
 from lift import App
 from lift.websocket import WebSocketOptions
-from lift.websocket.route_selection import route_for
 
 app = App(websocket=WebSocketOptions(auto_connections=True))
 

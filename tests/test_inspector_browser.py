@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from lift import App
 from lift.local.gateway import Gateway
 from lift.websocket import WebSocketOptions
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from .local_support import chromium, management_client, requires_chromium
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (see scripts/install)"
-)
+pytestmark = requires_chromium
 
 
 def chat_app() -> App:
@@ -53,18 +39,10 @@ def gateway(aws_env: None) -> Iterator[Gateway]:
 
 @pytest.fixture
 def page(gateway: Gateway) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        yield page
 
 
 def test_inspector_connects_sends_and_shows_traffic_both_ways(gateway: Gateway, page: Any) -> None:
@@ -104,14 +82,7 @@ def test_inspector_connects_sends_and_shows_traffic_both_ways(gateway: Gateway, 
     expect(page.locator("#received li").first).to_have_text('{"echo":"from the browser"}')
 
     # A message posted from outside through @connections shows up live.
-    client = boto3.session.Session().client(
-        "apigatewaymanagementapi",
-        endpoint_url=gateway.endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    client = management_client(gateway.endpoint)
     client.post_to_connection(ConnectionId=connection_id, Data=b'{"notice": "from outside"}')
     expect(page.locator('#log tr[data-kind="out"]').last).to_contain_text("from outside")
     expect(page.locator("#received li").last).to_have_text('{"notice": "from outside"}')

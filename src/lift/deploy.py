@@ -22,12 +22,8 @@ from typing import Any
 from .app import App
 from .websocket.stores import CONNECTIONS_TABLE_ENV
 from .websocket.stores.dynamodb import (
-    KEY_ATTRIBUTE,
-    TENANT_ATTRIBUTE,
-    TENANT_INDEX,
     TTL_ATTRIBUTE,
-    USER_ATTRIBUTE,
-    USER_INDEX,
+    table_definition,
 )
 
 __all__ = [
@@ -470,23 +466,7 @@ def _table(name: Any) -> dict[str, Any]:
         "UpdateReplacePolicy": "Delete",
         "Properties": {
             "TableName": name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [
-                {"AttributeName": attribute, "AttributeType": "S"}
-                for attribute in (KEY_ATTRIBUTE, USER_ATTRIBUTE, TENANT_ATTRIBUTE)
-            ],
-            "KeySchema": [{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": index,
-                    "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-                for index, attribute in (
-                    (USER_INDEX, USER_ATTRIBUTE),
-                    (TENANT_INDEX, TENANT_ATTRIBUTE),
-                )
-            ],
+            **table_definition(),
             "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
         },
     }

@@ -171,7 +171,7 @@ class TestWebSocket:
         connected_at_ms: int,
         user_agent: str,
         authorizer: Mapping[str, Any] | None,
-        connect_response: dict[str, Any] | None,
+        connect_response: dict[str, Any],
         inbox: Inbox,
     ) -> None:
         self.client = client
@@ -180,10 +180,8 @@ class TestWebSocket:
         self.user_agent = user_agent
         self.authorizer = dict(authorizer) if authorizer is not None else None
         self.connect_response = connect_response
-        """The ``$connect`` integration response (``None`` when the app has no ``$connect``)."""
-        self.accepted_subprotocol = (
-            _header(connect_response, "Sec-WebSocket-Protocol") if connect_response else None
-        )
+        """The ``$connect`` integration response."""
+        self.accepted_subprotocol = _header(connect_response, "Sec-WebSocket-Protocol")
         """The subprotocol the app chose (``Sec-WebSocket-Protocol``), if any."""
         self._inbox = inbox
 
@@ -374,9 +372,9 @@ class WebSocketTestClient:
             connected_at=connected_at_ms,
             **extra,
         )
-        response = self._invoke(event) if self.has_route("$connect") else None
-        status = int(response.get("statusCode", 200)) if response is not None else 200
-        if response is not None and not 200 <= status < 300:
+        response = self._invoke(event)
+        status = int(response.get("statusCode", 200))
+        if not 200 <= status < 300:
             body = _body_bytes(response)
             text = body.decode("utf-8", "replace") if body is not None else None
             headers_out = response.get("headers")
@@ -493,8 +491,6 @@ class WebSocketTestClient:
             self._disconnect(ws, code, reason)
 
     def _disconnect(self, ws: TestWebSocket, code: int, reason: str) -> None:
-        if not self.has_route("$disconnect"):
-            return
         event = events.websocket_disconnect(status_code=code, reason=reason, **self._common(ws))
         self._invoke(event)
 

@@ -34,6 +34,7 @@ from typing import Any
 from ..connection import Connection, ConnectionStoreError, utc_now
 
 __all__ = [
+    "table_definition",
     "ENDPOINT_ENV",
     "KEY_ATTRIBUTE",
     "TENANT_ATTRIBUTE",
@@ -95,6 +96,30 @@ def _aws_call(operation: str) -> Iterator[None]:
         raise ConnectionStoreError(operation, code) from exc
     except BotoCoreError as exc:
         raise ConnectionStoreError(operation) from exc
+
+
+def table_definition() -> dict[str, Any]:
+    """Billing, keys and both sparse indexes of the connections table.
+
+    ``create_table`` passes it to DynamoDB and ``lift template`` puts it in the
+    CloudFormation table, so the two can never differ. TTL is set separately.
+    """
+    return {
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in (KEY_ATTRIBUTE, USER_ATTRIBUTE, TENANT_ATTRIBUTE)
+        ],
+        "KeySchema": [{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, attribute in ((USER_INDEX, USER_ATTRIBUTE), (TENANT_INDEX, TENANT_ATTRIBUTE))
+        ],
+    }
 
 
 class DynamoDBConnectionStore:
@@ -232,26 +257,7 @@ class DynamoDBConnectionStore:
         client = self.client
         with _aws_call("CreateTable"):
             try:
-                client.create_table(
-                    TableName=self.table_name,
-                    BillingMode="PAY_PER_REQUEST",
-                    AttributeDefinitions=[
-                        {"AttributeName": name, "AttributeType": "S"}
-                        for name in (KEY_ATTRIBUTE, USER_ATTRIBUTE, TENANT_ATTRIBUTE)
-                    ],
-                    KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
-                    GlobalSecondaryIndexes=[
-                        {
-                            "IndexName": index,
-                            "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
-                            "Projection": {"ProjectionType": "ALL"},
-                        }
-                        for index, attribute in (
-                            (USER_INDEX, USER_ATTRIBUTE),
-                            (TENANT_INDEX, TENANT_ATTRIBUTE),
-                        )
-                    ],
-                )
+                client.create_table(TableName=self.table_name, **table_definition())
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
                     raise
