@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .context import Context
-from .errors import LiftError, internal_error
+from .dispatch import compose, failure_response, merge_headers, result_response, run_coroutine
+from .errors import LiftError
 from .events import MalformedEventError, parse
 from .request import Request, TriggerType
-from .response import Response, error_response, to_response
+from .response import Response, error_response
 from .routing import EventRouter, HTTPRouter, Route
 from .types import Handler, Middleware
 
@@ -227,14 +228,14 @@ class App:
 
     # -- composition ---------------------------------------------------------------
     def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:
-        for middleware in reversed(self.middleware):
-            handler = middleware(handler)
+        layers: list[Middleware] = []
         options = self.websocket_options
         if websocket and options is not None and options.auto_connections:
             from .websocket.lifecycle import connection_lifecycle
 
-            handler = connection_lifecycle(handler)
-        return handler
+            layers.append(connection_lifecycle)
+        layers.extend(self.middleware)
+        return compose(handler, layers)
 
     def _compile(self) -> None:
         for route in self.routes():
@@ -300,7 +301,10 @@ class App:
         if trigger is not _WEBSOCKET and trigger is not _HTTP:
             start = time.perf_counter()
             try:
-                return route.compiled(ctx)
+                result = route.compiled(ctx)
+                if type(result) is not dict and hasattr(result, "__await__"):
+                    result = run_coroutine(_awaited(result))
+                return result
             except Exception:
                 self.logger.exception(
                     "Event handler failed",
@@ -312,9 +316,6 @@ class App:
                 raise
         try:
             result = route.compiled(ctx)
-        except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
-            response = failure_response(exc, ctx)
-        else:
             if (
                 result is None
                 and trigger is _WEBSOCKET
@@ -322,9 +323,11 @@ class App:
                 and not ctx.response_headers
             ):
                 return {"statusCode": 200}  # the common case: nothing to build
-            response = to_response(result, ctx.response)
+            response = result_response(result, ctx)
+        except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
+            response = failure_response(exc, ctx)
         if ctx.response_headers:
-            _merge_headers(response, ctx.response_headers)
+            merge_headers(response, ctx.response_headers)
         if trigger is _HTTP and ctx.request.method == "HEAD":
             response.body = None
         return self._serialise(response, trigger, ctx.request.event)
@@ -338,36 +341,8 @@ class App:
         return response.to_rest()
 
 
-def run_handler(handler: Handler, ctx: Context) -> Response:
-    """Call ``handler`` and turn its result, or the error it raised, into a Response."""
-    try:
-        response = to_response(handler(ctx), ctx.response)
-    except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
-        response = failure_response(exc, ctx)
-    if ctx.response_headers:
-        _merge_headers(response, ctx.response_headers)
-    return response
-
-
-def failure_response(exc: Exception, ctx: Context) -> Response:
-    """The response for an exception: a LiftError's own, else a logged, generic 500."""
-    if isinstance(exc, LiftError):
-        return error_response(exc)
-    import traceback  # only on failures: importing it costs milliseconds of cold start
-
-    ctx.logger.error(
-        "Unhandled error",
-        route=ctx.request.route_key or ctx.request.path,
-        method=ctx.request.method,
-        exception_type=type(exc).__name__,
-        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    )
-    return error_response(internal_error())
-
-
-def _merge_headers(response: Response, headers: dict[str, str]) -> None:
-    for name, value in headers.items():
-        response.headers.setdefault(name, value)
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _accept(ctx: Context) -> None:
