@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import LiftError
+from .identity import Identity, restore_identity
 from .request import Request, TriggerType
 from .response import Response, json_dumps
 
@@ -66,10 +66,8 @@ class Context:
     """
 
     # Per-invocation fields start as these class-level defaults, so a context costs
-    # three assignments; the claims default is read-only so nothing leaks between events.
-    user_id: str | None = None
-    tenant_id: str | None = None
-    claims: Mapping[str, Any] = MappingProxyType({})
+    # three assignments. The identity is restored only when asked for (see lift.identity).
+    _identity: Identity | None = None
     response: Response | None = None
     response_headers: dict[str, str] | None = None
     _state: dict[str, Any] | None = None
@@ -189,20 +187,42 @@ class Context:
 
     # -- identity ----------------------------------------------------------------
     @property
+    def user_id(self) -> str | None:
+        """Who made the request (see :meth:`set_identity`).
+
+        On a WebSocket event it is restored when first asked for: from
+        ``requestContext.authorizer``, else (after ``$connect``) from the stored
+        connection, read at most once per invocation.
+        """
+        return (self._identity or restore_identity(self)).user_id
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The requester's tenant, restored like :attr:`user_id`."""
+        return (self._identity or restore_identity(self)).tenant_id
+
+    @property
+    def claims(self) -> Mapping[str, Any]:
+        """The requester's claims (read-only when empty), restored like :attr:`user_id`."""
+        return (self._identity or restore_identity(self)).claims
+
+    @property
     def is_authenticated(self) -> bool:
-        """Whether an identity with a user id is set."""
+        """Whether an identity with a user id is set or restored."""
         return bool(self.user_id)
 
     def set_identity(
         self,
         user_id: str | None = None,
         tenant_id: str | None = None,
-        claims: dict[str, Any] | None = None,
+        claims: Mapping[str, Any] | None = None,
     ) -> None:
-        """Set who made the request (done by auth middleware)."""
-        self.user_id = user_id or None
-        self.tenant_id = tenant_id or None
-        self.claims = dict(claims) if claims else {}
+        """Set who made the request (done by auth middleware, or a ``$connect`` handler).
+
+        With connection tracking, the identity set on ``$connect`` is stored with the
+        connection and restored on the connection's later events.
+        """
+        self._identity = Identity(user_id or None, tenant_id or None, dict(claims or {}))
 
     # -- response ----------------------------------------------------------------
     def status(self, code: int) -> ResponseWriter:
