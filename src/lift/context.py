@@ -20,6 +20,21 @@ __all__ = ["Context", "ResponseWriter"]
 
 T = TypeVar("T")
 _MISSING = object()
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:  # inf - inf is NaN; finite - itself is 0.0
+        raise ValueError("Number out of range")
+    return value
+
+
+# Built once; NaN/Infinity/-Infinity and overflowing numbers are refused.
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 _WEBSOCKET = TriggerType.WEBSOCKET
 
 
@@ -124,13 +139,17 @@ class Context:
         return self.request.text
 
     def json(self) -> Any:
-        """The body parsed as JSON; 400 ``INVALID_JSON`` when it is not."""
+        """The body parsed as JSON; 400 ``INVALID_JSON`` when it is not.
+
+        Standard JSON only: ``NaN``, ``Infinity`` and numbers too large for a float
+        (``1e400``) are refused too.
+        """
         if self._json is _MISSING:
             raw = self.request.text
             if not raw.strip():
                 raise LiftError(400, "INVALID_JSON", "The request body is empty")
             try:
-                self._json = json.loads(raw)
+                self._json = _DECODER.decode(raw)
             except (ValueError, RecursionError):
                 raise LiftError(400, "INVALID_JSON", "The request body is not valid JSON") from None
         return self._json

@@ -4,19 +4,55 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from typing import Any
 
-__all__ = ["Response", "error_response", "json_dumps", "to_response"]
+__all__ = ["Response", "error_response", "json_default", "json_dumps", "to_response"]
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
+def json_default(obj: Any) -> Any:
+    """What JSON cannot encode itself, made encodable.
+
+    Dataclasses become objects of their fields (nested ones too), pydantic models their
+    ``model_dump(mode="json")``, dates, times and datetimes ISO 8601 strings, sets lists,
+    enums their value; anything else (UUID, Decimal...) its ``str``. Nothing is imported
+    here: a type's module is loaded already when one of its values exists.
+    """
+    cls = type(obj)
+    fields = getattr(cls, "__dataclass_fields__", None)
+    if fields is not None and not isinstance(obj, type):
+        import dataclasses
+
+        return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(obj, (datetime.date, datetime.time)):
+        return obj.isoformat()
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None and callable(dump) and not isinstance(obj, type):
+        return dump(mode="json")
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    enum = sys.modules.get("enum")
+    if enum is not None and isinstance(obj, enum.Enum):
+        return obj.value
+    return str(obj)
+
+
 # Built once: json.dumps with non-default options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+# allow_nan=False: NaN and Infinity are not JSON, and clients' parsers reject them.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=json_default
+)
 
 
 def json_dumps(obj: Any) -> str:
-    """Compact JSON; ``default=str`` so datetimes, UUIDs and Decimals serialise."""
+    """Compact, standard JSON (see :func:`json_default` for non-JSON types).
+
+    Raises ``ValueError`` for NaN or Infinity: the app answers such a result with a
+    logged, generic 500 rather than send what a client cannot parse.
+    """
     return _ENCODER.encode(obj)
 
 
@@ -143,7 +179,8 @@ def to_response(result: Any, written: Response | None = None) -> Response:
     """Turn a handler's result into a :class:`Response`.
 
     ``None`` gives ``written`` (what the handler wrote through the context) or an empty
-    200; ``dict``/``list`` give JSON; ``str`` text; ``bytes`` a binary body.
+    200; ``dict``/``list`` give JSON; ``str`` text; ``bytes`` a binary body; anything
+    else (a dataclass, a pydantic model, a number) JSON through :func:`json_default`.
     """
     if result is None:
         return written if written is not None else Response(None, 200)
