@@ -273,6 +273,9 @@ class App:
         try:
             return self._dispatch(route, ctx)
         finally:
+            scoped = ctx._metrics
+            if scoped is not None and scoped is not self.metrics:
+                scoped.flush()
             self.metrics.flush()
 
     handler = __call__

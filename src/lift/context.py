@@ -89,6 +89,7 @@ class Context:
     _json: Any = _MISSING
     _ws: WebSocketContext | None = None
     _logger: Logger | None = None
+    _metrics: Metrics | None = None
 
     def __init__(self, request: Request, lambda_context: Any = None, app: App | None = None):
         self.request = request
@@ -197,12 +198,23 @@ class Context:
 
     @property
     def metrics(self) -> Metrics:
-        """The app's metrics sink."""
-        if self.app is not None:
-            return self.app.metrics
-        from .observability import default_metrics
+        """This invocation's metrics: the app's sink, or its per-invocation buffer.
 
-        return default_metrics()
+        A sink with ``for_invocation()`` (``EMFMetrics`` has it) gives each invocation
+        its own buffer, written when the invocation ends; others are used as they are.
+        """
+        metrics = self._metrics
+        if metrics is None:
+            if self.app is not None:
+                base: Metrics = self.app.metrics
+            else:
+                from .observability import default_metrics
+
+                base = default_metrics()
+            scoped = getattr(base, "for_invocation", None)
+            metrics = scoped() if scoped is not None else base
+            self._metrics = metrics
+        return metrics
 
     # -- identity ----------------------------------------------------------------
     @property
