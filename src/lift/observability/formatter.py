@@ -88,6 +88,7 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 _setup_lock = threading.Lock()
 _configured = False
+_LIFT = logging.getLogger("lift")
 
 
 def lift_logger() -> logging.Logger:
@@ -96,10 +97,9 @@ def lift_logger() -> logging.Logger:
     When the application configured ``lift`` (a handler on it) or called
     :func:`configure_logging`, nothing is added.
     """
-    logger = logging.getLogger("lift")
     if not _configured:
-        _default_setup(logger)
-    return logger
+        _default_setup(_LIFT)
+    return _LIFT
 
 
 def _default_setup(logger: logging.Logger) -> None:

@@ -36,6 +36,10 @@ class _Target:
         self._lock = threading.Lock()
 
     def get(self) -> logging.Logger:
+        if self._spec is None and self._stream is None:
+            from .formatter import lift_logger  # set up once, unless configured otherwise
+
+            return lift_logger()
         logger = self._logger
         if logger is None:
             with self._lock:
@@ -47,15 +51,13 @@ class _Target:
     def _build(self) -> logging.Logger:
         import logging
 
-        from .formatter import JSONFormatter, lift_logger
+        from .formatter import JSONFormatter
 
         spec = self._spec
         if isinstance(spec, logging.Logger):
             return spec
         if isinstance(spec, str):
             return logging.getLogger(spec)
-        if self._stream is None:
-            return lift_logger()
         # A private logger (outside the logging tree) that writes only to this stream.
         private = logging.Logger("lift")
         handler = logging.StreamHandler(self._stream)
