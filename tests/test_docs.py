@@ -43,11 +43,13 @@ FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.M | re.S)
 SHELL_PROGRAMS = {"lift", "sam", "pytest", "./scripts/test"}
 
 SCRIPTS = {
+    "async_handlers.py",
     "context_facts.py",
     "endpoints.py",
     "jwt_configs.py",
     "legacy_routes.py",
     "lifecycle.py",
+    "logging_pipeline.py",
     "memory_store.py",
     "pitfall_connect.py",
     "pitfall_disconnect.py",
