@@ -36,7 +36,7 @@ async def price(symbol: str) -> float:
 async def quote(ctx: Context) -> dict[str, Any]:
     symbols = ctx.json()["symbols"]
     prices = await asyncio.gather(*(price(s) for s in symbols))  # concurrently
-    return dict(zip(symbols, prices))
+    return dict(zip(symbols, prices, strict=True))
 
 
 @app.websocket("$default")
