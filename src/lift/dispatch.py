@@ -157,7 +157,11 @@ def compose(handler: Handler, middleware: Sequence[Middleware]) -> Handler:
 
     Each layer gets an inner handler of its own kind: a ``def`` middleware over an
     ``async def`` handler is given a sync adapter (so it sees results, not coroutines),
-    and the reverse. Only mixed chains get adapters; an all-sync chain is unchanged.
+    and the reverse. A layer's kind is seen from the handler it returns, so a layer
+    whose kind differs from its inner handler's is called once more, with the adapted
+    handler. Only mixed chains get adapters; an all-sync chain is unchanged. A ``def``
+    layer between ``async def`` ones runs in a worker thread, so it may wait for the
+    coroutines inside it.
     """
     inner = handler
     inner_async = is_async(inner)
