@@ -297,3 +297,19 @@ def test_sync_apps_start_no_loop_and_keep_their_handler() -> None:
     )
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+
+
+def test_system_exit_in_an_async_handler_leaves_the_loop_running() -> None:
+    app, _ = make_app()
+
+    @app.websocket("x")
+    async def stop(ctx: Context) -> None:
+        raise SystemExit(3)
+
+    @app.websocket("y")
+    async def fine(ctx: Context) -> dict[str, bool]:
+        return {"ok": True}
+
+    with pytest.raises(SystemExit):
+        app(message("x"))
+    assert json.loads(app(message("y"))["body"]) == {"ok": True}

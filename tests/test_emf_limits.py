@@ -88,6 +88,13 @@ def test_values_must_be_finite_numbers(value: Any) -> None:
         metrics.add("bad", value)
 
 
+@pytest.mark.parametrize("name", ["", "_aws", "route_key"])
+def test_names_that_would_break_the_document_are_refused(name: str) -> None:
+    metrics = EMFMetrics(namespace="T", stream=io.StringIO())
+    with pytest.raises(ValueError):
+        metrics.add(name, 1, dimensions={"route_key": "chat"})
+
+
 def test_the_writer_is_thread_safe() -> None:
     stream = io.StringIO()
     metrics = EMFMetrics(namespace="T", stream=stream)

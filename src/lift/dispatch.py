@@ -224,4 +224,16 @@ def run_coroutine(coroutine: Coroutine[Any, Any, Any]) -> Any:
             "A sync function called from an async handler waited for a coroutine; await it instead"
         )
     # call_soon_threadsafe copies the caller's context into the task it starts
-    return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+    stopped, value = asyncio.run_coroutine_threadsafe(_contained(coroutine), loop).result()
+    if stopped:
+        raise value
+    return value
+
+
+async def _contained(coroutine: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
+    """Await ``coroutine``; a ``SystemExit`` or ``KeyboardInterrupt`` it raises is handed
+    back to the waiting thread instead of stopping the loop every invocation shares."""
+    try:
+        return False, await coroutine
+    except (SystemExit, KeyboardInterrupt) as exc:
+        return True, exc

@@ -96,6 +96,8 @@ def _add(
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"Metric {name!r}: the value must be a finite number, not {value!r}")
     merged = {**defaults, **dimensions} if dimensions else defaults
+    if name == "_aws" or name in merged:
+        raise ValueError(f"Metric {name!r}: the name is taken by the document's metadata")
     if len(merged) > MAX_DIMENSIONS:
         raise ValueError(
             f"Metric {name!r}: {len(merged)} dimensions, CloudWatch takes {MAX_DIMENSIONS}"
