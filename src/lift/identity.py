@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .request import TriggerType
 
@@ -31,12 +31,20 @@ __all__ = [
 _WEBSOCKET = TriggerType.WEBSOCKET
 
 
-class Identity(NamedTuple):
-    """A user id, a tenant id and the claims that came with them."""
+class Identity:
+    """A user id, a tenant id and the claims that came with them (read-only)."""
 
-    user_id: str | None
-    tenant_id: str | None
-    claims: Mapping[str, Any]
+    __slots__ = ("claims", "tenant_id", "user_id")
+
+    def __init__(
+        self, user_id: str | None, tenant_id: str | None, claims: Mapping[str, Any]
+    ) -> None:
+        self.user_id = user_id
+        self.tenant_id = tenant_id
+        self.claims = claims
+
+    def __repr__(self) -> str:
+        return f"Identity(user_id={self.user_id!r}, tenant_id={self.tenant_id!r})"
 
 
 ANONYMOUS = Identity(None, None, MappingProxyType({}))
