@@ -20,6 +20,7 @@ __all__ = ["Context", "ResponseWriter"]
 
 T = TypeVar("T")
 _MISSING = object()
+_WEBSOCKET = TriggerType.WEBSOCKET
 
 
 def _not_json(constant: str) -> Any:
@@ -35,7 +36,6 @@ def _finite(text: str) -> float:
 
 # Built once; NaN/Infinity/-Infinity and overflowing numbers are refused.
 _DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
-_WEBSOCKET = TriggerType.WEBSOCKET
 
 
 class ResponseWriter:
