@@ -26,7 +26,8 @@ def detect(event: dict[str, Any]) -> bool:
     )
 
 
-def _strip_stage(path: str, stage: str | None) -> str:
+def strip_stage(path: str, stage: str | None) -> str:
+    """``/prod/items`` on stage ``prod`` -> ``/items`` (``$default`` adds no prefix)."""
     if stage and stage != "$default":
         prefix = "/" + stage
         if path == prefix:
@@ -51,7 +52,7 @@ def normalise(event: dict[str, Any]) -> Request:
     raw_path = optional_str(event.get("rawPath"), _T, "rawPath") or optional_str(
         http.get("path"), _T, "requestContext.http.path"
     )
-    path = decode_path(_strip_stage(raw_path or "/", optional_str(rc.get("stage"), _T, "stage")))
+    path = decode_path(strip_stage(raw_path or "/", optional_str(rc.get("stage"), _T, "stage")))
     raw_query = optional_str(event.get("rawQueryString"), _T, "rawQueryString")
     query: dict[str, str] = {}
     multi_query: dict[str, list[str]] = {}

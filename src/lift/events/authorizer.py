@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
+from .apigw_v2 import strip_stage
 from ._common import LazyHeaders, MalformedEventError, decode_path, mapping, optional_str, queries_of
 
 _T = TriggerType.AUTHORIZER
@@ -55,7 +56,9 @@ def normalise(event: dict[str, Any]) -> Request:
             "REQUEST", "http", "2.0", arn, None, _identity_source(event.get("identitySource"))
         )
         request.method = str(http.get("method") or "").upper()
-        request.path = decode_path(optional_str(event.get("rawPath"), _T, "rawPath") or "/")
+        raw_path = optional_str(event.get("rawPath"), _T, "rawPath") or "/"
+        stage = optional_str(rc.get("stage"), _T, "stage")
+        request.path = decode_path(strip_stage(raw_path, stage))
         request.route_key = optional_str(event.get("routeKey"), _T, "routeKey") or ""
         raw_query = optional_str(event.get("rawQueryString"), _T, "rawQueryString")
         if raw_query:

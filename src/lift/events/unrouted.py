@@ -29,6 +29,7 @@ _SHAPES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("deliveryStreamArn",), "an Amazon Data Firehose"),
     (("RequestType", "ResponseURL"), "a CloudFormation custom resource"),
     (("info", "arguments"), "an AWS AppSync resolver"),
+    (("fieldName", "arguments"), "an AWS AppSync resolver"),
     (("authorizationToken", "requestContext", "requestHeaders"), "an AWS AppSync authorizer"),
     (("CodePipeline.job",), "an AWS CodePipeline job"),
     (("invocationSchemaVersion", "tasks"), "an S3 Batch Operations"),
