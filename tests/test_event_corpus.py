@@ -40,7 +40,10 @@ KINDS: tuple[tuple[str, str], ...] = (
     (r"websocket", "websocket"),
     (r"apigw-v2|apigatewayproxyv2|sam-http|http-api-proxy", "http"),
     (r"apigw|apigateway", "rest"),
-    (r"firehose|kinesis-analytics|sqs-api-event|kinesis-(apachelog|syslog|cloudwatch-logs|streams-as)", "refused"),
+    (
+        r"firehose|kinesis-analytics|sqs-api-event|kinesis-(apachelog|syslog|cloudwatch-logs|streams-as)",
+        "refused",
+    ),
     (r"sqs", "sqs"),
     (r"sns", "sns"),
     (r"record-with-optional-fields", "refused"),  # one bare record, not an event
@@ -188,9 +191,7 @@ def check_http(name: str, event: dict[str, Any], kind: str) -> None:
         for key, value in pairs:
             query.setdefault(key, []).append(value)
         if not pairs:
-            query = {
-                k: v.split(",") for k, v in (event.get("queryStringParameters") or {}).items()
-            }
+            query = {k: v.split(",") for k, v in (event.get("queryStringParameters") or {}).items()}
         assert facts["query"] == query
         assert facts["cookies"] == event.get("cookies", [])
         assert set(answer) >= {"statusCode", "headers", "body", "isBase64Encoded"}

@@ -100,7 +100,9 @@ def test_authorizer_deny_unauthorized_and_forbidden() -> None:
 
 def test_http_api_simple_responses() -> None:
     app, _ = authorizer_app(simple=True)
-    good = events.authorizer_request("http", payload_version="2.0", headers={"authorization": "good"})
+    good = events.authorizer_request(
+        "http", payload_version="2.0", headers={"authorization": "good"}
+    )
     assert app(good, None) == {
         "isAuthorized": True,
         "context": {"user_id": "alice", "tenant_id": "acme", "admin": False},

@@ -26,7 +26,7 @@ __all__ = [
 ContextValue = str | int | float | bool
 
 
-class Unauthorized(Exception):  # noqa: N818 - API Gateway reads the message, not the name
+class Unauthorized(Exception):
     """Raised to API Gateway, whose answer to the error message ``Unauthorized`` is 401."""
 
     def __init__(self) -> None:

@@ -62,7 +62,7 @@ def process_batch(
     for index, record in enumerate(items):
         try:
             handle(record)
-        except Exception as exc:  # noqa: BLE001 - reported to Lambda, logged below
+        except Exception as exc:
             identifier = item_identifier(record)
             if logger is not None:
                 logger.exception(

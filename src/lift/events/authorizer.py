@@ -12,8 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
+from ._common import (
+    LazyHeaders,
+    MalformedEventError,
+    decode_path,
+    mapping,
+    optional_str,
+    queries_of,
+)
 from .apigw_v2 import strip_stage
-from ._common import LazyHeaders, MalformedEventError, decode_path, mapping, optional_str, queries_of
 
 _T = TriggerType.AUTHORIZER
 _TYPES = ("TOKEN", "REQUEST")

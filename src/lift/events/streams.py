@@ -19,12 +19,12 @@ def _first_source(event: dict[str, Any]) -> Any:
 
 def detect_dynamodb(event: dict[str, Any]) -> bool:
     """A DynamoDB Streams batch: ``Records`` with ``eventSource == "aws:dynamodb"``."""
-    return _first_source(event) == "aws:dynamodb"
+    return bool(_first_source(event) == "aws:dynamodb")
 
 
 def detect_kinesis(event: dict[str, Any]) -> bool:
     """A Kinesis batch: ``Records`` with ``eventSource == "aws:kinesis"``."""
-    return _first_source(event) == "aws:kinesis"
+    return bool(_first_source(event) == "aws:kinesis")
 
 
 def table_name(arn: str) -> str:
@@ -41,9 +41,7 @@ def stream_name(arn: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == "stream" else ""
 
 
-def _normalise(
-    event: dict[str, Any], trigger: TriggerType, payload: str, name_of: Any
-) -> Request:
+def _normalise(event: dict[str, Any], trigger: TriggerType, payload: str, name_of: Any) -> Request:
     records: list[Any] = event["Records"]
     source = ""
     for record in records:
