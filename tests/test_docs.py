@@ -43,7 +43,11 @@ FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.M | re.S)
 SHELL_PROGRAMS = {"lift", "sam", "pytest", "./scripts/test"}
 
 SCRIPTS = {
+    "authorizers.py",
+    "batches.py",
     "context_facts.py",
+    "eventbridge_routes.py",
+    "http_sources.py",
     "endpoints.py",
     "jwt_configs.py",
     "legacy_routes.py",

@@ -389,9 +389,10 @@ class App:
         if isinstance(event, dict):
             if event.get("version") == "2.0":
                 return response.to_http_api()
-            rc = event.get("requestContext")
-            if type(rc) is dict and "elb" in rc:
-                return response.to_alb(multi_value="multiValueHeaders" in event)
+            if "resource" not in event:  # REST events name their resource; ALB ones do not
+                rc = event.get("requestContext")
+                if type(rc) is dict and "elb" in rc:
+                    return response.to_alb(multi_value="multiValueHeaders" in event)
         return response.to_rest()
 
 

@@ -39,7 +39,9 @@ def normalise(event: dict[str, Any]) -> Request:
     method = event.get("httpMethod")
     if not isinstance(method, str) or not method:
         raise MalformedEventError(_T, "Field 'httpMethod' must be a non-empty string")
-    path = decode_path(optional_str(event.get("path"), _T, "path") or "/")
+    path = optional_str(event.get("path"), _T, "path") or "/"
+    if "%" in path:
+        path = decode_path(path)
     identity = mapping(rc.get("identity"), _T, "requestContext.identity")
     query, multi_query = queries_of(event, _T)
     body = event.get("body")
