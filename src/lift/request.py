@@ -38,7 +38,8 @@ class Request:
     parameter and ``multi_query`` all of them. ``source`` is what event routes match:
     the queue name (SQS), bucket (S3), event source (EventBridge), rule name
     (scheduled), topic name (SNS), table name (DynamoDB Streams), stream name (Kinesis)
-    or the method/route ARN (authorizers). ``records`` holds every record of an SQS or S3 batch.
+    or the method/route ARN (authorizers). ``records`` holds every record of an SQS,
+    S3, SNS, DynamoDB Streams or Kinesis batch.
 
     Fields an event does not have keep shared, read-only defaults, so building a
     request costs only what the event carries.
