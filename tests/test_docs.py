@@ -44,7 +44,11 @@ SHELL_PROGRAMS = {"lift", "sam", "pytest", "./scripts/test"}
 
 SCRIPTS = {
     "async_handlers.py",
+    "authorizers.py",
+    "batches.py",
     "context_facts.py",
+    "eventbridge_routes.py",
+    "http_sources.py",
     "endpoints.py",
     "jwt_configs.py",
     "legacy_routes.py",

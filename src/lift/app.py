@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .context import Context
@@ -62,7 +62,11 @@ class App:
         websocket: WebSocketOptions | None = None,
         logger: Logger | None = None,
         metrics: Metrics | None = None,
+        strip_prefixes: Sequence[str] = (),
     ) -> None:
+        """``strip_prefixes``: path prefixes removed before HTTP routing, such as the base
+        path of a REST API behind a custom domain (``["/v1"]``: ``/v1/items`` is routed
+        as ``/items``)."""
         from .observability import default_logger, default_metrics
 
         if websocket is not None and websocket.auto_connections and websocket.store is None:
@@ -77,11 +81,16 @@ class App:
         self.middleware: list[Middleware] = []
         self.http_router = HTTPRouter()
         self.websocket_routes: dict[str, Route] = {}
+        self.strip_prefixes = _checked_prefixes(strip_prefixes)
         self.event_routers: dict[TriggerType, EventRouter] = {
             TriggerType.SQS: EventRouter("sqs"),
             TriggerType.S3: EventRouter("s3"),
-            TriggerType.EVENTBRIDGE: EventRouter("eventbridge"),
+            TriggerType.EVENTBRIDGE: EventRouter("eventbridge", match_detail_type=True),
             TriggerType.SCHEDULED: EventRouter("schedule"),
+            TriggerType.SNS: EventRouter("sns"),
+            TriggerType.DYNAMODB_STREAM: EventRouter("dynamodb_stream"),
+            TriggerType.KINESIS: EventRouter("kinesis"),
+            TriggerType.AUTHORIZER: EventRouter("authorizer"),
         }
         self._fallback = Route("fallback", "-", "-", _raise_route_error)
         self._ws_default: Route | None = None
@@ -185,7 +194,11 @@ class App:
         return self._event_route(TriggerType.SQS, queue)
 
     def s3(self, bucket: str) -> Callable[[H], H]:
-        """Handle S3 notifications (direct or via EventBridge) for ``bucket`` (glob)."""
+        """Handle S3 notifications (direct or via EventBridge) for ``bucket`` (glob).
+
+        The pattern matches the bucket name only. S3 API calls recorded by CloudTrail reach
+        ``@app.eventbridge("aws.s3")``, not this route.
+        """
         return self._event_route(TriggerType.S3, bucket)
 
     def eventbridge(self, pattern: str) -> Callable[[H], H]:
@@ -195,6 +208,44 @@ class App:
     def schedule(self, rule_name: str) -> Callable[[H], H]:
         """Handle scheduled events of the rule ``rule_name`` (glob)."""
         return self._event_route(TriggerType.SCHEDULED, rule_name)
+
+    def sns(self, topic: str) -> Callable[[H], H]:
+        """Handle SNS notifications from topics whose name matches ``topic`` (glob)."""
+        return self._event_route(TriggerType.SNS, topic)
+
+    def dynamodb_stream(self, table: str) -> Callable[[H], H]:
+        """Handle DynamoDB Streams batches of tables whose name matches ``table`` (glob).
+
+        Return :func:`lift.batch.batch_failures` (or :func:`lift.batch.process_batch`'s
+        result) to report the records that failed.
+        """
+        return self._event_route(TriggerType.DYNAMODB_STREAM, table)
+
+    def kinesis(self, stream: str) -> Callable[[H], H]:
+        """Handle Kinesis Data Streams batches of streams whose name matches ``stream``."""
+        return self._event_route(TriggerType.KINESIS, stream)
+
+    def authorizer(self, arn: str = "*", *, simple_responses: bool = False) -> Callable[[H], H]:
+        """Handle API Gateway Lambda authorizer events whose method/route ARN matches ``arn``.
+
+        TOKEN and REQUEST authorizers of REST, HTTP (payload 1.0 and 2.0) and WebSocket
+        APIs. The handler returns :func:`lift.authorizers.allow` or
+        :func:`~lift.authorizers.deny`; Lift answers with the IAM policy API Gateway
+        expects, or ``{"isAuthorized": ...}`` for an HTTP API payload 2.0 authorizer
+        with ``simple_responses``. Raising ``LiftError(401)`` answers ``Unauthorized``
+        (401); any other ``LiftError`` denies.
+        """
+
+        def decorator(func: H) -> H:
+            from .authorizers import wrap_handler
+
+            self.event_routers[TriggerType.AUTHORIZER].add(
+                arn, wrap_handler(func, simple=simple_responses)
+            )
+            self._compiled = False
+            return func
+
+        return decorator
 
     def routes(self) -> list[Route]:
         """Every registered route: HTTP, WebSocket, then event routes."""
@@ -294,6 +345,8 @@ class App:
                     raise LiftError(404, "ROUTE_NOT_FOUND", "No handler for this WebSocket route")
             return route
         if trigger is _HTTP:
+            if self.strip_prefixes:
+                request.path = _strip_prefix(request.path, self.strip_prefixes)
             route, params = self.http_router.match(request.method, request.path)
             request.path_params = params
             return route
@@ -339,13 +392,42 @@ class App:
     def _serialise(response: Response, trigger: TriggerType, event: Any) -> dict[str, Any]:
         if trigger is _WEBSOCKET:
             return response.to_websocket()
-        if isinstance(event, dict) and event.get("version") == "2.0":
-            return response.to_http_api()
+        if isinstance(event, dict):
+            if event.get("version") == "2.0":
+                return response.to_http_api()
+            if "resource" not in event:  # REST events name their resource; ALB ones do not
+                rc = event.get("requestContext")
+                if type(rc) is dict and "elb" in rc:
+                    return response.to_alb(multi_value="multiValueHeaders" in event)
         return response.to_rest()
 
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
+
+
+def _checked_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    result = []
+    for prefix in prefixes:
+        if not isinstance(prefix, str) or not prefix.strip("/"):
+            raise ValueError("A prefix to strip must be a non-empty path such as '/v1'")
+        result.append("/" + prefix.strip("/"))
+    # The longest first, so that "/api/v1" wins over "/api".
+    return tuple(sorted(result, key=len, reverse=True))
+
+
+def _strip_prefix(path: str, prefixes: tuple[str, ...]) -> str:
+    """``path`` without the first of ``prefixes`` it starts with (at a segment boundary)."""
+    for prefix in prefixes:
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            if not rest:
+                return "/"
+            if rest[0] == "/":
+                return rest
+    return path
 
 
 def _accept(ctx: Context) -> None:

@@ -151,6 +151,38 @@ class Response:
             result["cookies"] = list(self.cookies)
         return result
 
+    def to_alb(self, *, multi_value: bool = False) -> dict[str, Any]:
+        """The ALB target group shape, in the event's header mode.
+
+        With ``multi_value`` (the target group sent ``multiValueHeaders``) every header and
+        each cookie goes to ``multiValueHeaders``; otherwise to ``headers``, where only one
+        ``Set-Cookie`` fits (the last is kept: use multi-value mode for several).
+        """
+        from http import HTTPStatus
+
+        body, is_base64 = self._encoded_body()
+        try:
+            phrase = HTTPStatus(self.status_code).phrase
+        except ValueError:
+            phrase = ""
+        result: dict[str, Any] = {
+            "statusCode": self.status_code,
+            "statusDescription": f"{self.status_code} {phrase}".rstrip(),
+        }
+        if multi_value:
+            multi = {name: [value] for name, value in self.headers.items()}
+            if self.cookies:
+                multi["Set-Cookie"] = list(self.cookies)
+            result["multiValueHeaders"] = multi
+        else:
+            headers = dict(self.headers)
+            if self.cookies:
+                headers["Set-Cookie"] = self.cookies[-1]
+            result["headers"] = headers
+        result["body"] = body
+        result["isBase64Encoded"] = is_base64
+        return result
+
     def to_websocket(self) -> dict[str, Any]:
         """The WebSocket integration shape: status, and body/headers only when set."""
         result: dict[str, Any] = {"statusCode": self.status_code}
