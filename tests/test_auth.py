@@ -13,8 +13,8 @@ import pytest
 
 from lift import Context, Response
 from lift.middleware import JWTConfig, websocket_auth
-from lift.middleware import auth as auth_module
-from lift.middleware.jwt import TokenError, TokenValidator
+from lift.auth import middleware as auth_module
+from lift.auth.jwt import TokenError, TokenValidator
 from lift.testing import events
 from lift.websocket import MemoryConnectionStore
 from tests.auth_support import (

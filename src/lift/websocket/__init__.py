@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     )
     from .management import ManagementClient
     from .options import WebSocketOptions
-    from .request_authorizer import authorizer
+    from ..auth.request_authorizer import authorizer
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 _MODULES = {
-    "authorizer": ".request_authorizer",
+    "authorizer": "..auth.request_authorizer",
     "BroadcastResult": ".broadcast",
     "Connection": ".connection",
     "ConnectionStore": ".connection",
