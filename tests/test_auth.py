@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from lift import Context, Response
-from lift.middleware import JWTConfig, websocket_auth
 from lift.auth import middleware as auth_module
 from lift.auth.jwt import TokenError, TokenValidator
+from lift.middleware import JWTConfig, websocket_auth
 from lift.testing import events
 from lift.websocket import MemoryConnectionStore
 from tests.auth_support import (

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from lift.middleware import JWTConfig, websocket_auth
 from lift.auth.jwt import TokenValidator
+from lift.auth.request_authorizer import stage_arn
+from lift.middleware import JWTConfig, websocket_auth
 from lift.observability import JSONLogger
 from lift.testing import events
 from lift.websocket import authorizer
-from lift.auth.request_authorizer import stage_arn
 from tests.auth_support import (
     ACCOUNT,
     AUDIENCE,

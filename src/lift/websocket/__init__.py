@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..auth.request_authorizer import authorizer
     from .broadcast import BroadcastResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .connections import ConnectionInfo, Connections
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     )
     from .management import ManagementClient
     from .options import WebSocketOptions
-    from ..auth.request_authorizer import authorizer
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
