@@ -63,9 +63,8 @@ def _import_urllib3() -> Any:
     return urllib3
 
 
-def _abort(conn: Any) -> None:
-    """Shut the connection's socket down so a blocked read returns at once."""
-    sock = getattr(conn, "sock", None)
+def _abort(sock: Any) -> None:
+    """Shut ``sock`` down so a blocked read on it returns at once."""
     if sock is None:
         return
     # The plain socket's shutdown, also under TLS: it ends a blocked read without
@@ -119,9 +118,13 @@ def fetch_jwks(url: str, timeout: float, max_bytes: int, user_agent: str) -> byt
     deadline = time.monotonic() + timeout
     expired = threading.Event()
 
+    # The response keeps reading from the socket after the connection lets go of it.
+    held: list[Any] = []
+
     def on_deadline() -> None:
         expired.set()
-        _abort(conn)
+        for sock in (*held, getattr(conn, "sock", None)):
+            _abort(sock)
 
     response: Any = None
     watchdog = threading.Timer(timeout, on_deadline)
@@ -129,6 +132,7 @@ def fetch_jwks(url: str, timeout: float, max_bytes: int, user_agent: str) -> byt
     watchdog.start()
     try:
         conn.request("GET", target, headers=_headers(user_agent), preload_content=False)
+        held.append(conn.sock)
         response = conn.getresponse()
         body = _read_body(response, max_bytes, deadline)
     except JWKSError:
