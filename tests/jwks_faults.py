@@ -11,6 +11,7 @@ import gzip
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 import time
@@ -129,10 +130,14 @@ def gzip_bomb(keys: list[dict[str, Any]]) -> Behaviour:
 
 
 class FaultyJWKSServer:
-    """Serves ``behaviour`` to every request on 127.0.0.1 (an ephemeral port)."""
+    """Serves ``behaviour`` to every request on 127.0.0.1 (an ephemeral port).
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    With ``tls``, connections are wrapped in that server context first.
+    """
+
+    def __init__(self, behaviour: Behaviour, tls: ssl.SSLContext | None = None) -> None:
         self.behaviour = behaviour
+        self.tls = tls
         self.hits = 0
         self.sent = 0
         self.stopping = threading.Event()
@@ -148,6 +153,11 @@ class FaultyJWKSServer:
             def handle(self) -> None:
                 conn: socket.socket = self.request
                 conn.settimeout(10)
+                if outer.tls is not None:
+                    try:
+                        conn = outer.tls.wrap_socket(conn, server_side=True)
+                    except (OSError, ssl.SSLError):
+                        return
                 data = b""
                 while b"\r\n\r\n" not in data:
                     chunk = conn.recv(4096)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import jwt as pyjwt
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
 from lift import Context, Response
+from lift.auth.jwks import JWKSCache
 from lift.auth.tokens import looks_like_jwt
 from lift.middleware import JWTConfig, websocket_auth
 from lift.testing import WebSocketRefused, WebSocketTestClient, events
@@ -26,6 +35,7 @@ from tests.auth_support import (
     harness,
     hs_config,
     jwk,
+    private_pem,
     rsa_key,
     segment,
     token,
@@ -390,3 +400,60 @@ def test_a_failed_refresh_keeps_the_cached_keys() -> None:
 def test_jwks_failure_ttl_is_checked() -> None:
     with pytest.raises(ValueError, match="jwks_failure_ttl"):
         JWTConfig(jwks_url="https://idp.example/jwks", algorithms=["RS256"], jwks_failure_ttl=-1)
+
+
+def test_a_fetch_that_blows_up_still_settles_its_flight() -> None:
+    calls: list[str] = []
+
+    def fetch(url: str, timeout: float, max_bytes: int, user_agent: str) -> bytes:
+        calls.append(url)
+        raise KeyboardInterrupt
+
+    cache = JWKSCache(
+        "https://idp.example/jwks",
+        ttl=60,
+        timeout=1,
+        failure_ttl=0,
+        user_agent="test",
+        jwt=pyjwt,
+        fetch=fetch,
+    )
+    for _ in range(2):
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            cache.keys()
+        assert time.monotonic() - started < 0.5, "no caller waits on a finished fetch"
+    assert len(calls) == 2
+
+
+def test_a_key_set_behind_an_untrusted_certificate_is_refused(tmp_path: Path) -> None:
+    key = rsa_key("tls")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(private_pem(key))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+
+    with FaultyJWKSServer(send(response(keys_document(good_keys()))), tls=context) as server:
+        url = server.url.replace("http://", "https://")
+        h = harness(websocket_auth(jwks_config(url)))
+        answer, cid = connect(h, rs_token())
+    assert answer["statusCode"] == 401
+    assert body_of(answer) == UNAVAILABLE
+    assert_nothing_stored(h, cid)
+    assert json.loads(h.logs.getvalue().splitlines()[-1])["error_type"] == "JWKSError:connection"

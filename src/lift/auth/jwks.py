@@ -258,22 +258,28 @@ class JWKSCache:
         return flight.keys
 
     def _lead(self, flight: _Flight) -> dict[str, Any]:
+        keys: dict[str, Any] | None = None
+        error = JWKSError("connection")
         try:
             body = self._fetch(self.url, self._timeout, self._max_bytes, self._user_agent)
             keys = parse_jwks(body, self._jwt)
-        except Exception as exc:  # noqa: BLE001 - every failure is a JWKSError
-            error = exc if isinstance(exc, JWKSError) else JWKSError("connection")
+        except JWKSError as exc:
+            error = exc
+        except Exception:  # noqa: BLE001, S110 - every failure is a JWKSError
+            pass
+        finally:
+            # Always settle the flight, so no caller waits on a fetch that is over.
             with self._lock:
-                self._failed_at = time.monotonic()
+                if keys is not None:
+                    self._keys = keys
+                    self._fetched_at = time.monotonic()
+                    self._failed_at = None
+                else:
+                    self._failed_at = time.monotonic()
                 self._flight = None
-            flight.error = error
+            flight.keys = keys
+            flight.error = None if keys is not None else error
             flight.done.set()
-            raise JWKSError(error.kind) from None
-        with self._lock:
-            self._keys = keys
-            self._fetched_at = time.monotonic()
-            self._failed_at = None
-            self._flight = None
-        flight.keys = keys
-        flight.done.set()
+        if keys is None:
+            raise JWKSError(error.kind)
         return keys

@@ -33,7 +33,7 @@ DEFAULT_TOKEN_SOURCES = (
 """Where tokens are looked for, in order."""
 
 _JWT_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_MAX_HEADER_SEGMENT = 4096
+_MAX_HEADER_SEGMENT = 16 * 1024
 _SUBPROTOCOL_HEADER = "sec-websocket-protocol"
 
 
