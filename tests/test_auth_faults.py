@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from lift import Context, Response
+from lift import Context, LiftError, Response
 from lift.auth.jwks import JWKSCache
 from lift.auth.tokens import looks_like_jwt
 from lift.middleware import JWTConfig, websocket_auth
@@ -76,6 +76,14 @@ def _write_200(ctx: Context) -> None:
     ctx.status(200).json({"welcome": True})
 
 
+def _raise_2xx(ctx: Context) -> None:
+    raise LiftError(200, "OK", "Welcome anyway")
+
+
+def _raise_429(ctx: Context) -> None:
+    raise LiftError(429, "SLOW_DOWN", "Too many attempts")
+
+
 ON_ERROR: dict[str, tuple[Callable[[Context], Any], int]] = {
     "dict": (lambda ctx: {"error": "please log in"}, 401),
     "list": (lambda ctx: ["nope"], 401),
@@ -86,6 +94,8 @@ ON_ERROR: dict[str, tuple[Callable[[Context], Any], int]] = {
     "response-204": (lambda ctx: Response(None, 204), 401),
     "response-302": (lambda ctx: Response(None, 302, {"Location": "/login"}), 401),
     "written-200": (_write_200, 401),
+    "raises-2xx": (_raise_2xx, 401),
+    "raises-429": (_raise_429, 429),
     "response-403": (lambda ctx: Response.json({"error": "forbidden"}, 403), 403),
     "none": (lambda ctx: None, 401),
 }

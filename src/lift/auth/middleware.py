@@ -183,8 +183,14 @@ class WebSocketAuth:
         if source is not None:
             fields["token_source"] = source.label
         ctx.logger.warning("WebSocket authentication failed", **fields)
-        result = None if self.on_error is None else self.on_error(ctx, reason)
-        if request.method == "CONNECT":
+        connect = request.method == "CONNECT"
+        try:
+            result = None if self.on_error is None else self.on_error(ctx, reason)
+        except LiftError as exc:
+            if connect and exc.status_code < 400:
+                raise LiftError(401, "UNAUTHORIZED", REASON_MESSAGES[reason]) from None
+            raise
+        if connect:
             return _connect_refusal(ctx, result, reason)
         if result is not None:
             return result
