@@ -274,7 +274,7 @@ def _instance_of(value: Any, module_name: str, class_name: str) -> bool:
 def _websocket_auth(app: App) -> Any:
     """The app's ``websocket_auth`` middleware, or ``None``."""
     for middleware in app.middleware:
-        if _instance_of(middleware, "lift.middleware.auth", "WebSocketAuth"):
+        if _instance_of(middleware, "lift.auth.middleware", "WebSocketAuth"):
             return middleware
     return None
 

@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..auth.request_authorizer import authorizer
     from .broadcast import BroadcastResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .connections import ConnectionInfo, Connections
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     )
     from .management import ManagementClient
     from .options import WebSocketOptions
-    from .request_authorizer import authorizer
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 _MODULES = {
-    "authorizer": ".request_authorizer",
+    "authorizer": "..auth.request_authorizer",
     "BroadcastResult": ".broadcast",
     "Connection": ".connection",
     "ConnectionStore": ".connection",

@@ -35,6 +35,7 @@ REASON_MESSAGES = {
     "expired": "Token expired",
     "not_yet_valid": "Token not yet valid",
     "unauthenticated": "Not authenticated",
+    "unavailable": "Token could not be verified",
 }
 """The client-facing message of each refusal reason."""
 
@@ -65,7 +66,8 @@ class JWTConfig:
 
     Exactly one key source: ``secret`` (HS256/384/512, at least as long as the hash),
     ``public_key`` (PEM public key or certificate; RS*, PS*, ES*, EdDSA) or ``jwks_url``
-    (keys fetched with PyJWT's ``PyJWKClient``, cached ``jwks_cache_ttl`` seconds, and
+    (keys fetched within ``jwks_timeout`` seconds in all, at most 256 KiB, one fetch at
+    a time; cached ``jwks_cache_ttl`` seconds, a failure ``jwks_failure_ttl`` seconds;
     refetched on an unknown ``kid`` at most once per ``jwks_refresh_interval`` seconds).
     ``algorithms`` is required; ``none`` is never accepted, and HMAC algorithms cannot
     be mixed with a public key or JWKS (which blocks the key-confusion attack).
@@ -89,6 +91,7 @@ class JWTConfig:
     jwks_cache_ttl: float = 300.0
     jwks_refresh_interval: float = 30.0
     jwks_timeout: float = 5.0
+    jwks_failure_ttl: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.algorithms:
@@ -138,10 +141,15 @@ class JWTConfig:
         for name in ("tenant_claim", "roles_claim"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"JWTConfig.{name} must be a non-empty string")
-        if self.jwks_cache_ttl <= 0 or self.jwks_timeout <= 0 or self.jwks_refresh_interval < 0:
+        if (
+            self.jwks_cache_ttl <= 0
+            or self.jwks_timeout <= 0
+            or self.jwks_refresh_interval < 0
+            or self.jwks_failure_ttl < 0
+        ):
             raise ValueError(
                 "JWTConfig: jwks_cache_ttl and jwks_timeout must be positive and "
-                "jwks_refresh_interval not negative"
+                "jwks_refresh_interval and jwks_failure_ttl not negative"
             )
 
     def _check_secret(self, algorithms: tuple[str, ...]) -> None:
@@ -184,7 +192,8 @@ def _check_jwks_url(url: str) -> None:
 class TokenError(Exception):
     """A token was refused.
 
-    ``reason`` is one of ``missing``, ``invalid``, ``expired``, ``not_yet_valid``;
+    ``reason`` is one of ``missing``, ``invalid``, ``expired``, ``not_yet_valid`` or
+    ``unavailable`` (the keys could not be fetched);
     ``message`` is safe to show to clients. ``error_type`` names the underlying error
     class for logs; the library's own text is never kept.
     """
@@ -251,22 +260,25 @@ def _load_public_key(pem: str | bytes, algorithms: Sequence[str]) -> Any:
 
 
 class _JWKSKeys:
-    """Signing keys from a JWKS URL, through PyJWT's ``PyJWKClient`` and its cache.
+    """Signing keys from a JWKS URL, through :class:`~lift.auth.jwks.JWKSCache`.
 
     An unknown ``kid`` forces one refetch, at most once per ``refresh_interval``, so
     rotated keys are picked up while made-up kids cannot make every request fetch.
+    Any failure to get the key set is :class:`TokenError` ``unavailable``.
     """
 
     def __init__(self, jwt: Any, config: JWTConfig) -> None:
         from .. import __version__
+        from .jwks import JWKSCache
 
-        self._client = jwt.PyJWKClient(
+        assert config.jwks_url is not None
+        self._cache = JWKSCache(
             config.jwks_url,
-            cache_keys=False,
-            cache_jwk_set=True,
-            lifespan=config.jwks_cache_ttl,
+            ttl=config.jwks_cache_ttl,
             timeout=config.jwks_timeout,
-            headers={"User-Agent": f"lift-python/{__version__}"},
+            failure_ttl=config.jwks_failure_ttl,
+            user_agent=f"lift-python/{__version__}",
+            jwt=jwt,
         )
         self._refresh_interval = config.jwks_refresh_interval
         self._last_refresh: float | None = None
@@ -281,18 +293,16 @@ class _JWKSKeys:
             self._last_refresh = now
             return True
 
-    @staticmethod
-    def _match(keys: Sequence[Any], kid: str) -> Any:
-        for key in keys:
-            if key.key_id == kid:
-                return key.key
-        return None
-
     def key_for(self, kid: str) -> Any:
-        """The public key of ``kid``; :class:`TokenError` when the set does not have it."""
-        key = self._match(self._client.get_signing_keys(), kid)
-        if key is None and self._may_refresh():
-            key = self._match(self._client.get_signing_keys(refresh=True), kid)
+        """The public key of ``kid``; :class:`TokenError` when it cannot be had."""
+        from .jwks import JWKSError
+
+        try:
+            key = self._cache.keys().get(kid)
+            if key is None and self._may_refresh():
+                key = self._cache.keys(refresh=True).get(kid)
+        except JWKSError as exc:
+            raise TokenError("unavailable", f"JWKSError:{exc.kind}") from None
         if key is None:
             raise TokenError("invalid", "UnknownKeyId")
         return key
@@ -328,7 +338,7 @@ class TokenValidator:
         }
         self._expired = jwt.ExpiredSignatureError
         self._immature = jwt.ImmatureSignatureError
-        self._refusals = (jwt.PyJWTError, ValueError, TypeError, KeyError)
+        self._refusals = (jwt.PyJWTError, ValueError, TypeError, KeyError, RecursionError)
         self._key: Any = None
         self._jwks: _JWKSKeys | None = None
         if config.secret:
@@ -339,9 +349,10 @@ class TokenValidator:
         else:
             try:
                 import cryptography  # noqa: F401
+                import urllib3  # noqa: F401
             except ImportError:  # pragma: no cover - depends on the installation
                 raise ImportError(
-                    "JWKS validation needs cryptography: pip install 'lift-python[jwt]'"
+                    "JWKS validation needs cryptography and urllib3: pip install 'lift-python[jwt]'"
                 ) from None
             self._jwks = _JWKSKeys(jwt, config)
 
