@@ -7,7 +7,6 @@ are imported when a validator is built, never when this module is imported.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
+
+from ..identity import parse_roles
 
 __all__ = [
     "MAX_TOKEN_LENGTH",
@@ -392,26 +393,6 @@ class TokenValidator:
         if not _key_fits(key, algorithm):
             raise TokenError("invalid", "KeyAlgorithmMismatch")
         return key
-
-
-def parse_roles(value: Any) -> list[str]:
-    """Roles from a claim or an authorizer context value.
-
-    Accepts a list, a JSON list string (``'["a","b"]'``) or a comma or space separated
-    string (``"a,b"``, ``"a b"``).
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except ValueError:
-                value = text.strip("[]")
-        if isinstance(value, str):
-            return [part for part in value.replace(",", " ").split() if part]
-    if isinstance(value, (list, tuple)):
-        return [str(item) for item in value if isinstance(item, (str, int)) and str(item)]
-    return []
 
 
 def claim_roles(claims: dict[str, Any], roles_claim: str = "roles") -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
-from ..identity import identity_from_authorizer, restore_identity
+from ..identity import claim_text, identity_from_authorizer, restore_identity
 from ..request import TriggerType
 from ..response import Response, to_response
 from .jwt import REASON_MESSAGES, JWTConfig, TokenError, TokenValidator
@@ -49,14 +49,6 @@ is not a 4xx/5xx :class:`~lift.response.Response` is sent with status 401.
 """
 
 _SUBPROTOCOL_HEADER = "sec-websocket-protocol"
-
-
-def _scalar(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value if isinstance(value, str) and value else None
 
 
 def _response_header(result: Any, ctx: Context) -> str | None:
@@ -191,7 +183,7 @@ class WebSocketAuth:
         user_id = claims.get("sub")
         if not isinstance(user_id, str) or not user_id:
             return self._refuse(ctx, "invalid", "MissingSubject", source)
-        tenant_id = _scalar(claims.get(self.config.tenant_claim))
+        tenant_id = claim_text(claims.get(self.config.tenant_claim))
         ctx.set_identity(user_id=user_id, tenant_id=tenant_id, claims=claims)
         if source.kind != "subprotocol":
             return handler(ctx)
