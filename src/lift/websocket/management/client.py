@@ -248,11 +248,11 @@ class ManagementClient:
         replayable = method in _IDEMPOTENT or unsafe
         path, headers = self._signed(method, connection_id, body)
         attempt = 0
+        error: Exception = ManagementTimeoutError(maybe_delivered=False)
         while True:
             now = time.monotonic()
             if now >= deadline:
-                raise ManagementTimeoutError(maybe_delivered=False)
-            error: Exception
+                raise error  # the last failure, when time ran out after it
             try:
                 answer = self._transport.request(
                     method, path, headers, body, deadline=min(deadline, now + self.timeout)
