@@ -4,7 +4,7 @@ Requests are read with the standard library's ``http.server``; what the server d
 next depends on the connection id's prefix: ``ok-`` (200), ``gone-`` (410
 GoneException), ``throttle-`` (429 LimitExceededException), ``hang-`` (never answers),
 ``drip-`` (a status line one byte at a time, never finished), ``reset-`` (a TCP reset
-after reading the request), ``garbage-`` (no status line), ``bigheader-`` (a 2 MiB
+after reading the request), ``nostatus-`` (headers without a status line), ``garbage-`` (not HTTP at all), ``bigheader-`` (a 2 MiB
 header), ``bigbody-`` (a 2 MiB body). Every request that arrived whole is counted, so
 tests see duplicates from the server's side.
 """
@@ -64,6 +64,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif behaviour == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+        elif behaviour == "nostatus":
+            self.wfile.write(b"Content-Length: 0\r\n\r\n")
             self.close_connection = True
         elif behaviour == "garbage":
             self.wfile.write(b"garbage that is not HTTP\r\n\r\n")

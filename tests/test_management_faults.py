@@ -227,7 +227,17 @@ def test_malformed_answers_are_per_id_failures_and_gone_ids_are_pruned(
     server: FaultServer,
 ) -> None:
     store = MemoryConnectionStore()
-    ids = ["ok-1", "garbage-1", "gone-1", "bigheader-1", "bigbody-1", "reset-1", "ok-2", "gone-2"]
+    ids = [
+        "ok-1",
+        "garbage-1",
+        "gone-1",
+        "nostatus-1",
+        "bigheader-1",
+        "bigbody-1",
+        "reset-1",
+        "ok-2",
+        "gone-2",
+    ]
     for connection_id in ids:
         store.save(Connection(connection_id=connection_id))
     client = _client(server)
@@ -235,8 +245,8 @@ def test_malformed_answers_are_per_id_failures_and_gone_ids_are_pruned(
     result = connections.broadcast(ids, {"type": "update"})
     assert sorted(result.delivered) == ["ok-1", "ok-2"]
     assert sorted(result.gone) == ["gone-1", "gone-2"]
-    assert set(result.failed) == {"garbage-1", "bigheader-1", "bigbody-1", "reset-1"}
-    for connection_id in ("garbage-1", "bigheader-1", "bigbody-1"):
+    assert set(result.failed) == {"garbage-1", "nostatus-1", "bigheader-1", "bigbody-1", "reset-1"}
+    for connection_id in ("garbage-1", "nostatus-1", "bigheader-1", "bigbody-1"):
         error = result.failed[connection_id]
         assert isinstance(error, ManagementAPIError)
         assert error.aws_code == "MalformedResponse"
