@@ -2,11 +2,12 @@
 
 Requests are read with the standard library's ``http.server``; what the server does
 next depends on the connection id's prefix: ``ok-`` (200), ``gone-`` (410
-GoneException), ``throttle-`` (429 LimitExceededException), ``hang-`` (never answers),
-``drip-`` (a status line one byte at a time, never finished), ``reset-`` (a TCP reset
-after reading the request), ``nostatus-`` (headers without a status line), ``garbage-`` (not HTTP at all), ``bigheader-`` (a 2 MiB
-header), ``bigbody-`` (a 2 MiB body). Every request that arrived whole is counted, so
-tests see duplicates from the server's side.
+GoneException), ``throttle-`` (429 LimitExceededException), ``hang-`` (never
+answers), ``drip-`` (a status line one byte at a time, never finished), ``reset-`` (a
+TCP reset after reading the request), ``nostatus-`` (headers without a status line),
+``garbage-`` (not HTTP at all), ``bigheader-`` (a 2 MiB header), ``bigbody-`` (a 2 MiB
+body). Every request that arrived whole is counted, so tests see duplicates from the
+server's side.
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
-"""HTTP for ``@connections`` calls: urllib3 keep-alive connections under a hard deadline.
+"""HTTP for ``@connections`` calls: keep-alive connections under a hard deadline.
 
-urllib3 (which botocore brings) speaks HTTP; this module only lends its connections
-out, one request at a time, and bounds each request by a deadline. urllib3's timeouts
-bound each socket operation, not a whole request: a server that drips one byte a
-second never trips them. So a watchdog (one thread per process, started on first use)
-shuts down the socket of any request still running at its deadline, and the request
-ends then, whatever the server does.
+The standard library's ``http.client`` writes requests and parses answers (with its
+limits on line length and header count); this module lends its connections out, one
+request at a time, from a pool shared by every thread, and bounds each request by a
+deadline. Socket timeouts bound each read, not a whole request: a server that drips
+one byte a second never trips them. So a watchdog (one thread per process, started on
+first use) shuts down the socket of any request still running at its deadline, and the
+request ends then, whatever the server does.
+
+(urllib3's connection layer does the same parsing through ``http.client`` and doubled
+the CPU time of a request, measured, which a broadcast from one Lambda vCPU pays per
+recipient; its liveness check for idle connections is used here.)
 
 Every failure is a :class:`~.policy.TransportFailure` that says whether the request had
 left, which is what decides if trying again could deliver it twice.
@@ -17,7 +22,9 @@ import contextlib
 import heapq
 import http.client
 import itertools
+import os
 import socket
+import ssl
 import threading
 import time
 import weakref
@@ -28,7 +35,7 @@ from urllib.parse import urlsplit
 from .policy import TransportFailure
 
 if TYPE_CHECKING:
-    from urllib3.connection import HTTPConnection
+    from http.client import HTTPConnection
 
 __all__ = ["MAX_ANSWER_BYTES", "Answer", "Transport"]
 
@@ -183,22 +190,17 @@ class Transport:
             if connection.sock is None:
                 self._connect(connection, ticket)
             connection.timeout = max(0.001, deadline - time.monotonic())
+            if connection.sock is not None:
+                connection.sock.settimeout(connection.timeout)
             try:
-                connection.request(
-                    method,
-                    path,
-                    body=body or None,
-                    headers=headers,
-                    preload_content=False,
-                    decode_content=False,
-                )
+                connection.request(method, path, body=body or None, headers=headers)
             except Exception as exc:  # the request did not all leave: nothing was acted on
                 raise _failure(ticket, "reset", False, exc) from exc
             try:
                 answer, reusable = self._read(connection)
             except TransportFailure:
                 raise
-            except Exception as exc:  # socket, http.client and urllib3 errors alike
+            except Exception as exc:  # socket, TLS and http.client errors alike
                 raise _failure(ticket, _kind(exc), True, exc) from exc
         except BaseException:
             _watchdog.disarm(ticket)
@@ -215,7 +217,7 @@ class Transport:
         with self._lock:
             while self._idle:
                 connection = self._idle.pop()
-                if connection.is_connected:
+                if _usable(connection):
                     return connection
                 connection.close()  # closed by the server while idle
         return self._new(timeout)
@@ -228,23 +230,22 @@ class Transport:
         connection.close()
 
     def _new(self, timeout: float) -> HTTPConnection:
-        from urllib3.connection import HTTPConnection, HTTPSConnection
-
         if not self.https:
-            return HTTPConnection(self.host, self.port, timeout=timeout)
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         if self._ssl_context is None:
-            from urllib3.util.ssl_ import create_urllib3_context
-
-            context = create_urllib3_context()
-            context.load_default_certs()
-            self._ssl_context = context
-        return HTTPSConnection(self.host, self.port, timeout=timeout, ssl_context=self._ssl_context)
+            # The system's trust store, or AWS_CA_BUNDLE as for the AWS SDKs.
+            self._ssl_context = ssl.create_default_context(
+                cafile=os.environ.get("AWS_CA_BUNDLE") or None
+            )
+        return http.client.HTTPSConnection(
+            self.host, self.port, timeout=timeout, context=self._ssl_context
+        )
 
     def _connect(self, connection: HTTPConnection, ticket: _Ticket) -> None:
         connection.timeout = max(0.001, ticket.deadline - time.monotonic())
         try:
             connection.connect()
-        except Exception as exc:  # urllib3 wraps socket, DNS and TLS errors its own way
+        except Exception as exc:  # socket, DNS and TLS errors
             raise _failure(ticket, "connect", False, exc) from exc
         if ticket.fired:  # the deadline passed while connecting
             raise TransportFailure("deadline", sent=False, reason="connecting took too long")
@@ -253,32 +254,36 @@ class Transport:
     @staticmethod
     def _read(connection: HTTPConnection) -> tuple[Answer, bool]:
         response = connection.getresponse()
-        declared = response.headers.get("content-length")
-        digits = (declared or "").strip()
-        if digits.isdigit() and int(digits) > MAX_ANSWER_BYTES:
+        declared = response.length  # from Content-Length; None when chunked or unknown
+        if declared is not None and declared > MAX_ANSWER_BYTES:
             raise TransportFailure("malformed", sent=True, reason="answer body too large")
-        body = response.read(MAX_ANSWER_BYTES + 1, decode_content=False)
-        if len(body) > MAX_ANSWER_BYTES:
-            raise TransportFailure("malformed", sent=True, reason="answer body too large")
-        error_type = response.headers.get("x-amzn-errortype", "")
-        reusable = connection.sock is not None and response.closed
+        if declared is not None:
+            body = response.read()
+        else:  # chunked or until close: read no more than the limit
+            body = response.read(MAX_ANSWER_BYTES + 1)
+            if len(body) > MAX_ANSWER_BYTES:
+                raise TransportFailure("malformed", sent=True, reason="answer body too large")
+        error_type = response.getheader("x-amzn-ErrorType") or ""
+        reusable = connection.sock is not None and response.isclosed()
         return Answer(response.status, error_type.split(":", 1)[0].strip(), body), reusable
 
 
-def _failure(ticket: _Ticket, kind: str, sent: bool, exc: BaseException) -> TransportFailure:
-    from urllib3.exceptions import NewConnectionError
-    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+def _usable(connection: HTTPConnection) -> bool:
+    """Whether an idle kept-alive connection is still open (nothing to read, no EOF)."""
+    from urllib3.util import wait_for_read
 
-    timed_out = isinstance(exc, (TimeoutError, Urllib3Timeout))
-    if ticket.fired or (timed_out and not isinstance(exc, NewConnectionError)):
+    sock = connection.sock
+    return sock is not None and not wait_for_read(sock, timeout=0.0)
+
+
+def _failure(ticket: _Ticket, kind: str, sent: bool, exc: BaseException) -> TransportFailure:
+    if ticket.fired or isinstance(exc, TimeoutError):
         return TransportFailure("deadline", sent=sent, reason=type(exc).__name__)
     return TransportFailure(kind, sent=sent, reason=f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _kind(exc: BaseException) -> str:
     """``reset`` for a connection that broke, ``malformed`` for an answer that is not HTTP."""
-    from urllib3.exceptions import ProtocolError
-
-    if isinstance(exc, (OSError, http.client.IncompleteRead, ProtocolError)):
+    if isinstance(exc, (OSError, http.client.IncompleteRead)):
         return "reset"  # RemoteDisconnected is a ConnectionError (an OSError) too
     return "malformed"
