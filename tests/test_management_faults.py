@@ -32,7 +32,7 @@ from lift.websocket.errors import (
     ThrottledError,
 )
 from lift.websocket.management import ENDPOINT_ENV, ManagementClient, clear_clients
-from tests.fault_server import FaultServer, wait_until
+from tests.fault_server import FaultServer, self_signed_certificate, wait_until
 
 REGION = "eu-west-1"
 
@@ -289,6 +289,41 @@ def test_broadcast_through_any_api_is_bounded_too() -> None:
     assert time.monotonic() - started < 1.5
     assert sorted(result.delivered) == ["a", "b"]
     assert isinstance(result.failed["stuck"], ManagementTimeoutError)
+
+
+# --- the same over TLS ----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_tls_sends_verify_the_certificate_and_keep_their_deadlines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    with FaultServer(tls=(cert, key)) as tls_server:
+        untrusting = _client(tls_server, max_attempts=1)
+        with pytest.raises(ManagementAPIError) as caught:
+            untrusting.post_to_connection("ok-untrusted", b"x")
+        assert caught.value.maybe_delivered is False  # the handshake failed: nothing sent
+        assert tls_server.count("ok-untrusted") == 0
+
+        monkeypatch.setenv("AWS_CA_BUNDLE", cert)
+        client = _client(tls_server, timeout=0.8, call_timeout=0.8)
+        client.post_to_connection("ok-tls", b"hello")
+        client.post_to_connection("ok-tls", b"again")
+        assert client.idle_connections == 1
+        started = time.monotonic()
+        with pytest.raises(ManagementTimeoutError) as timed_out:
+            client.post_to_connection("drip-tls", b"x")
+        assert time.monotonic() - started < 1.5
+        assert timed_out.value.maybe_delivered is True
+        with pytest.raises(ManagementAPIError) as reset:
+            client.post_to_connection("reset-tls", b"x")
+        assert reset.value.maybe_delivered is True
+        assert [tls_server.count(name) for name in ("ok-tls", "drip-tls", "reset-tls")] == [
+            2,
+            1,
+            1,
+        ]
 
 
 # --- nothing leaks -------------------------------------------------------------------------
