@@ -44,6 +44,7 @@ SHELL_PROGRAMS = {"lift", "sam", "pytest", "./scripts/test"}
 
 SCRIPTS = {
     "context_facts.py",
+    "deadlines.py",
     "endpoints.py",
     "jwt_configs.py",
     "legacy_routes.py",
