@@ -21,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import unquote
 
 STAGE = "prod"
@@ -102,6 +103,10 @@ class FaultServer:
         def handle_error(self, request: object, client_address: object) -> None:
             pass  # a client that gave up mid-answer is what these tests do
 
+        def process_request(self, request: Any, client_address: Any) -> None:
+            self.owner.connections += 1
+            super().process_request(request, client_address)
+
     def __init__(
         self,
         *,
@@ -113,6 +118,8 @@ class FaultServer:
         self.drip_interval = drip_interval
         self.released = threading.Event()
         self.requests: list[tuple[str, str, bytes]] = []
+        self.connections = 0
+        """TCP connections accepted."""
         self._lock = threading.Lock()
         self._server = self._Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self

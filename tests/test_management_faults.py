@@ -31,7 +31,7 @@ from lift.websocket.errors import (
     ManagementTimeoutError,
     ThrottledError,
 )
-from lift.websocket.management import ENDPOINT_ENV, ManagementClient, clear_clients
+from lift.websocket.management import ENDPOINT_ENV, ManagementClient, clear_clients, transport
 from tests.fault_server import FaultServer, self_signed_certificate, wait_until
 
 REGION = "eu-west-1"
@@ -289,6 +289,20 @@ def test_broadcast_through_any_api_is_bounded_too() -> None:
     assert time.monotonic() - started < 1.5
     assert sorted(result.delivered) == ["a", "b"]
     assert isinstance(result.failed["stuck"], ManagementTimeoutError)
+
+
+@pytest.mark.timeout(30)
+def test_keep_alive_connections_are_reused_but_not_when_idle_too_long(
+    server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _client(server)
+    for _ in range(3):
+        client.post_to_connection("ok-keep", b"x")
+    assert server.connections == 1
+    monkeypatch.setattr(transport, "MAX_IDLE_SECONDS", 0.0)
+    client.post_to_connection("ok-keep", b"x")
+    assert server.connections == 2  # a connection that idled too long is not trusted
+    assert server.count("ok-keep") == 4
 
 
 # --- the same over TLS ----------------------------------------------------------------------

@@ -42,6 +42,11 @@ __all__ = ["MAX_ANSWER_BYTES", "Answer", "Transport"]
 MAX_ANSWER_BYTES = 64 * 1024
 """The largest answer body read (``GetConnection`` answers are a few hundred bytes)."""
 
+MAX_IDLE_SECONDS = 30.0
+"""An idle connection older than this is closed rather than reused: after a Lambda
+sandbox was frozen, the far end (or a NAT on the way) may have dropped it in silence,
+and a POST sent on it could fail after leaving, which is not retried."""
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -58,15 +63,15 @@ class _Ticket:
     __slots__ = ("connection", "deadline", "done", "fired")
 
     def __init__(self, connection: HTTPConnection, deadline: float) -> None:
-        self.connection = connection
+        self.connection: HTTPConnection | None = connection
         self.deadline = deadline
         self.done = False
         self.fired = False
 
 
-def _cut(connection: HTTPConnection) -> None:
+def _cut(connection: HTTPConnection | None) -> None:
     """Shut the connection's socket down so that a blocked read or write returns."""
-    sock = connection.sock
+    sock = connection.sock if connection is not None else None
     if sock is None:
         return
     # The plain socket's shutdown, also for TLS: it leaves the SSL object in place for
@@ -90,7 +95,7 @@ class _Watchdog:
         ticket = _Ticket(connection, deadline)
         with self._cond:
             heapq.heappush(self._heap, (deadline, next(self._order), ticket))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # first use, or a fork
                 self._thread = threading.Thread(
                     target=self._run, name="lift-management-deadlines", daemon=True
                 )
@@ -103,6 +108,7 @@ class _Watchdog:
         """Stop watching; whether the deadline had already cut the connection."""
         with self._cond:
             ticket.done = True
+            ticket.connection = None
             self._done += 1
             if self._done > 1024 and self._done * 2 > len(self._heap):
                 self._heap = [entry for entry in self._heap if not entry[2].done]
@@ -131,10 +137,20 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-def _close_all(idle: list[HTTPConnection], lock: threading.Lock) -> None:
+def _after_fork() -> None:
+    """A forked child has no watchdog thread and may hold a copied lock: start afresh."""
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _close_all(idle: list[tuple[float, HTTPConnection]], lock: threading.Lock) -> None:
     with lock:
         connections, idle[:] = list(idle), []
-    for connection in connections:
+    for _, connection in connections:
         connection.close()
 
 
@@ -154,7 +170,7 @@ class Transport:
         self.host = parts.hostname
         self.port = parts.port or (443 if self.https else 80)
         self.max_idle = max_idle
-        self._idle: list[HTTPConnection] = []
+        self._idle: list[tuple[float, HTTPConnection]] = []
         self._lock = threading.Lock()
         self._ssl_context: Any = None
         weakref.finalize(self, _close_all, self._idle, self._lock)
@@ -185,7 +201,8 @@ class Transport:
         if remaining <= 0:
             raise TransportFailure("deadline", sent=False, reason="no time left to send")
         connection = self._checkout(remaining)
-        ticket = _watchdog.arm(connection, deadline)
+        watchdog = _watchdog
+        ticket = watchdog.arm(connection, deadline)
         try:
             if connection.sock is None:
                 self._connect(connection, ticket)
@@ -203,10 +220,10 @@ class Transport:
             except Exception as exc:  # socket, TLS and http.client errors alike
                 raise _failure(ticket, _kind(exc), True, exc) from exc
         except BaseException:
-            _watchdog.disarm(ticket)
+            watchdog.disarm(ticket)
             connection.close()
             raise
-        if _watchdog.disarm(ticket) or not reusable:
+        if watchdog.disarm(ticket) or not reusable:
             connection.close()
         else:
             self._checkin(connection)
@@ -214,18 +231,19 @@ class Transport:
 
     # -- connections ------------------------------------------------------------------
     def _checkout(self, timeout: float) -> HTTPConnection:
+        stale = time.monotonic() - MAX_IDLE_SECONDS
         with self._lock:
             while self._idle:
-                connection = self._idle.pop()
-                if _usable(connection):
+                since, connection = self._idle.pop()
+                if since > stale and _usable(connection):
                     return connection
-                connection.close()  # closed by the server while idle
+                connection.close()  # idle too long, or closed by the server meanwhile
         return self._new(timeout)
 
     def _checkin(self, connection: HTTPConnection) -> None:
         with self._lock:
             if len(self._idle) < self.max_idle:
-                self._idle.append(connection)
+                self._idle.append((time.monotonic(), connection))
                 return
         connection.close()
 
