@@ -2,7 +2,7 @@
 
 - :mod:`.endpoint`: where calls go and which region signs them;
 - :mod:`.policy`: what is retried, how long to wait, when to stop (no I/O);
-- :mod:`.transport`: urllib3 keep-alive connections under a hard deadline;
+- :mod:`.transport`: keep-alive HTTP connections (``http.client``) under a hard deadline;
 - :mod:`.client`: :class:`ManagementClient`, signed with botocore's SigV4.
 
 botocore and urllib3 are imported on first use, so importing this package stays light.

@@ -1,6 +1,6 @@
 """The ``@connections`` client: signed calls under one retry policy and a deadline.
 
-botocore (credentials and SigV4 signing) and urllib3 (HTTP) are imported on first use.
+botocore (credentials and SigV4 signing) is imported on first use.
 One client per ``(endpoint, region)`` is created per process (:func:`client_for`) and
 reused across warm invocations.
 """
@@ -67,7 +67,8 @@ class ManagementClient:
     Credentials come from botocore's provider chain (environment, container, instance
     profile...) and requests are signed with botocore's ``SigV4Auth`` for the
     ``execute-api`` service, as the ``apigatewaymanagementapi`` client signs them. HTTP
-    goes through urllib3 keep-alive connections shared by every thread.
+    goes through keep-alive connections shared by every thread (at most
+    ``max_connections`` kept idle).
 
     Time: one HTTP request lasts at most ``timeout`` seconds, one call with its retries
     at most ``call_timeout``, one :meth:`post_many` at most ``broadcast_timeout``; a

@@ -24,7 +24,6 @@ import http.client
 import itertools
 import os
 import socket
-import ssl
 import threading
 import time
 import weakref
@@ -251,6 +250,8 @@ class Transport:
         if not self.https:
             return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         if self._ssl_context is None:
+            import ssl
+
             # The system's trust store, or AWS_CA_BUNDLE as for the AWS SDKs.
             self._ssl_context = ssl.create_default_context(
                 cafile=os.environ.get("AWS_CA_BUNDLE") or None
