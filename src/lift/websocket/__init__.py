@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         ConnectionGoneError,
         ForbiddenError,
         ManagementAPIError,
+        ManagementTimeoutError,
         PayloadTooLargeError,
         ThrottledError,
     )
@@ -38,6 +39,7 @@ __all__ = [
     "ForbiddenError",
     "ManagementAPIError",
     "ManagementClient",
+    "ManagementTimeoutError",
     "MemoryConnectionStore",
     "PayloadTooLargeError",
     "ThrottledError",
@@ -58,6 +60,7 @@ _MODULES = {
     "ConnectionGoneError": ".errors",
     "ForbiddenError": ".errors",
     "ManagementAPIError": ".errors",
+    "ManagementTimeoutError": ".errors",
     "PayloadTooLargeError": ".errors",
     "ThrottledError": ".errors",
     "ManagementClient": ".management",
