@@ -67,7 +67,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from .deploy import render_template
+    from .deploy import render_template, unwired_triggers
 
     app = load_app(args.app)
     try:
@@ -87,6 +87,10 @@ def _template(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for trigger in unwired_triggers(app):
+        print(
+            f"note: not wired by this template, add it to the function: {trigger}", file=sys.stderr
+        )
     print(template)
     return 0
 
