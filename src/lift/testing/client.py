@@ -1,36 +1,23 @@
 """WebSocketTestClient: drive an app's WebSocket routes in process, as API Gateway would.
 
-No network and no AWS: each ``connect``/``send``/``close`` builds the event API Gateway
-sends and calls ``app(event, lambda_context)`` synchronously. The app's ``@connections``
-calls go to a :class:`~lift.testing.fake_management.FakeManagementAPI`, so what it sends
-arrives in the right test connection's inbox::
+No network and no AWS: a synchronous driver of the API Gateway model
+(:class:`lift.apigw.WebSocketApi`, built from ``ApiDefinition.from_app(app)``). Each
+``connect``/``send``/``close`` asks the model what API Gateway does, builds the event
+it sends and calls ``app(event, lambda_context)``. The app's ``@connections`` calls go
+to the model's connection table, so what it sends arrives in the right test
+connection's inbox::
 
     with WebSocketTestClient(app) as client, client.connect(query={"room": "1"}) as ws:
         ws.send_json({"action": "chat", "text": "hi"})
         assert ws.receive_json() == {"text": "hi"}
 
-Behaviour that follows API Gateway:
-
-* The app is the integration of every route it can answer (see :meth:`has_route`).
-  ``$connect`` and ``$disconnect`` always reach it: without a handler of their own the
-  app accepts them (after its middleware, such as auth, ran), and ``$default`` never
-  receives them.
-* ``$connect`` answered with a non-2xx status refuses the connection
-  (:class:`WebSocketRefused`); the connection exists only once ``$connect`` returned 2xx,
-  so posting to it from the ``$connect`` handler is answered Gone, as on AWS.
-* Messages are routed by the app's route selection expression
-  (``WebSocketOptions.route_selection``, default ``$request.body.action``); a body that
-  is not JSON, or selects no registered route, goes to ``$default``. When there is no
-  ``$default`` either, the app is not invoked and the client receives API Gateway's
-  ``{"message": "Forbidden", ...}`` answer.
-* A route's integration response body is delivered to the sender, as when the route has
-  a route response (two-way communication). Without a body nothing is delivered; pass
-  ``route_responses=False`` to emulate routes without a route response.
-* A message over 128 KiB closes the connection with 1009, as API Gateway does.
-* ``ws.close(code, reason)`` fires ``$disconnect`` with that code and reason. A server-side
-  ``DeleteConnection`` (``ctx.websocket.disconnect()``) closes the test connection and
-  then fires ``$disconnect`` with 1000 ``"Connection Closed Normally"`` (what API Gateway
-  reports), after the invocation that deleted it has returned.
+The rules (which routes are deployed, route selection and ``Forbidden``, ``$connect``
+refusals, route responses, 1009 over 128 KiB, 1003 for binary frames, ``$disconnect``
+codes and reasons) are the model's, shared with ``lift dev`` and ``lift template``.
+A connection exists only once ``$connect`` returned 2xx, so posting to it from the
+``$connect`` handler is answered Gone, as on AWS. A server-side ``DeleteConnection``
+closes the test connection, then fires ``$disconnect`` (1000 ``"Connection Closed
+Normally"``) after the invocation that deleted it has returned.
 """
 
 from __future__ import annotations
