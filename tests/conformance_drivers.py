@@ -50,6 +50,7 @@ class Driver(Protocol):
 
     def start(self, app: App, **options: Any) -> None: ...
     def connect(self, query: Mapping[str, str] | None = None) -> Conn: ...
+    def tick(self) -> None: ...
     def stop(self) -> None: ...
 
 
@@ -96,6 +97,11 @@ class TestClientDriver:
             return _TestClientConn(self.client.connect(query=query))
         except WebSocketRefused as refused:
             raise Refused(refused.status_code, (refused.body or "").encode()) from None
+
+    def tick(self) -> None:
+        """Let time-based rules act (the test client has no timer of its own)."""
+        assert self.client is not None
+        self.client.expire()
 
     def stop(self) -> None:
         if self.client is not None:
@@ -155,6 +161,9 @@ class GatewayDriver:
             response = refused.response
             raise Refused(response.status_code, response.body or b"") from None
         return _GatewayConn(ws)
+
+    def tick(self) -> None:
+        """The gateway's own sweeper applies time-based rules."""
 
     def stop(self) -> None:
         self.sockets.close()

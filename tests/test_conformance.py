@@ -264,6 +264,28 @@ def test_disconnect_reports_the_clients_code_and_reason(
     assert len(recorder.of("$disconnect")) == 1
 
 
+def test_an_idle_connection_is_closed_with_1001(driver: Driver, recorder: Recorder) -> None:
+    driver.start(build_app(recorder), idle_timeout=0.4)
+    conn = driver.connect()
+    connection_id = whoami(conn)
+    time.sleep(0.6)
+    driver.tick()
+    assert conn.wait_closed() == (1001, "Going away")
+    assert recorder.disconnect_of(connection_id) == (1001, "Going away")
+
+
+def test_a_connection_is_closed_at_its_maximum_lifetime(driver: Driver, recorder: Recorder) -> None:
+    driver.start(build_app(recorder), max_lifetime=0.6)
+    conn = driver.connect()
+    connection_id = whoami(conn)
+    for _ in range(4):  # active all along: only the lifetime can close it
+        time.sleep(0.2)
+        conn.send_text(json.dumps({"action": "silent"}))
+    driver.tick()
+    assert conn.wait_closed() == (1001, "Going away")
+    assert recorder.disconnect_of(connection_id) == (1001, "Going away")
+
+
 # -- route responses -----------------------------------------------------------------------
 def test_route_responses_carry_results_and_errors_but_not_nothing(
     serve: Callable[..., Driver],

@@ -33,6 +33,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..apigw import (
+    IDLE_TIMEOUT,
+    MAX_LIFETIME,
     Accept,
     ApiDefinition,
     Close,
@@ -253,6 +255,8 @@ class WebSocketTestClient:
         user_agent: str = "testclient",
         lambda_context: Callable[[], Any] | None = None,
         route_responses: bool = True,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_lifetime: float = MAX_LIFETIME,
     ) -> None:
         self.app = app
         self.stage = stage
@@ -265,7 +269,12 @@ class WebSocketTestClient:
         self.user_agent = user_agent
         self.route_responses = route_responses
         self._context_factory = lambda_context or _default_context
-        self.api = WebSocketApi.for_app(app, route_responses=route_responses)
+        self.api = WebSocketApi.for_app(
+            app,
+            route_responses=route_responses,
+            idle_timeout=idle_timeout,
+            max_lifetime=max_lifetime,
+        )
         """The API Gateway model this client drives."""
         self.management_api = self.api.connections
         self.management_api.on_delete = self._on_server_delete
@@ -382,6 +391,19 @@ class WebSocketTestClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def expire(self) -> list[TestWebSocket]:
+        """Close what API Gateway would close by now: connections idle for
+        ``idle_timeout`` seconds or older than ``max_lifetime`` (1001 ``Going away``,
+        ``$disconnect`` fired). Returns them."""
+        expired = []
+        for connection_id, step in self.api.expired():
+            with self._lock:
+                ws = self._sockets.get(connection_id)
+            if ws is not None:
+                self._close(ws, step.code, step.reason)
+                expired.append(ws)
+        return expired
 
     # -- events --------------------------------------------------------------------------
     def has_route(self, route_key: str) -> bool:
