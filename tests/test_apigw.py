@@ -263,3 +263,22 @@ def test_close_reasons_and_the_lambda_context() -> None:
     assert context.memory_limit_in_mb == "256"
     assert 9000 < context.get_remaining_time_in_millis() <= 10000
     assert LambdaContext().aws_request_id != LambdaContext().aws_request_id
+
+
+def test_a_table_can_deliver_through_a_hook_and_keep_nothing() -> None:
+    seen: list[tuple[str, bytes]] = []
+    deleted: list[str] = []
+    table = ConnectionTable(
+        on_post=lambda cid, data: seen.append((cid, data)),
+        on_delete=deleted.append,
+        buffer=False,
+        keep_history=False,
+    )
+    table.open("c1")
+    table.post_to_connection("c1", b"one")
+    assert table.post("c1", b"two") is True
+    assert seen == [("c1", b"one"), ("c1", b"two")]
+    assert len(table.inbox("c1")) == 0 and table.messages("c1") == []
+    assert table.delete("c1") is True and deleted == ["c1"]
+    assert table.post("c1", b"late") is False
+    assert table.info("c1") is None

@@ -138,6 +138,8 @@ class ConnectionTable:
     ``(operation, connection_id)`` for every ``ManagementAPI`` call, in order;
     ``deleted`` the ids closed by ``DeleteConnection``. With ``keep_history`` every
     frame delivered is also kept for :meth:`messages` (after the connection closes too).
+    A driver that delivers through ``on_post`` passes ``buffer=False`` and
+    ``keep_history=False``, so the table keeps no frames at all.
     """
 
     def __init__(
@@ -146,11 +148,13 @@ class ConnectionTable:
         on_delete: Callable[[str], None] | None = None,
         on_post: Callable[[str, bytes], None] | None = None,
         keep_history: bool = True,
+        buffer: bool = True,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.on_delete = on_delete
         self.on_post = on_post
         self.keep_history = keep_history
+        self.buffer = buffer
         self.calls: list[tuple[str, str]] = []
         self.deleted: list[str] = []
         self._clock = clock
@@ -229,7 +233,9 @@ class ConnectionTable:
         """
         record = self._record(connection_id)
         payload = bytes(data)
-        if record is None or not record.inbox.put(payload):
+        if record is None:
+            return False
+        if not (record.inbox.put(payload) if self.buffer else not record.inbox.closed):
             return False
         with self._lock:
             record.last_active_at = self._clock()
