@@ -10,8 +10,10 @@ also named :class:`MemoryConnectionRegistry`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from types import TracebackType
+from typing import Any
 
 from ..apigw.connections import ConnectionTable, connection_info, iso_timestamp
 from ..apigw.limits import MAX_FRAME_BYTES
@@ -38,34 +40,18 @@ MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES
 MemoryConnectionRegistry = ConnectionTable
 """The API Gateway model's connection table, as the endpoint's registry in tests."""
 
-_MAX_HEADER_BYTES = 64 * 1024
-_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request"}
-
-
-async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        chunks: list[bytes] = []
-        while True:
-            size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(await reader.readexactly(size))
-            await reader.readline()
-    length = int(headers.get("content-length") or 0)
-    return await reader.readexactly(length) if length > 0 else b""
+_MAX_BODY_BYTES = 8 * MAX_FRAME_BYTES  # read enough to answer 413 rather than drop
 
 
 class ConnectionsServer:
     """A real HTTP server for ``@connections`` on ``host`` (an ephemeral port by default).
 
-    It runs an asyncio loop in a daemon thread, so simulated ``latency`` (seconds added
-    to every request) costs no thread, and HTTP/1.1 keep-alive is honoured. Point
-    boto3 at :attr:`endpoint`. The next ``throttle_first`` requests are answered 429
-    ``LimitExceededException`` (the attribute may be set at any time). ``calls`` records
-    ``(method, connection_id)`` for each ``@connections`` request, ``request_count``
-    every HTTP request received.
+    aiohttp serves it on an event loop in a daemon thread, so simulated ``latency``
+    (seconds added to every request) costs no thread, and HTTP/1.1 keep-alive and
+    chunked bodies are handled by the library. Point boto3 at :attr:`endpoint`. The
+    next ``throttle_first`` requests are answered 429 ``LimitExceededException`` (the
+    attribute may be set at any time). ``calls`` records ``(method, connection_id)``
+    for each ``@connections`` request, ``request_count`` every HTTP request received.
     """
 
     def __init__(
@@ -90,9 +76,8 @@ class ConnectionsServer:
         self.request_count = 0
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
+        self._runner: Any = None
         self._thread: threading.Thread | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -108,12 +93,22 @@ class ConnectionsServer:
         """Bind and serve in a daemon thread; returns ``self``."""
         if self._thread is not None:
             return self
+        from aiohttp import web
+
         loop = asyncio.new_event_loop()
-        server = loop.run_until_complete(
-            asyncio.start_server(self._serve, self.host, self.port, backlog=1024)
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        self._loop, self._server = loop, server
+        server = web.Application(client_max_size=_MAX_BODY_BYTES)
+        server.router.add_route("*", "/{tail:.*}", self._serve)
+        runner = web.AppRunner(server, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        try:
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, self.host, self.port, backlog=1024, reuse_address=True)
+            loop.run_until_complete(site.start())
+        except BaseException:
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+            raise
+        self.port = int(runner.addresses[0][1])
+        self._loop, self._runner = loop, runner
         self._thread = threading.Thread(
             target=loop.run_forever, name=f"lift-connections-{self.port}", daemon=True
         )
@@ -122,68 +117,35 @@ class ConnectionsServer:
 
     def stop(self) -> None:
         """Stop serving and close every kept-alive connection."""
-        loop, thread = self._loop, self._thread
+        loop, thread, runner = self._loop, self._thread, self._runner
         if loop is None or thread is None:
             return
-        self._loop = self._thread = None
-
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            for writer in list(self._writers):
-                writer.close()
-            if self._server is not None:
-                await self._server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=5)
+        self._loop = self._thread = self._runner = None
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         loop.close()
-        self._server = None
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
+    async def _serve(self, request: Any) -> Any:
+        from aiohttp import web
+
+        throttled = self._record(request.method, request.raw_path)
         try:
-            while await self._serve_one(reader, writer):
-                pass
-        except (
-            asyncio.IncompleteReadError,
-            ConnectionError,
-            ValueError,
-            asyncio.LimitOverrunError,
-        ):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        head = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > _MAX_HEADER_BYTES:
-            return False
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _version = lines[0].split(" ", 2)
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        body = await _read_body(reader, headers)
-        throttled = self._record(method, path)
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            body = b"x" * (MAX_FRAME_BYTES + 1)  # answered 413 by the model, like any oversize
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        status, response_headers, payload = handle_connections_request(
-            self.registry, method, path, body, stage=self.stage, throttled=throttled
+        status, headers, payload = handle_connections_request(
+            self.registry,
+            request.method,
+            request.raw_path,
+            body,
+            stage=self.stage,
+            throttled=throttled,
         )
-        keep_alive = headers.get("connection", "").lower() != "close"
-        out = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"]
-        out.extend(f"{name}: {value}" for name, value in response_headers.items())
-        out.append(f"Content-Length: {len(payload)}")
-        if not keep_alive:
-            out.append("Connection: close")
-        writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + payload)
-        await writer.drain()
-        return keep_alive
+        return web.Response(status=status, headers=headers, body=payload)
 
     def reset(self) -> None:
         """Forget ``calls`` and ``request_count`` (the registry is untouched)."""
