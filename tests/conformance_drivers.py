@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from lift import App
 from lift.local.gateway import Gateway
@@ -43,13 +44,17 @@ class Conn(Protocol):
     def receive_json(self, timeout: float = TIMEOUT) -> Any: ...
     def close(self, code: int = 1000, reason: str = "") -> None: ...
     def wait_closed(self, timeout: float = TIMEOUT) -> tuple[int | None, str | None]: ...
+    @property
+    def subprotocol(self) -> str | None: ...
 
 
 class Driver(Protocol):
     name: str
 
     def start(self, app: App, **options: Any) -> None: ...
-    def connect(self, query: Mapping[str, str] | None = None) -> Conn: ...
+    def connect(
+        self, query: Mapping[str, str] | None = None, subprotocols: Sequence[str] = ()
+    ) -> Conn: ...
     def tick(self) -> None: ...
     def stop(self) -> None: ...
 
@@ -58,6 +63,10 @@ class Driver(Protocol):
 class _TestClientConn:
     def __init__(self, ws: TestWebSocket) -> None:
         self.ws = ws
+
+    @property
+    def subprotocol(self) -> str | None:
+        return self.ws.accepted_subprotocol
 
     def send_text(self, text: str) -> None:
         with contextlib.suppress(WebSocketClosed):  # seen through wait_closed
@@ -91,10 +100,14 @@ class TestClientDriver:
         options.setdefault("user_agent", USER_AGENT)
         self.client = WebSocketTestClient(app, **options)
 
-    def connect(self, query: Mapping[str, str] | None = None) -> Conn:
+    def connect(
+        self, query: Mapping[str, str] | None = None, subprotocols: Sequence[str] = ()
+    ) -> Conn:
         assert self.client is not None
         try:
-            return _TestClientConn(self.client.connect(query=query))
+            return _TestClientConn(
+                self.client.connect(query=query, subprotocols=list(subprotocols) or None)
+            )
         except WebSocketRefused as refused:
             raise Refused(refused.status_code, (refused.body or "").encode()) from None
 
@@ -112,6 +125,10 @@ class TestClientDriver:
 class _GatewayConn:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
+
+    @property
+    def subprotocol(self) -> str | None:
+        return self.ws.subprotocol
 
     def send_text(self, text: str) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -150,12 +167,17 @@ class GatewayDriver:
         self.gateway = Gateway(app, **options)
         self.gateway.start()
 
-    def connect(self, query: Mapping[str, str] | None = None) -> Conn:
+    def connect(
+        self, query: Mapping[str, str] | None = None, subprotocols: Sequence[str] = ()
+    ) -> Conn:
         assert self.gateway is not None
         url = self.gateway.ws_url + (f"?{urlencode(query)}" if query else "")
+        offered = [Subprotocol(name) for name in subprotocols] or None
         try:
             ws = self.sockets.enter_context(
-                connect(url, open_timeout=TIMEOUT, user_agent_header=USER_AGENT)
+                connect(
+                    url, open_timeout=TIMEOUT, user_agent_header=USER_AGENT, subprotocols=offered
+                )
             )
         except InvalidStatus as refused:
             response = refused.response

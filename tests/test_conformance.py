@@ -69,6 +69,8 @@ def build_app(
             recorder.add(ctx.request.event)
             if ctx.query("deny"):
                 raise LiftError(401, "UNAUTHORIZED", "A token is required")
+            if "chat.v1" in ctx.websocket.requested_subprotocols:
+                ctx.websocket.accept_subprotocol("chat.v1")
 
     @app.websocket("$disconnect")
     def on_disconnect(ctx: Context) -> None:
@@ -182,6 +184,24 @@ def test_a_custom_selection_expression(serve: Callable[..., Driver]) -> None:
     assert conn.receive_json()["route"] == "$default"
 
 
+@pytest.mark.parametrize(
+    ("expression", "body", "route"),
+    [
+        ("${request.body.kind}", '{"kind": "echo", "text": "t"}', "echo"),
+        ("${request.body.kind}${request.body.op}", '{"kind": "ec", "op": "ho"}', "echo"),
+        ("${request.body.kind}${request.body.op}", '{"kind": "echo"}', "$default"),
+        ("$request.body.action", '{"action": 7}', "$default"),
+        ("$request.body.action", '{"action": ""}', "$default"),
+    ],
+)
+def test_selection_templates_and_scalars(
+    serve: Callable[..., Driver], expression: str, body: str, route: str
+) -> None:
+    conn = serve(selection=expression).connect()
+    conn.send_text(body)
+    assert conn.receive_json()["route"] == route
+
+
 def test_no_route_and_no_default_is_answered_forbidden(serve: Callable[..., Driver]) -> None:
     conn = serve(default=False).connect()
     connection_id = whoami(conn)
@@ -224,6 +244,12 @@ def test_a_middleware_alone_can_refuse_connections(
         driver.connect()
     assert refused.value.status == 403
     whoami(driver.connect(query={"member": "yes"}))
+
+
+def test_the_subprotocol_chosen_on_connect_is_answered(serve: Callable[..., Driver]) -> None:
+    driver = serve()
+    assert driver.connect(subprotocols=["other", "chat.v1"]).subprotocol == "chat.v1"
+    assert driver.connect(subprotocols=["other"]).subprotocol is None
 
 
 # -- limits and close codes -------------------------------------------------------------------
