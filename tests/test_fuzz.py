@@ -287,7 +287,7 @@ FACTORIES: list[Callable[[], dict[str, Any]]] = [
     lambda: events.sns({"a": 1}),
     lambda: events.dynamodb_stream({"eventName": "INSERT", "Keys": {"id": {"S": "1"}}}),
     lambda: events.kinesis("a", b"b"),
-    lambda: events.cloudtrail_eventbridge(),
+    lambda: events.cloudtrail_eventbridge("DeleteObject"),
 ]
 TEMPLATES = [factory() for factory in FACTORIES]
 
