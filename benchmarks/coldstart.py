@@ -310,7 +310,7 @@ def create_table(endpoint: str) -> None:
         region_name=REGION,
         endpoint_url=endpoint,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+        aws_secret_access_key="testing",
     )
     DynamoDBConnectionStore(TABLE, client=client).create_table()
     client.create_table(
@@ -331,8 +331,8 @@ def child_env(cache: str, domain: str, moto: str) -> dict[str, str]:
     }
     env.update(
         AWS_ACCESS_KEY_ID="ASIAEXAMPLEEXAMPLE00",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # noqa: S106
-        AWS_SESSION_TOKEN="IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN",  # noqa: S106
+        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        AWS_SESSION_TOKEN="IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN",
         AWS_REGION=REGION,
         AWS_DEFAULT_REGION=REGION,
         AWS_CONFIG_FILE="/nonexistent/config",
@@ -355,7 +355,7 @@ def run_once(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     forked benchmark process before ``exec``.
     """
     start = time.perf_counter()
-    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+    done = subprocess.run(
         [sys.executable, *args], env=env, capture_output=True, text=True, check=False
     )
     elapsed = (time.perf_counter() - start) * 1000.0
