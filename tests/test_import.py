@@ -45,7 +45,9 @@ def test_using_the_core_stays_light() -> None:
     assert imported_heavy_modules(statement) == []
 
 
-@pytest.mark.parametrize("module", ["lift.websocket", "lift.testing"])
+@pytest.mark.parametrize(
+    "module", ["lift.websocket", "lift.testing", "lift.auth", "lift.middleware"]
+)
 def test_subpackages_stay_light(module: str) -> None:
     loaded = imported_heavy_modules(f"import {module}")
     assert [

@@ -43,19 +43,37 @@ class Connections:
     Payloads: dict/list are sent as JSON, str as text, bytes as is; over 128 KiB raises
     :class:`~lift.websocket.PayloadTooLargeError` before any call. A gone connection
     raises :class:`~lift.websocket.ConnectionGoneError` (``broadcast`` reports it
-    instead) and is removed from ``store``.
+    instead) and is removed from ``store``. ``deadline`` (a :func:`time.monotonic`
+    time, such as the Lambda's remaining time) bounds every call made through a
+    :class:`~lift.websocket.ManagementClient`, on top of its own timeouts.
     """
 
-    def __init__(self, api: ManagementAPI, store: ConnectionStore | None, logger: Logger) -> None:
+    def __init__(
+        self,
+        api: ManagementAPI,
+        store: ConnectionStore | None,
+        logger: Logger,
+        *,
+        deadline: float | None = None,
+    ) -> None:
         self.api = api
         self.store = store
         self.logger = logger
+        self.deadline = deadline
+
+    def _bounded(self) -> dict[str, Any]:
+        """The ``deadline`` keyword for an API that takes one."""
+        if self.deadline is None:
+            return {}
+        from .management import ManagementClient
+
+        return {"deadline": self.deadline} if isinstance(self.api, ManagementClient) else {}
 
     def send(self, connection_id: str, data: Any) -> None:
         """Send ``data`` to one connection."""
         payload = encode_payload(data)
         try:
-            self.api.post_to_connection(connection_id, payload)
+            self.api.post_to_connection(connection_id, payload, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise
@@ -69,7 +87,9 @@ class Connections:
     ) -> BroadcastResult:
         """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
         payload = encode_payload(data)
-        result = broadcast(self.api, connection_ids, payload, workers=workers)
+        result = broadcast(
+            self.api, connection_ids, payload, workers=workers, deadline=self.deadline
+        )
         if result.gone:
             self.prune(result.gone)
         if result.failed:
@@ -94,14 +114,14 @@ class Connections:
     def disconnect(self, connection_id: str) -> None:
         """Close a connection; one that is already gone counts as closed."""
         try:
-            self.api.delete_connection(connection_id)
+            self.api.delete_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
 
     def connection_info(self, connection_id: str) -> ConnectionInfo:
         """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
         try:
-            raw = self.api.get_connection(connection_id)
+            raw = self.api.get_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise

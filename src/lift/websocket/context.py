@@ -221,7 +221,14 @@ class WebSocketContext:
                 from .management import client_for
 
                 api = client_for(self.management_endpoint, self.region)
-            self._connections = Connections(api, self.store, self.ctx.logger)
+            from .management.policy import lambda_deadline
+
+            self._connections = Connections(
+                api,
+                self.store,
+                self.ctx.logger,
+                deadline=lambda_deadline(self.ctx.lambda_context),
+            )
         return self._connections
 
     # -- sending -----------------------------------------------------------------
