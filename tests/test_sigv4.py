@@ -12,7 +12,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from lift.websocket.sigv4 import Credentials, environment_credentials, sign
+from lift.websocket.management.sigv4 import Credentials, environment_credentials, sign
 
 REQUESTS = 3000
 METHODS = ("GET", "POST", "DELETE", "PUT", "patch", "HEAD")
