@@ -317,9 +317,7 @@ class TokenValidator:
     """
 
     def __init__(self, config: JWTConfig) -> None:
-        jwt = _import_jwt()
         self.config = config
-        self._jwt = jwt
         self._algorithms = list(config.algorithms)
         options: Any = {
             "verify_signature": True,
@@ -337,15 +335,17 @@ class TokenValidator:
             "issuer": _plain(config.issuer),
             "leeway": config.leeway_seconds,
         }
-        self._expired = jwt.ExpiredSignatureError
-        self._immature = jwt.ImmatureSignatureError
-        self._refusals = (jwt.PyJWTError, ValueError, TypeError, KeyError, RecursionError)
+        self._jwt: Any = None
         self._key: Any = None
         self._jwks: _JWKSKeys | None = None
         if config.secret:
+            # PyJWT (and the cryptography it loads) is imported by the first validation,
+            # not at app import: a cold start that serves no $connect never pays for it.
             secret = config.secret
             self._key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
-        elif config.public_key:
+            return
+        self._load_jwt()  # public keys and JWKS are checked now: bad setup fails at start
+        if config.public_key:
             self._key = _load_public_key(config.public_key, self._algorithms)
         else:
             try:
@@ -355,7 +355,17 @@ class TokenValidator:
                 raise ImportError(
                     "JWKS validation needs cryptography and urllib3: pip install 'lift-python[jwt]'"
                 ) from None
-            self._jwks = _JWKSKeys(jwt, config)
+            self._jwks = _JWKSKeys(self._jwt, config)
+
+    def _load_jwt(self) -> Any:
+        """PyJWT and the exception classes :meth:`validate` maps, once per validator."""
+        if self._jwt is None:
+            jwt = _import_jwt()
+            self._expired = jwt.ExpiredSignatureError
+            self._immature = jwt.ImmatureSignatureError
+            self._refusals = (jwt.PyJWTError, ValueError, TypeError, KeyError, RecursionError)
+            self._jwt = jwt
+        return self._jwt
 
     def validate(self, token: str | None) -> dict[str, Any]:
         """The verified claims of ``token``; :class:`TokenError` when it is refused."""
@@ -363,9 +373,10 @@ class TokenValidator:
             raise TokenError("missing")
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
             raise TokenError("invalid", "MalformedToken")
+        jwt = self._jwt or self._load_jwt()
         try:
             key = self._key if self._jwks is None else self._jwks_key(token)
-            claims: dict[str, Any] = self._jwt.decode(token, key, **self._kwargs)
+            claims: dict[str, Any] = jwt.decode(token, key, **self._kwargs)
         except TokenError:
             raise
         except self._expired:

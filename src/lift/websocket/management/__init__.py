@@ -3,9 +3,11 @@
 - :mod:`.endpoint`: where calls go and which region signs them;
 - :mod:`.policy`: what is retried, how long to wait, when to stop (no I/O);
 - :mod:`.transport`: keep-alive HTTP connections (``http.client``) under a hard deadline;
-- :mod:`.client`: :class:`ManagementClient`, signed with botocore's SigV4.
+- :mod:`.sigv4`: AWS Signature Version 4, the same signature as botocore's, without it;
+- :mod:`.client`: :class:`ManagementClient`, which signs and sends through the above.
 
-botocore and urllib3 are imported on first use, so importing this package stays light.
+botocore is imported only when the environment holds no credentials, so importing this
+package, and a Lambda's first send, stay light.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The ``@connections`` client: signed calls under one retry policy and a deadline.
 
-botocore (credentials and SigV4 signing) is imported on first use.
+Requests are signed by :mod:`.sigv4` with credentials from the environment Lambda
+provides; botocore is imported only when the environment has none.
 One client per ``(endpoint, region)`` is created per process (:func:`client_for`) and
 reused across warm invocations.
 """
@@ -20,6 +21,7 @@ from ..errors import ManagementTimeoutError, PayloadTooLargeError
 from ..payload import MAX_PAYLOAD_BYTES
 from .endpoint import config_error
 from .policy import RetryPolicy, TransportFailure, answer_error, earliest, transport_error
+from .sigv4 import Credentials, environment_credentials, sign
 from .transport import Transport
 
 __all__ = ["ManagementAPI", "ManagementClient", "clear_clients", "client_for"]
@@ -64,9 +66,10 @@ def _parse_time(value: Any) -> datetime | None:
 class ManagementClient:
     """:class:`ManagementAPI` over HTTPS, signed with AWS Signature Version 4.
 
-    Credentials come from botocore's provider chain (environment, container, instance
-    profile...) and requests are signed with botocore's ``SigV4Auth`` for the
-    ``execute-api`` service, as the ``apigatewaymanagementapi`` client signs them. HTTP
+    Credentials come from the environment (``AWS_ACCESS_KEY_ID``...), as Lambda
+    provides them, else from botocore's provider chain (profiles, containers, instance
+    roles); requests are signed for the ``execute-api`` service by :mod:`.sigv4`, which
+    gives the same signature as botocore's ``SigV4Auth``. HTTP
     goes through keep-alive connections shared by every thread (at most
     ``max_connections`` kept idle).
 
@@ -82,7 +85,8 @@ class ManagementClient:
     A POST that may have reached the service (a timeout or a reset after it was sent, a
     malformed answer) is not sent again, since it may have been delivered; the error
     says ``maybe_delivered``. ``retry_unsafe=True`` (here or per call) sends it again.
-    ``credentials`` injects botocore credentials (tests, assumed roles). Thread-safe.
+    ``credentials`` injects credentials (a :class:`~.sigv4.Credentials` or botocore
+    credentials, such as an assumed role's). Thread-safe.
     """
 
     def __init__(
@@ -272,28 +276,46 @@ class ManagementClient:
             self._sleep(delay)
             attempt += 1
 
-    def _signer_credentials(self) -> Any:
+    def _signer_credentials(self) -> Credentials:
+        """The credentials to sign with: injected, else Lambda's environment, else botocore.
+
+        Lambda puts the function's role credentials in the environment, so the common
+        case reads three variables and never imports botocore. Elsewhere botocore's
+        provider chain (profiles, containers, instance roles) is used; its credentials
+        may refresh, so they are frozen again for every request.
+        """
         if self._credentials is None:
             with self._lock:
                 if self._credentials is None:
-                    import botocore.session
-
-                    credentials = botocore.session.get_session().get_credentials()
-                    if credentials is None:
-                        raise config_error("credentials", "botocore found no AWS credentials")
-                    self._credentials = credentials
-        frozen = getattr(self._credentials, "get_frozen_credentials", None)
-        return frozen() if frozen is not None else self._credentials
+                    self._credentials = environment_credentials() or _botocore_credentials()
+        source = self._credentials
+        if isinstance(source, Credentials):
+            return source
+        frozen = getattr(source, "get_frozen_credentials", None)
+        current = frozen() if frozen is not None else source
+        return Credentials(current.access_key, current.secret_key, current.token or None)
 
     def _signed(self, method: str, connection_id: str, body: bytes) -> tuple[str, dict[str, str]]:
         """The request path and SigV4 headers for one ``@connections`` call."""
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
         path = f"{self._base_path}/@connections/{quote(connection_id, safe='')}"
-        request = AWSRequest(method=method, url=f"{self._url}{path}", data=body)
-        SigV4Auth(self._signer_credentials(), "execute-api", self.region).add_auth(request)
-        return path, dict(request.headers.items())
+        headers = sign(
+            method,
+            f"{self._url}{path}",
+            body=body,
+            credentials=self._signer_credentials(),
+            region=self.region,
+        )
+        return path, headers
+
+
+def _botocore_credentials() -> Any:
+    """botocore's provider chain, for code that runs outside Lambda's environment."""
+    import botocore.session
+
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        raise config_error("credentials", "no AWS credentials in the environment or botocore")
+    return credentials
 
 
 _clients: dict[tuple[str, str], ManagementClient] = {}
