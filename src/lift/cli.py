@@ -1,9 +1,13 @@
-"""The ``lift`` command: ``routes``, ``invoke``, ``dev`` and ``template``."""
+"""The ``lift`` command: ``routes``, ``invoke``, ``events``, ``token``, ``new``, ``dev``
+and ``template``.
+
+Each subcommand is added to the parser by one function; the commands that need more
+than a few lines live in :mod:`lift.commands`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +18,7 @@ __all__ = ["load_app", "main"]
 
 
 def _routes(args: argparse.Namespace) -> int:
-    app = load_app(args.app)
+    app = load_app(args.app, factory=args.factory)
     routes = app.routes()
     if not routes:
         print("No routes registered.")
@@ -22,47 +26,6 @@ def _routes(args: argparse.Namespace) -> int:
     print(f"{'KIND':<11} {'METHOD':<8} {'PATH / KEY / PATTERN':<32} HANDLER")
     for route in routes:
         print(route.describe())
-    return 0
-
-
-def _invoke(args: argparse.Namespace) -> int:
-    app = load_app(args.app)
-    try:
-        if args.event == "-":
-            event: Any = json.load(sys.stdin)
-        else:
-            with open(args.event, encoding="utf-8") as handle:
-                event = json.load(handle)
-    except (OSError, ValueError) as exc:
-        print(f"error: cannot read the event: {exc}", file=sys.stderr)
-        return 2
-    from .apigw.lambda_context import LambdaContext
-    from .errors import LiftError
-
-    context = LambdaContext("lift-invoke", timeout=300.0, region="local", account_id="000000000000")
-    try:
-        result = app(event, context)
-    except LiftError as exc:
-        print(json.dumps(exc.to_body(), indent=2), file=sys.stderr)
-        return 1
-    print(json.dumps(result, indent=2, default=str))
-    return 0
-
-
-def _dev(args: argparse.Namespace) -> int:
-    try:
-        from .local.gateway import run_dev
-    except ImportError as exc:
-        print(f"error: the local gateway needs the 'local' extra: {exc}", file=sys.stderr)
-        return 2
-    run_dev(
-        args.app,
-        host=args.host,
-        port=args.port,
-        stage=args.stage,
-        reload=args.reload,
-        static_dir=args.static,
-    )
     return 0
 
 
@@ -95,31 +58,52 @@ def _template(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``lift`` command."""
-    parser = argparse.ArgumentParser(
-        prog="lift", description="Lift: Lambda handlers with first-class WebSocket APIs."
+def _app_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "app", metavar="MODULE:APP", help="the app, e.g. main:app or main:create_app()"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument(
+        "--factory", action="store_true", help="APP is a factory: call it to make the app"
+    )
 
+
+def _add_routes(commands: Any) -> None:
     routes = commands.add_parser("routes", help="list every registered route")
-    routes.add_argument("app", metavar="MODULE:APP")
+    _app_argument(routes)
     routes.set_defaults(run=_routes)
 
-    invoke = commands.add_parser("invoke", help="run one event through the app")
-    invoke.add_argument("app", metavar="MODULE:APP")
-    invoke.add_argument("--event", required=True, help="JSON event file, or - for stdin")
-    invoke.set_defaults(run=_invoke)
 
-    dev = commands.add_parser("dev", help="run the app on a local WebSocket gateway")
-    dev.add_argument("app", metavar="MODULE:APP")
-    dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=8000)
-    dev.add_argument("--stage", default="local")
-    dev.add_argument("--reload", action="store_true", help="restart on code changes")
-    dev.add_argument("--static", metavar="DIR", help="serve this directory's files at /")
-    dev.set_defaults(run=_dev)
+def _add_invoke(commands: Any) -> None:
+    from .commands import invoke
 
+    invoke.register(commands, _app_argument)
+
+
+def _add_events(commands: Any) -> None:
+    from .commands import sample_events
+
+    sample_events.register(commands)
+
+
+def _add_token(commands: Any) -> None:
+    from .commands import dev_token
+
+    dev_token.register(commands, _app_argument)
+
+
+def _add_new(commands: Any) -> None:
+    from .commands import new
+
+    new.register(commands)
+
+
+def _add_dev(commands: Any) -> None:
+    from .commands import dev
+
+    dev.register(commands, _app_argument)
+
+
+def _add_template(commands: Any) -> None:
     template = commands.add_parser(
         "template", help="print an AWS SAM template (JSON) for the app's WebSocket API"
     )
@@ -149,6 +133,23 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--timeout", type=int, default=29, help="function timeout (s)")
     template.add_argument("--runtime", default="python3.12")
     template.set_defaults(run=_template)
+
+
+SUBCOMMANDS = (_add_routes, _add_invoke, _add_events, _add_token, _add_new, _add_dev, _add_template)
+"""One function per subcommand, in the order ``lift --help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lift`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="lift", description="Lift: Lambda handlers with first-class WebSocket APIs."
+    )
+    parser.add_argument("--version", action="version", version=f"lift {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(commands)
     return parser
 
 

@@ -1,38 +1,241 @@
-"""``lift dev --reload``: run the gateway in a child process restarted on code changes."""
+"""``lift dev``: serve an app on the local gateway, optionally restarting on changes.
+
+Without ``reload`` the gateway runs in this process. With it, a supervisor watches the
+Python files under the current directory and runs the gateway in a worker process.
+On a change a new worker is started first and imports the app while the old one
+still serves; only when the import succeeded is the old worker stopped with SIGTERM
+(so its clients get a close frame and ``$disconnect`` runs) and the new one told to
+bind the port. A change that breaks the import leaves the old version serving. The
+restart costs the old worker's shutdown plus a bind, well under a second.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["run_with_reload"]
+__all__ = ["DevOptions", "port_problem", "run_dev_command", "run_with_reload", "serve"]
+
+_READY_FD_ENV = "LIFT_DEV_READY_FD"
+_STOP_TIMEOUT = 15.0  # the gateway itself gives connections 10 s to close
 
 
-def _serve(target: str, host: str, port: int, stage: str, static_dir: str | None) -> None:
-    """The child process: import the app afresh and serve it."""
-    from .gateway import run_dev
+@dataclass
+class DevOptions:
+    """What ``lift dev`` serves and how."""
 
-    run_dev(target, host=host, port=port, stage=stage, reload=False, static_dir=static_dir)
+    target: str
+    factory: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    stage: str = "local"
+    static_dir: str | None = None
+    log_format: str = "pretty"
+    metrics: bool = False
 
 
-def _changed(changes: set[tuple[Any, str]]) -> None:
-    paths = sorted({os.path.relpath(path) for _, path in changes})
-    shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    print(f"Changes in {shown}: restarting the gateway", flush=True)
+def port_problem(host: str, port: int) -> str | None:
+    """A one-line reason when ``host:port`` cannot be bound now, else ``None``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return _bind_error(host, port, exc)
+    return None
 
 
-def run_with_reload(
-    target: str, *, host: str, port: int, stage: str, static_dir: str | None = None
-) -> None:
-    """Serve ``target`` and restart it whenever a ``.py`` file under the cwd changes."""
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"error: port {port} on {host} is already in use (another lift dev?); "
+            f"choose another with --port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"error: no permission to listen on port {port} on {host}; choose a port above 1023"
+    return f"error: cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def serve(options: DevOptions) -> int:
+    """Import the app and serve it until Ctrl+C or SIGTERM; the exit status."""
+    _setup_output(options)
+    from ..loading import load_app
+
+    app = load_app(options.target, factory=options.factory)
+    return _serve_app(app, options)
+
+
+def _setup_output(options: DevOptions) -> None:
+    if options.log_format == "pretty":
+        from .devlog import DevOutput
+
+        sys.stdout = DevOutput(sys.stdout, metrics=options.metrics)
+
+
+def _serve_app(app: Any, options: DevOptions, *, bind_wait: float = 0.0) -> int:
+    from .gateway import Gateway
+
+    gateway = Gateway(
+        app,
+        host=options.host,
+        port=options.port,
+        stage=options.stage,
+        static_dir=options.static_dir,
+    )
+    deadline = time.monotonic() + bind_wait
+    while True:
+        try:
+            gateway.start()
+            break
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE and time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            print(_bind_error(options.host, options.port, exc), file=sys.stderr)
+            return 2
+    gateway.serve_forever(title=options.target)
+    return 0
+
+
+def run_dev_command(options: DevOptions, *, reload: bool) -> int:
+    """``lift dev``: check the port, then serve (with a supervisor when ``reload``)."""
+    problem = port_problem(options.host, options.port) if options.port else None
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    if reload:
+        return run_with_reload(options)
+    try:
+        return serve(options)
+    except KeyboardInterrupt:
+        return 0
+
+
+# -- the supervisor ------------------------------------------------------------------
+class _Worker:
+    """A worker process that imports the app, says so, then serves when told to."""
+
+    def __init__(self, options: DevOptions) -> None:
+        ready_read, ready_write = os.pipe()
+        env = {**os.environ, _READY_FD_ENV: str(ready_write)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lift.local.reload", json.dumps(asdict(options))],
+            stdin=subprocess.PIPE,
+            pass_fds=(ready_write,),
+            env=env,
+        )
+        os.close(ready_write)
+        self._ready = ready_read
+
+    def wait_ready(self) -> bool:
+        """Block until the app is imported (``True``) or the worker exited (``False``)."""
+        try:
+            return os.read(self._ready, 1) == b"1"
+        finally:
+            os.close(self._ready)
+
+    def go(self) -> None:
+        """Tell the worker to bind and serve."""
+        stdin = self.process.stdin
+        if stdin is not None:
+            with contextlib.suppress(OSError):
+                stdin.write(b"go\n")
+                stdin.close()
+
+    def stop(self) -> None:
+        """SIGTERM (connections close with 1001, ``$disconnect`` runs), then wait."""
+        process = self.process
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                print("The gateway did not stop in time: killing it", flush=True)
+                process.kill()
+                process.wait()
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+
+
+def _start(options: DevOptions, current: _Worker | None) -> _Worker | None:
+    """Start a worker and hand it the port; on a failed import keep ``current``."""
+    started = time.perf_counter()
+    worker = _Worker(options)
+    if not worker.wait_ready():
+        worker.stop()
+        if current is not None:
+            print("The app failed to import: still serving the previous version", flush=True)
+        else:
+            print("The app failed to import: waiting for changes", flush=True)
+        return current
+    if current is not None:
+        current.stop()
+    worker.go()
+    if current is not None:
+        print(f"Restarted in {time.perf_counter() - started:.2f} s", flush=True)
+    return worker
+
+
+def run_with_reload(options: DevOptions) -> int:
+    """Serve ``options.target`` and restart it whenever a ``.py`` file under the cwd changes."""
     import watchfiles
 
     root = os.getcwd()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"Watching {root} for changes (Python files)", flush=True)
-    watchfiles.run_process(
-        root,
-        target=_serve,
-        args=(target, host, port, stage, static_dir),
-        watch_filter=watchfiles.PythonFilter(),
-        callback=_changed,
-    )
+    current = _start(options, None)
+    try:
+        for changes in watchfiles.watch(
+            root,
+            watch_filter=watchfiles.PythonFilter(),
+            debounce=400,
+            step=30,
+            stop_event=stop,
+        ):
+            paths = sorted({os.path.relpath(path) for _, path in changes})
+            shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+            print(f"Changes in {shown}: restarting the gateway", flush=True)
+            current = _start(options, current)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if current is not None:
+            current.stop()
+    return 0
+
+
+def _worker_main(raw: str) -> int:
+    """A supervised worker: import, report ready, wait for ``go``, serve."""
+    options = DevOptions(**json.loads(raw))
+    ready = int(os.environ.pop(_READY_FD_ENV))
+    _setup_output(options)
+    from ..loading import load_app
+
+    app = load_app(options.target, factory=options.factory)
+    os.write(ready, b"1")
+    os.close(ready)
+    if sys.stdin.readline().strip() != "go":
+        return 0
+    return _serve_app(app, options, bind_wait=5.0)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(_worker_main(sys.argv[1]))
+    except KeyboardInterrupt:
+        sys.exit(0)
