@@ -15,6 +15,7 @@ import contextlib
 import errno
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -83,7 +84,9 @@ def _setup_output(options: DevOptions) -> None:
         sys.stdout = DevOutput(sys.stdout, metrics=options.metrics)
 
 
-def _serve_app(app: Any, options: DevOptions, *, bind_wait: float = 0.0) -> int:
+def _serve_app(
+    app: Any, options: DevOptions, *, bind_wait: float = 0.0, serving_fd: int | None = None
+) -> int:
     from .gateway import Gateway
 
     gateway = Gateway(
@@ -100,10 +103,14 @@ def _serve_app(app: Any, options: DevOptions, *, bind_wait: float = 0.0) -> int:
             break
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE and time.monotonic() < deadline:
-                time.sleep(0.02)
+                time.sleep(0.01)
                 continue
             print(_bind_error(options.host, options.port, exc), file=sys.stderr)
             return 2
+    if serving_fd is not None:
+        with contextlib.suppress(OSError):
+            os.write(serving_fd, b"2")
+            os.close(serving_fd)
     gateway.serve_forever(title=options.target)
     return 0
 
@@ -124,7 +131,9 @@ def run_dev_command(options: DevOptions, *, reload: bool) -> int:
 
 # -- the supervisor ------------------------------------------------------------------
 class _Worker:
-    """A worker process that imports the app, says so, then serves when told to."""
+    """A worker process: it imports the gateway at once, the app when told to ``load``
+    (then says so), and binds and serves when told to ``go``. The supervisor keeps one
+    spare worker warm, so a restart costs only the app's own import."""
 
     def __init__(self, options: DevOptions) -> None:
         ready_read, ready_write = os.pipe()
@@ -138,27 +147,52 @@ class _Worker:
         os.close(ready_write)
         self._ready = ready_read
 
+    def _tell(self, word: str) -> None:
+        stdin = self.process.stdin
+        if stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stdin.write(word.encode() + b"\n")
+                stdin.flush()
+
+    def load(self) -> None:
+        """Tell the worker to import the app."""
+        self._tell("load")
+
     def wait_ready(self) -> bool:
         """Block until the app is imported (``True``) or the worker exited (``False``)."""
-        try:
-            return os.read(self._ready, 1) == b"1"
-        finally:
+        ok = os.read(self._ready, 1) == b"1"
+        if not ok:
+            self.close()
+        return ok
+
+    def wait_serving(self, timeout: float = 10.0) -> bool:
+        """Block until the worker listens on the port (``False``: it did not)."""
+        readable, _, _ = select.select([self._ready], [], [], timeout)
+        ok = bool(readable) and os.read(self._ready, 1) == b"2"
+        self.close()
+        return ok
+
+    def close(self) -> None:
+        """Close the readiness pipe."""
+        if self._ready >= 0:
             os.close(self._ready)
+            self._ready = -1
 
     def go(self) -> None:
         """Tell the worker to bind and serve."""
-        stdin = self.process.stdin
-        if stdin is not None:
-            with contextlib.suppress(OSError):
-                stdin.write(b"go\n")
-                stdin.close()
+        self._tell("go")
+
+    def terminate(self) -> None:
+        """SIGTERM: the gateway closes every connection (1001, ``$disconnect`` runs)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
 
     def stop(self) -> None:
-        """SIGTERM (connections close with 1001, ``$disconnect`` runs), then wait."""
+        """:meth:`terminate`, then wait for the worker to exit (killed after 15 s)."""
         process = self.process
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 process.wait(timeout=_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -170,10 +204,11 @@ class _Worker:
                 process.stdin.close()
 
 
-def _start(options: DevOptions, current: _Worker | None) -> _Worker | None:
-    """Start a worker and hand it the port; on a failed import keep ``current``."""
+def _start(options: DevOptions, current: _Worker | None, spare: _Worker) -> _Worker | None:
+    """Load the app in ``spare`` and hand it the port; on a failed import keep ``current``."""
     started = time.perf_counter()
-    worker = _Worker(options)
+    worker = spare
+    worker.load()
     if not worker.wait_ready():
         worker.stop()
         if current is not None:
@@ -181,11 +216,20 @@ def _start(options: DevOptions, current: _Worker | None) -> _Worker | None:
         else:
             print("The app failed to import: waiting for changes", flush=True)
         return current
+    stopping = time.perf_counter()
+    if current is not None:
+        current.terminate()
+    worker.go()  # it binds as soon as the old worker has closed its connections and port
+    serving = worker.wait_serving()
     if current is not None:
         current.stop()
-    worker.go()
-    if current is not None:
-        print(f"Restarted in {time.perf_counter() - started:.2f} s", flush=True)
+    if current is not None and serving:
+        now = time.perf_counter()
+        print(
+            f"Restarted in {now - started:.2f} s "
+            f"(the port was closed for {(now - stopping) * 1000:.0f} ms)",
+            flush=True,
+        )
     return worker
 
 
@@ -197,7 +241,9 @@ def run_with_reload(options: DevOptions) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"Watching {root} for changes (Python files)", flush=True)
-    current = _start(options, None)
+    spare = _Worker(options)
+    current = _start(options, None, spare)
+    spare = _Worker(options)
     try:
         for changes in watchfiles.watch(
             root,
@@ -209,14 +255,24 @@ def run_with_reload(options: DevOptions) -> int:
             paths = sorted({os.path.relpath(path) for _, path in changes})
             shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
             print(f"Changes in {shown}: restarting the gateway", flush=True)
-            current = _start(options, current)
+            current = _start(options, current, spare)
+            if spare is current or spare.process.poll() is not None:
+                spare = _Worker(options)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        spare.stop()
         if current is not None:
             current.stop()
     return 0
+
+
+def _stop_with_supervisor() -> None:
+    """Stop this worker (as SIGTERM does) when the supervisor goes away."""
+    while sys.stdin.readline():
+        pass
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _worker_main(raw: str) -> int:
@@ -225,13 +281,16 @@ def _worker_main(raw: str) -> int:
     ready = int(os.environ.pop(_READY_FD_ENV))
     _setup_output(options)
     from ..loading import load_app
+    from . import gateway  # noqa: F401 - imported while the previous worker still serves
 
+    if sys.stdin.readline().strip() != "load":
+        return 0
     app = load_app(options.target, factory=options.factory)
     os.write(ready, b"1")
-    os.close(ready)
     if sys.stdin.readline().strip() != "go":
         return 0
-    return _serve_app(app, options, bind_wait=5.0)
+    threading.Thread(target=_stop_with_supervisor, name="lift-supervisor", daemon=True).start()
+    return _serve_app(app, options, bind_wait=_STOP_TIMEOUT, serving_fd=ready)
 
 
 if __name__ == "__main__":
