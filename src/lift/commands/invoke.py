@@ -32,7 +32,15 @@ def register(commands: Any, app_argument: Callable[[argparse.ArgumentParser], No
     )
     parser.add_argument("--event", dest="event_option", metavar="EVENT", help=argparse.SUPPRESS)
     parser.add_argument("--compact", action="store_true", help="print the result on one line")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, take_extras=_take_event)
+
+
+def _take_event(args: argparse.Namespace, extras: list[str]) -> bool:
+    """Accept EVENT after options (``invoke main:make --factory event.json``)."""
+    if len(extras) != 1 or args.event_path is not None or extras[0].startswith("--"):
+        return False
+    args.event_path = extras[0]
+    return True
 
 
 def read_event(path: str) -> Any:
