@@ -96,9 +96,7 @@ def test_routes_explains_a_bad_target(project: Path) -> None:
     assert wrong.returncode != 0 and "not a lift.App" in wrong.stderr
     typo = lift(project, "routes", "myapp:ap")
     assert typo.returncode != 0
-    assert typo.stderr.strip() == (
-        "error: module 'myapp' has no attribute 'ap' (apps in it: app)"
-    )
+    assert typo.stderr.strip() == ("error: module 'myapp' has no attribute 'ap' (apps in it: app)")
     factory = lift(project, "routes", "myapp:create_app")
     assert factory.returncode != 0 and "use myapp:create_app() or --factory" in factory.stderr
     for result in (missing, wrong, typo, factory):
@@ -179,7 +177,7 @@ def test_invoke_reports_bad_input_clearly(project: Path) -> None:
         (["websocket-disconnect"], "$disconnect", "websocket"),
         (["http-v1", "--method", "get", "--path", "/users/9"], "/users/9", "http"),
         (["http-v2", "--path", "/users/9"], "/users/9", "http"),
-        (["sqs", "--queue", "orders-new", "--body", '{"id": 1}', "--body", "2"], "orders-new", "sqs"),
+        (["sqs", "--queue", "orders-new", "--body", "{}", "--body", "2"], "orders-new", "sqs"),
         (["s3", "--bucket", "photos", "--key", "a.png"], "photos", "s3"),
         (["eventbridge", "--source", "shop", "--body", '{"id": 3}'], "shop", "eventbridge"),
         (["scheduled", "--rule", "hourly"], "hourly", "scheduled"),
@@ -198,7 +196,8 @@ def test_events_prints_events_the_app_routes(
 
 
 def test_events_pipe_into_invoke(project: Path) -> None:
-    message = lift(project, "events", "websocket-message", "--body", '{"action":"chat","text":"yo"}')
+    body = '{"action":"chat","text":"yo"}'
+    message = lift(project, "events", "websocket-message", "--body", body)
     result = lift(project, "invoke", "myapp:app", "-", stdin=message.stdout)
     assert json.loads(json.loads(result.stdout)["body"]) == {"echo": "yo"}
     batch = lift(project, "events", "sqs", "--queue", "orders-eu", "--body", "{}")
@@ -238,7 +237,8 @@ def whoami(ctx):
 
 
 jwks_app = App()
-jwks_app.use(websocket_auth(JWTConfig(jwks_url="https://idp.example.com/jwks", algorithms=["RS256"])))
+jwks = JWTConfig(jwks_url="https://idp.example.com/jwks", algorithms=["RS256"])
+jwks_app.use(websocket_auth(jwks))
 plain_app = App()
 """
 

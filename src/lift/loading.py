@@ -26,10 +26,8 @@ def _split(target: str) -> tuple[str, str, bool]:
     call = attribute.endswith("()")
     if call:
         attribute = attribute[:-2].strip()
-    if not module_name or not attribute.isidentifier() and not _dotted(attribute):
-        raise AppNotFoundError(
-            f"error: expected MODULE:APP or MODULE:FACTORY(), got {target!r}"
-        )
+    if not module_name or not _dotted(attribute):
+        raise AppNotFoundError(f"error: expected MODULE:APP or MODULE:FACTORY(), got {target!r}")
     return module_name, attribute, call
 
 

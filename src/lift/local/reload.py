@@ -25,7 +25,14 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["DevOptions", "port_problem", "run_dev_command", "run_with_reload", "serve"]
+__all__ = [
+    "DevOptions",
+    "port_problem",
+    "run_dev_command",
+    "run_with_reload",
+    "serve",
+    "supervise",
+]
 
 _READY_FD_ENV = "LIFT_DEV_READY_FD"
 _STOP_TIMEOUT = 15.0  # the gateway itself gives connections 10 s to close
@@ -122,7 +129,7 @@ def run_dev_command(options: DevOptions, *, reload: bool) -> int:
         print(problem, file=sys.stderr)
         return 2
     if reload:
-        return run_with_reload(options)
+        return supervise(options)
     try:
         return serve(options)
     except KeyboardInterrupt:
@@ -138,7 +145,7 @@ class _Worker:
     def __init__(self, options: DevOptions) -> None:
         ready_read, ready_write = os.pipe()
         env = {**os.environ, _READY_FD_ENV: str(ready_write)}
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
             [sys.executable, "-m", "lift.local.reload", json.dumps(asdict(options))],
             stdin=subprocess.PIPE,
             pass_fds=(ready_write,),
@@ -233,7 +240,14 @@ def _start(options: DevOptions, current: _Worker | None, spare: _Worker) -> _Wor
     return worker
 
 
-def run_with_reload(options: DevOptions) -> int:
+def run_with_reload(
+    target: str, *, host: str, port: int, stage: str, static_dir: str | None = None
+) -> None:
+    """Serve ``target`` and restart it whenever a ``.py`` file under the cwd changes."""
+    supervise(DevOptions(target, host=host, port=port, stage=stage, static_dir=static_dir))
+
+
+def supervise(options: DevOptions) -> int:
     """Serve ``options.target`` and restart it whenever a ``.py`` file under the cwd changes."""
     import watchfiles
 
