@@ -36,12 +36,15 @@ class LocalLambdaContext:
     identity = None
     client_context = None
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float | None = None) -> None:
         self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + LAMBDA_TIMEOUT_MS / 1000
+        self._deadline = (
+            deadline if deadline is not None else time.monotonic() + LAMBDA_TIMEOUT_MS / 1000
+        )
+        """``time.monotonic()`` when API Gateway stops waiting (29 s after the start)."""
 
     def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left of API Gateway's 29-second integration timeout."""
+        """Milliseconds left of API Gateway's integration timeout."""
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 

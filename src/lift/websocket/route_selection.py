@@ -45,7 +45,7 @@ def select_route(expression: str, body: str) -> str | None:
         return expression if expression and "$" not in expression else None
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
         return None
     if not isinstance(parsed, dict):
         return None
