@@ -1,10 +1,11 @@
 """One client's WebSocket session on the local gateway, from the upgrade request to
 ``$disconnect``.
 
-* The upgrade request is checked first: a malformed handshake is answered 400 and never
-  reaches the app. Then ``$connect`` runs; a non-2xx result (or a timeout: 504) refuses
-  the handshake. Should the handshake still fail after an accepted ``$connect`` (the
-  client vanished meanwhile), ``$disconnect`` runs, so the app removes what it saved.
+* The upgrade request is checked first: a malformed handshake is answered 400 (426 for
+  a WebSocket version other than 13) and never reaches the app. Then ``$connect`` runs;
+  a non-2xx result (or a timeout: 504) refuses the handshake. Should the handshake
+  still fail after an accepted ``$connect`` (the client vanished meanwhile),
+  ``$disconnect`` runs, so the app removes what it saved.
 * A reader routes each text message (route selection) into the connection's inbox;
   a processor invokes the app for each in turn, and a writer sends what is posted to
   the connection. Every failure of one message (the app raising or timing out, a route
@@ -116,6 +117,9 @@ class Sessions:
         gw = self.gateway
         if gw.closing or gw.invoker is None:
             return web.Response(status=503, text="The gateway is shutting down\n")
+        if request.headers.get("Sec-WebSocket-Version", "").strip() != "13":
+            headers = {"Sec-WebSocket-Version": "13"}
+            return web.Response(status=426, headers=headers, text="WebSocket version 13 only\n")
         if not web.WebSocketResponse().can_prepare(request).ok:
             return web.Response(status=400, text="Bad WebSocket handshake\n")
         connection_id = new_connection_id()
