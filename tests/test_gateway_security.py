@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -27,6 +30,7 @@ from lift.local.guards import host_name, is_allowed_host, is_own_origin
 from lift.local.session import RouteResponseError, route_response
 
 from . import test_gateway as base
+from .local_support import CHROMIUM, CHROMIUM_ARGS, requires_chromium
 from .test_gateway import Recorder, connection_id_of, make_app, receive_json
 
 recorder = base.recorder  # the fixtures of the gateway's main tests
@@ -74,6 +78,21 @@ def upgrade_headers(**extra: str) -> dict[str, str]:
 
 def post_path(gateway: Gateway, connection_id: str) -> str:
     return f"/{gateway.stage}/@connections/{connection_id}"
+
+
+@contextlib.contextmanager
+def chromium_with(extra_args: list[str]) -> Iterator[Any]:
+    """Headless Chromium with more command-line switches."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS + extra_args
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def nothing_arrives(ws: Any, wait: float = 0.3) -> bool:
@@ -424,3 +443,61 @@ def test_the_gateway_options_are_checked(aws_env: None, recorder: Recorder) -> N
         Gateway(make_app(recorder), integration_timeout=0)
     with pytest.raises(ValueError):
         Gateway(make_app(recorder), workers=0)
+
+
+# -- a real browser on a foreign page --------------------------------------------------------
+FOREIGN_PAGE = """<!doctype html><title>elsewhere</title><script>
+window.results = {feed: [], feedClosed: false, post: null};
+const feed = new WebSocket("ws://127.0.0.1:%(port)d/_lift/events");
+feed.onmessage = (event) => window.results.feed.push(event.data);
+feed.onclose = () => { window.results.feedClosed = true; };
+fetch("http://127.0.0.1:%(port)d/%(stage)s/@connections/%(id)s",
+      {method: "POST", body: "injected", mode: "no-cors"})
+  .then(() => { window.results.post = "sent"; }, () => { window.results.post = "failed"; });
+</script>"""
+
+
+@requires_chromium
+def test_a_page_elsewhere_can_neither_watch_nor_post_nor_rebind(
+    gateway: Gateway, recorder: Recorder
+) -> None:
+    with connect(gateway.ws_url) as ws:
+        connection_id = connection_id_of(gateway, recorder)
+        page_html = FOREIGN_PAGE % {
+            "port": gateway.port,
+            "stage": gateway.stage,
+            "id": connection_id,
+        }
+
+        class Elsewhere(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = page_html.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        with ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere) as other:
+            threading.Thread(target=other.serve_forever, daemon=True).start()
+            try:
+                with chromium_with(["--host-resolver-rules=MAP evil.test 127.0.0.1"]) as browser:
+                    page = browser.new_page()
+                    page.goto(f"http://evil.test:{other.server_address[1]}/")
+                    page.wait_for_function(
+                        "(window.results.feedClosed || window.results.feed.length > 0)"
+                        " && window.results.post !== null",
+                        timeout=10_000,
+                    )
+                    results = page.evaluate("window.results")
+                    # DNS rebinding: the same page's name now points at the gateway.
+                    rebound = page.goto(f"http://evil.test:{gateway.port}/_lift/")
+                    assert rebound is not None and rebound.status == 403
+                    assert "Lift local gateway" not in page.content()
+            finally:
+                other.shutdown()
+        assert results["feed"] == []  # not one byte of the inspector's feed
+        assert nothing_arrives(ws, 0.5)  # and nothing was injected
