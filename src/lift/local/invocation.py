@@ -1,12 +1,16 @@
 """Invoking the app as Lambda would: on its own thread, within the integration timeout.
 
-Each invocation runs on a worker thread of its own (threads are started as needed, up
-to ``max_concurrency``, and reused), so a slow handler never holds up another one, as
-each Lambda invocation has its own instance. API Gateway waits at most ``timeout``
-seconds (29 by default) for an answer; past that the caller gets a timed-out
-:class:`Invocation` and the thread is abandoned (Python cannot stop it; it finishes in
-the background and its result is dropped). Worker threads are daemons, so a handler
-that never returns cannot keep the process alive.
+Each invocation runs on a worker thread of its own, so a slow handler never holds up
+another one, as each Lambda invocation has its own instance: threads are reused, a
+core of them is started as needed, and beyond it a new one is started for any
+invocation that waited :data:`STALL_SECONDS` for a free thread (up to ``max_threads``).
+Fast handlers thus share a few threads; slow ones get their own.
+
+API Gateway waits at most ``timeout`` seconds (29 by default) for an answer; past
+that the caller gets a timed-out :class:`Invocation` and the thread is abandoned
+(Python cannot stop it; it finishes in the background and its result is dropped).
+Worker threads are daemons, so a handler that never returns cannot keep the process
+alive.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from typing import Any
 
 from .live import LAMBDA_TIMEOUT_MS, LocalLambdaContext
 
-__all__ = ["INTEGRATION_TIMEOUT", "Invocation", "Invoker", "WorkerPool"]
+__all__ = ["INTEGRATION_TIMEOUT", "STALL_SECONDS", "Invocation", "Invoker", "WorkerPool"]
 
 INTEGRATION_TIMEOUT = LAMBDA_TIMEOUT_MS / 1000
 """API Gateway's integration timeout, in seconds."""
+
+STALL_SECONDS = 0.02
+"""How long an invocation may wait for a free thread before one is started for it."""
 
 _IDLE_SECONDS = 30.0  # an idle worker thread exits after this long
 
@@ -35,16 +42,19 @@ _Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
 
 
 class WorkerPool:
-    """Daemon worker threads, started on demand up to ``max_threads`` and reused.
+    """Daemon worker threads, reused: up to ``core`` started on demand, more (up to
+    ``max_threads``) when :meth:`unstall` finds a job still waiting.
 
     Unlike :class:`concurrent.futures.ThreadPoolExecutor`, its threads are daemons (a
-    stuck handler never blocks interpreter exit) and idle ones retire.
+    stuck handler never blocks interpreter exit), it grows past its core when jobs
+    wait, and idle threads retire.
     """
 
-    def __init__(self, max_threads: int, *, name: str = "lift-dev") -> None:
+    def __init__(self, max_threads: int, *, core: int = 64, name: str = "lift-dev") -> None:
         if max_threads < 1:
             raise ValueError("max_threads must be at least 1")
         self.max_threads = max_threads
+        self.core = min(core, max_threads)
         self._name = name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._idle = threading.Semaphore(0)
@@ -65,15 +75,22 @@ class WorkerPool:
             return future
         self._jobs.put((future, func, args))
         if not self._idle.acquire(blocking=False):
-            with self._lock:
-                if self._threads < self.max_threads:
-                    self._threads += 1
-                    number = self._threads
-                    thread = threading.Thread(
-                        target=self._work, name=f"{self._name}-{number}", daemon=True
-                    )
-                    thread.start()
+            self._spawn(self.core)
         return future
+
+    def unstall(self, future: Future[Any]) -> None:
+        """Start one more thread if ``future``'s job is still waiting for one."""
+        if not (future.running() or future.done()):
+            self._spawn(self.max_threads)
+
+    def _spawn(self, limit: int) -> None:
+        with self._lock:
+            if self._closed or self._threads >= limit:
+                return
+            self._threads += 1
+            number = self._threads
+        thread = threading.Thread(target=self._work, name=f"{self._name}-{number}", daemon=True)
+        thread.start()
 
     def close(self) -> None:
         """Cancel queued jobs and let idle threads exit (running ones finish on their own)."""
@@ -156,6 +173,8 @@ class Invoker:
         start = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         future = self.pool.submit(self._call, event, deadline, then)
+        loop = asyncio.get_running_loop()
+        stall = loop.call_later(STALL_SECONDS, self.pool.unstall, future)
         try:
             outcome, extra = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError:
@@ -166,16 +185,9 @@ class Invoker:
             return Invocation(None, elapsed, timed_out=True), None
         except RuntimeError:  # the pool is closed: the gateway is stopping
             return Invocation(None, (time.perf_counter() - start) * 1000, raised=True), None
+        finally:
+            stall.cancel()
         return outcome, extra
-
-    async def call(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking helper on a worker thread, bounded by the same timeout."""
-        future = self.pool.submit(func, *args)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
-        except asyncio.TimeoutError:
-            future.cancel()
-            raise
 
     def _call(
         self, event: dict[str, Any], deadline: float, then: Callable[[Any], Any] | None
