@@ -178,6 +178,9 @@ def test_cross_site_fetch_metadata_is_refused_without_origin(gateway: Gateway) -
     assert http(gateway, "GET", "/_lift/", {"Sec-Fetch-Site": "same-site"})[0] == 403
     assert http(gateway, "GET", "/_lift/", {"Sec-Fetch-Site": "none"})[0] == 200
     assert http(gateway, "GET", "/_lift/", {"Sec-Fetch-Site": "same-origin"})[0] == 200
+    link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert http(gateway, "GET", "/_lift/", link)[0] == 200  # a link followed to the page
+    assert http(gateway, "POST", "/local/@connections/x", link)[0] == 403
 
 
 def test_the_apps_websocket_accepts_any_origin_as_api_gateway_does(

@@ -11,7 +11,9 @@ reach it. Three defences:
 * **Origin check** (the inspector and the ``@connections`` endpoint): a browser request
   must come from the gateway's own origin. Browsers send ``Origin`` on cross-origin
   WebSocket handshakes and on every POST/DELETE, so a foreign page can neither watch the
-  inspector's feed nor post into a connection (a ``text/plain`` POST needs no preflight).
+  inspector's feed nor post into a connection (a ``text/plain`` POST needs no preflight);
+  requests a browser marks cross-site (``Sec-Fetch-Site``) are refused too, except
+  following a link to a page.
   Requests without ``Origin`` (boto3, curl, other processes) are not browser requests
   and pass. The app's own WebSocket endpoint accepts any origin, as API Gateway does:
   its ``$connect`` handler sees the ``Origin`` header and may refuse.
@@ -106,6 +108,13 @@ def is_own_origin(origin: str, allowed: Collection[str], port: int) -> bool:
     return is_allowed_host(parts.netloc, allowed)
 
 
+def _is_navigation(request: web.Request) -> bool:
+    """A link followed to the page: harmless, as the linking page cannot read it (nor
+    frame it)."""
+    mode = request.headers.get("Sec-Fetch-Mode", "").lower()
+    return request.method in ("GET", "HEAD") and mode == "navigate"
+
+
 def _refuse(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text + "\n", headers={"Cache-Control": "no-store"})
 
@@ -127,8 +136,8 @@ def guard_middleware(
             origin = request.headers.get("Origin")
             if origin is not None and not is_own_origin(origin, names, port()):
                 return _refuse(403, "Forbidden: cross-origin requests are not accepted here")
-            fetch_site = request.headers.get("Sec-Fetch-Site")
-            if fetch_site is not None and fetch_site.lower() not in _SAME_ORIGIN_FETCH:
+            fetch_site = request.headers.get("Sec-Fetch-Site", "none").lower()
+            if fetch_site not in _SAME_ORIGIN_FETCH and not _is_navigation(request):
                 return _refuse(403, "Forbidden: cross-origin requests are not accepted here")
         return await handler(request)
 
@@ -197,7 +206,6 @@ class HeadDeadlines:
             try:
                 return await handler(request)
             finally:
-                if not request.headers.get("Upgrade"):
-                    asyncio.get_running_loop().call_soon(self.finished, protocol)
+                asyncio.get_running_loop().call_soon(self.finished, protocol)
 
         return deadline

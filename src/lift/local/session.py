@@ -120,7 +120,9 @@ class Sessions:
         if request.headers.get("Sec-WebSocket-Version", "").strip() != "13":
             headers = {"Sec-WebSocket-Version": "13"}
             return web.Response(status=426, headers=headers, text="WebSocket version 13 only\n")
-        if not web.WebSocketResponse().can_prepare(request).ok:
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        protocols = tuple(p.strip() for p in offered.split(",") if p.strip())
+        if not web.WebSocketResponse(protocols=protocols).can_prepare(request).ok:
             return web.Response(status=400, text="Bad WebSocket handshake\n")
         connection_id = new_connection_id()
         source_ip = request.remote or "127.0.0.1"
