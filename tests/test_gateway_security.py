@@ -27,6 +27,7 @@ from websockets.sync.client import connect
 from lift import App
 from lift.local.gateway import Gateway
 from lift.local.guards import host_name, is_allowed_host, is_own_origin
+from lift.local.invocation import WorkerPool
 from lift.local.session import RouteResponseError, route_response
 
 from . import test_gateway as base
@@ -378,6 +379,35 @@ def test_many_slow_handlers_never_stall_a_new_client(gateway: Gateway, recorder:
                 await ws.close()
 
     assert asyncio.run(scenario()) < 1.0
+
+
+def test_the_worker_pool_grows_only_for_jobs_that_wait() -> None:
+    pool = WorkerPool(3, core=1)
+    release = threading.Event()
+    try:
+        first = pool.submit(release.wait, 5)
+        second = pool.submit(release.wait, 5)
+        time.sleep(0.1)
+        assert first.running() and not second.running() and pool.threads == 1
+        pool.unstall(second)  # it waited: a thread of its own
+        time.sleep(0.1)
+        assert second.running() and pool.threads == 2
+        pool.unstall(first)  # running already: nothing to do
+        assert pool.threads == 2
+        third, fourth = pool.submit(release.wait, 5), pool.submit(release.wait, 5)
+        pool.unstall(third)
+        pool.unstall(fourth)  # the limit is 3 threads
+        time.sleep(0.1)
+        assert pool.threads == 3 and third.running() and not fourth.running()
+        pool.close()
+        assert fourth.cancelled()
+    finally:
+        release.set()
+    assert first.result(timeout=5) and third.result(timeout=5)
+    deadline = time.monotonic() + 5
+    while pool.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.threads == 0  # closed: every thread exits
 
 
 # -- slow clients -----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from aiohttp import web
 __all__ = [
     "LOCAL_HOSTS",
     "HeadDeadlines",
+    "allowed_hosts",
     "guard_middleware",
     "host_name",
     "is_allowed_host",

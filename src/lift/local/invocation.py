@@ -32,7 +32,7 @@ __all__ = ["INTEGRATION_TIMEOUT", "STALL_SECONDS", "Invocation", "Invoker", "Wor
 INTEGRATION_TIMEOUT = LAMBDA_TIMEOUT_MS / 1000
 """API Gateway's integration timeout, in seconds."""
 
-STALL_SECONDS = 0.02
+STALL_SECONDS = 0.05
 """How long an invocation may wait for a free thread before one is started for it."""
 
 _IDLE_SECONDS = 30.0  # an idle worker thread exits after this long
