@@ -389,10 +389,13 @@ def test_the_worker_pool_grows_only_for_jobs_that_wait() -> None:
         second = pool.submit(release.wait, 5)
         time.sleep(0.1)
         assert first.running() and not second.running() and pool.threads == 1
-        pool.unstall(second)  # it waited: a thread of its own
+        assert pool.unstall(second, pool.completed - 1)  # others progressed: it just waits
+        time.sleep(0.1)
+        assert not second.running() and pool.threads == 1
+        assert pool.unstall(second, pool.completed)  # no progress: a thread of its own
         time.sleep(0.1)
         assert second.running() and pool.threads == 2
-        pool.unstall(first)  # running already: nothing to do
+        assert not pool.unstall(first)  # running already: nothing to do
         assert pool.threads == 2
         third, fourth = pool.submit(release.wait, 5), pool.submit(release.wait, 5)
         pool.unstall(third)

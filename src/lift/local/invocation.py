@@ -2,9 +2,10 @@
 
 Each invocation runs on a worker thread of its own, so a slow handler never holds up
 another one, as each Lambda invocation has its own instance: threads are reused, a
-core of them is started as needed, and beyond it a new one is started for any
-invocation that waited :data:`STALL_SECONDS` for a free thread (up to ``max_threads``).
-Fast handlers thus share a few threads; slow ones get their own.
+core of them is started as needed, and beyond it a new one is started whenever an
+invocation is waiting for a thread and no invocation finished for :data:`STALL_SECONDS`
+(up to ``max_threads``). Fast handlers thus share a few threads, even when the machine
+is busy; slow ones get their own.
 
 API Gateway waits at most ``timeout`` seconds (29 by default) for an answer; past
 that the caller gets a timed-out :class:`Invocation` and the thread is abandoned
@@ -33,7 +34,8 @@ INTEGRATION_TIMEOUT = LAMBDA_TIMEOUT_MS / 1000
 """API Gateway's integration timeout, in seconds."""
 
 STALL_SECONDS = 0.05
-"""How long an invocation may wait for a free thread before one is started for it."""
+"""How long the pool may make no progress while an invocation waits, before a thread is
+started for it."""
 
 _IDLE_SECONDS = 30.0  # an idle worker thread exits after this long
 
@@ -43,7 +45,7 @@ _Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
 
 class WorkerPool:
     """Daemon worker threads, reused: up to ``core`` started on demand, more (up to
-    ``max_threads``) when :meth:`unstall` finds a job still waiting.
+    ``max_threads``) when :meth:`unstall` finds a job still waiting on a stalled pool.
 
     Unlike :class:`concurrent.futures.ThreadPoolExecutor`, its threads are daemons (a
     stuck handler never blocks interpreter exit), it grows past its core when jobs
@@ -61,6 +63,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._threads = 0
         self._closed = False
+        self.completed = 0
+        """Jobs finished so far (a progress counter for :meth:`unstall`)."""
 
     @property
     def threads(self) -> int:
@@ -78,10 +82,15 @@ class WorkerPool:
             self._spawn(self.core)
         return future
 
-    def unstall(self, future: Future[Any]) -> None:
-        """Start one more thread if ``future``'s job is still waiting for one."""
-        if not (future.running() or future.done()):
+    def unstall(self, future: Future[Any], completed: int | None = None) -> bool:
+        """Whether ``future``'s job is still waiting for a thread; if so, and no job
+        finished since the pool had ``completed`` (``None``: regardless), start one more
+        thread."""
+        if future.running() or future.done():
+            return False
+        if completed is None or self.completed == completed:
             self._spawn(self.max_threads)
+        return True
 
     def _spawn(self, limit: int) -> None:
         with self._lock:
@@ -126,6 +135,7 @@ class WorkerPool:
                     else:
                         future.set_result(result)
                     del future, job
+                self.completed += 1
                 self._idle.release()
         finally:
             with self._lock:
@@ -174,7 +184,13 @@ class Invoker:
         deadline = time.monotonic() + self.timeout
         future = self.pool.submit(self._call, event, deadline, then)
         loop = asyncio.get_running_loop()
-        stall = loop.call_later(STALL_SECONDS, self.pool.unstall, future)
+        watch: list[asyncio.TimerHandle] = []
+
+        def check(completed: int) -> None:
+            if self.pool.unstall(future, completed):
+                watch[0] = loop.call_later(STALL_SECONDS, check, self.pool.completed)
+
+        watch.append(loop.call_later(STALL_SECONDS, check, self.pool.completed))
         try:
             outcome, extra = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError:
@@ -186,7 +202,7 @@ class Invoker:
         except RuntimeError:  # the pool is closed: the gateway is stopping
             return Invocation(None, (time.perf_counter() - start) * 1000, raised=True), None
         finally:
-            stall.cancel()
+            watch[0].cancel()
         return outcome, extra
 
     def _call(
