@@ -27,7 +27,7 @@ from websockets.sync.client import connect
 from lift import App
 from lift.local.gateway import Gateway
 from lift.local.guards import host_name, is_allowed_host, is_own_origin
-from lift.local.invocation import WorkerPool
+from lift.local.invocation import STALL_SECONDS, WorkerPool
 from lift.local.session import RouteResponseError, route_response
 
 from . import test_gateway as base
@@ -381,32 +381,35 @@ def test_many_slow_handlers_never_stall_a_new_client(gateway: Gateway, recorder:
     assert asyncio.run(scenario()) < 1.0
 
 
-def test_the_worker_pool_grows_only_for_jobs_that_wait() -> None:
-    pool = WorkerPool(3, core=1)
+def test_the_worker_pool_grows_only_past_slow_jobs() -> None:
+    pool = WorkerPool(4, core=2)
     release = threading.Event()
+    quick = [pool.submit(time.sleep, 0.01) for _ in range(50)]
+    assert all(f.result(timeout=5) is None for f in quick)
+    assert pool.threads <= 2  # fast jobs share the core
     try:
-        first = pool.submit(release.wait, 5)
-        second = pool.submit(release.wait, 5)
-        time.sleep(0.1)
-        assert first.running() and not second.running() and pool.threads == 1
-        assert pool.unstall(second, pool.completed - 1)  # others progressed: it just waits
-        time.sleep(0.1)
-        assert not second.running() and pool.threads == 1
-        assert pool.unstall(second, pool.completed)  # no progress: a thread of its own
-        time.sleep(0.1)
-        assert second.running() and pool.threads == 2
-        assert not pool.unstall(first)  # running already: nothing to do
+        slow = [pool.submit(release.wait, 5) for _ in range(2)]
+        waiting = pool.submit(release.wait, 5)
+        while not all(f.running() for f in slow):
+            time.sleep(0.001)
+        assert not waiting.running()
+        assert pool.unstall(waiting)  # the core is busy, but not for long yet
         assert pool.threads == 2
-        third, fourth = pool.submit(release.wait, 5), pool.submit(release.wait, 5)
-        pool.unstall(third)
-        pool.unstall(fourth)  # the limit is 3 threads
+        time.sleep(STALL_SECONDS)
+        assert pool.unstall(waiting)  # the core is held by slow jobs: two more threads
         time.sleep(0.1)
-        assert pool.threads == 3 and third.running() and not fourth.running()
+        assert waiting.running() and pool.threads == 4
+        assert not pool.unstall(waiting)
+        last, extra = pool.submit(release.wait, 5), pool.submit(release.wait, 5)
+        time.sleep(STALL_SECONDS)
+        pool.unstall(extra)  # the limit is 4 threads
+        time.sleep(0.1)
+        assert pool.threads == 4 and last.running() and not extra.running()
         pool.close()
-        assert fourth.cancelled()
+        assert extra.cancelled()
     finally:
         release.set()
-    assert first.result(timeout=5) and third.result(timeout=5)
+    assert waiting.result(timeout=5) and last.result(timeout=5)
     deadline = time.monotonic() + 5
     while pool.threads and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -2,10 +2,10 @@
 
 Each invocation runs on a worker thread of its own, so a slow handler never holds up
 another one, as each Lambda invocation has its own instance: threads are reused, a
-core of them is started as needed, and beyond it a new one is started whenever an
-invocation is waiting for a thread and no invocation finished for :data:`STALL_SECONDS`
-(up to ``max_threads``). Fast handlers thus share a few threads, even when the machine
-is busy; slow ones get their own.
+core of them is started as needed, and threads busy for more than
+:data:`STALL_SECONDS` do not count towards it: while invocations wait, new threads are
+started so that a full core is free of slow handlers (up to ``max_threads``). Fast
+handlers thus share a few threads, even on a busy machine; slow ones get their own.
 
 API Gateway waits at most ``timeout`` seconds (29 by default) for an answer; past
 that the caller gets a timed-out :class:`Invocation` and the thread is abandoned
@@ -33,9 +33,8 @@ __all__ = ["INTEGRATION_TIMEOUT", "STALL_SECONDS", "Invocation", "Invoker", "Wor
 INTEGRATION_TIMEOUT = LAMBDA_TIMEOUT_MS / 1000
 """API Gateway's integration timeout, in seconds."""
 
-STALL_SECONDS = 0.05
-"""How long the pool may make no progress while an invocation waits, before a thread is
-started for it."""
+STALL_SECONDS = 0.1
+"""A job running longer than this is slow: its thread no longer counts as available."""
 
 _IDLE_SECONDS = 30.0  # an idle worker thread exits after this long
 
@@ -45,7 +44,7 @@ _Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
 
 class WorkerPool:
     """Daemon worker threads, reused: up to ``core`` started on demand, more (up to
-    ``max_threads``) when :meth:`unstall` finds a job still waiting on a stalled pool.
+    ``max_threads``) when :meth:`unstall` finds a job waiting while slow jobs hold threads.
 
     Unlike :class:`concurrent.futures.ThreadPoolExecutor`, its threads are daemons (a
     stuck handler never blocks interpreter exit), it grows past its core when jobs
@@ -63,8 +62,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._threads = 0
         self._closed = False
-        self.completed = 0
-        """Jobs finished so far (a progress counter for :meth:`unstall`)."""
+        self._running: dict[int, float] = {}  # thread id -> when its job started
 
     @property
     def threads(self) -> int:
@@ -82,24 +80,27 @@ class WorkerPool:
             self._spawn(self.core)
         return future
 
-    def unstall(self, future: Future[Any], completed: int | None = None) -> bool:
-        """Whether ``future``'s job is still waiting for a thread; if so, and no job
-        finished since the pool had ``completed`` (``None``: regardless), start one more
-        thread."""
+    def unstall(self, future: Future[Any]) -> bool:
+        """Whether ``future``'s job is still waiting for a thread; if so, start threads
+        until ``core`` of them are not held by slow jobs."""
         if future.running() or future.done():
             return False
-        if completed is None or self.completed == completed:
-            self._spawn(self.max_threads)
+        now = time.monotonic()
+        slow = sum(1 for began in list(self._running.values()) if now - began >= STALL_SECONDS)
+        for _ in range(self.core - (self._threads - slow)):
+            if not self._spawn(self.max_threads):
+                break
         return True
 
-    def _spawn(self, limit: int) -> None:
+    def _spawn(self, limit: int) -> bool:
         with self._lock:
             if self._closed or self._threads >= limit:
-                return
+                return False
             self._threads += 1
             number = self._threads
         thread = threading.Thread(target=self._work, name=f"{self._name}-{number}", daemon=True)
         thread.start()
+        return True
 
     def close(self) -> None:
         """Cancel queued jobs and let idle threads exit (running ones finish on their own)."""
@@ -116,6 +117,7 @@ class WorkerPool:
                 self._jobs.put(None)
 
     def _work(self) -> None:
+        me = threading.get_ident()
         try:
             while True:
                 try:
@@ -128,14 +130,16 @@ class WorkerPool:
                     return
                 future, func, args = job
                 if future.set_running_or_notify_cancel():
+                    self._running[me] = time.monotonic()
                     try:
                         result = func(*args)
                     except BaseException as exc:  # noqa: BLE001 - handed to the waiter
                         future.set_exception(exc)
                     else:
                         future.set_result(result)
+                    finally:
+                        self._running.pop(me, None)
                     del future, job
-                self.completed += 1
                 self._idle.release()
         finally:
             with self._lock:
@@ -186,11 +190,11 @@ class Invoker:
         loop = asyncio.get_running_loop()
         watch: list[asyncio.TimerHandle] = []
 
-        def check(completed: int) -> None:
-            if self.pool.unstall(future, completed):
-                watch[0] = loop.call_later(STALL_SECONDS, check, self.pool.completed)
+        def check() -> None:
+            if self.pool.unstall(future):
+                watch[0] = loop.call_later(STALL_SECONDS, check)
 
-        watch.append(loop.call_later(STALL_SECONDS, check, self.pool.completed))
+        watch.append(loop.call_later(STALL_SECONDS, check))
         try:
             outcome, extra = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError:
