@@ -179,11 +179,14 @@ class Invoker:
 
     async def invoke(
         self,
-        event: dict[str, Any],
+        event: dict[str, Any] | Callable[[], dict[str, Any]],
         then: Callable[[Any], Any] | None = None,
+        *,
+        route: str = "",
     ) -> tuple[Invocation, Any]:
-        """Run the app on ``event``; with ``then``, also ``then(result)`` on the same
-        thread after a successful call (its value is the second item, else ``None``)."""
+        """Run the app on ``event`` (or on what ``event()`` builds, on the worker thread);
+        with ``then``, also ``then(result)`` on the same thread after a successful call
+        (its value is the second item, else ``None``). ``route`` names it in reports."""
         start = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         future = self.pool.submit(self._call, event, deadline, then)
@@ -200,7 +203,7 @@ class Invoker:
         except asyncio.TimeoutError:
             future.cancel()  # never started: it never will
             elapsed = (time.perf_counter() - start) * 1000
-            route = event.get("requestContext", {}).get("routeKey")
+            route = route or _route_of(event)
             self._report(f"The app timed out on {route} after {self.timeout:g} s")
             return Invocation(None, elapsed, timed_out=True), None
         except RuntimeError:  # the pool is closed: the gateway is stopping
@@ -210,14 +213,19 @@ class Invoker:
         return outcome, extra
 
     def _call(
-        self, event: dict[str, Any], deadline: float, then: Callable[[Any], Any] | None
+        self,
+        event: dict[str, Any] | Callable[[], dict[str, Any]],
+        deadline: float,
+        then: Callable[[Any], Any] | None,
     ) -> tuple[Invocation, Any]:
+        if callable(event):
+            event = event()
         start = time.perf_counter()
         try:
             result = self.app(event, LocalLambdaContext(deadline))
         except Exception:  # noqa: BLE001 - the invocation failed, as a Lambda error would
             elapsed = (time.perf_counter() - start) * 1000
-            route = event.get("requestContext", {}).get("routeKey")
+            route = _route_of(event)
             self._report(f"The app raised on {route}:\n{traceback.format_exc().rstrip()}")
             return Invocation(None, elapsed, raised=True), None
         elapsed = (time.perf_counter() - start) * 1000
@@ -228,3 +236,8 @@ class Invoker:
             except Exception:  # noqa: BLE001 - best effort, as documented by the caller
                 extra = None
         return Invocation(result, elapsed), extra
+
+
+def _route_of(event: Any) -> str:
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    return str(context.get("routeKey")) if isinstance(context, dict) else "?"

@@ -19,7 +19,9 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WebSocketError, WSMsgType, web
@@ -53,6 +55,15 @@ TIMED_OUT = "Endpoint request timed out"
 
 _HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "upgrade"})
 _DRAIN_SECONDS = 60.0
+
+
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _request_id() -> str:
+    """A ``requestId`` in API Gateway's style (15 characters and ``=``), from one read of
+    the system's randomness (ids are not secrets; the event loop must stay quick)."""
+    return "".join(_ID_ALPHABET[byte % 62] for byte in os.urandom(15)) + "="
 
 
 class RouteResponseError(ValueError):
@@ -282,21 +293,22 @@ class Sessions:
                 status, elapsed = await self._message(conn, body, route_key)
             except Exception as exc:  # noqa: BLE001 - one message's failure never ends the rest
                 gw.write(f"The gateway failed on a {route_key} message: {exc!r}")
-                self._answer_error(conn, INTERNAL_ERROR, new_connection_id())
+                self._answer_error(conn, INTERNAL_ERROR, _request_id())
                 status, elapsed = 500, 0.0
             detail = f"{route_key}  {status}  {elapsed:.1f} ms  {len(body)} chars"
             gw.write_event("MESSAGE", conn.id, detail)
 
     async def _message(self, conn: LiveConnection, body: str, route_key: str) -> tuple[int, float]:
         gw = self.gateway
-        request_id = new_connection_id()
+        request_id = _request_id()
         if not gw.has_route(route_key):
             self._answer_error(conn, FORBIDDEN, request_id)
             return 403, 0.0
         invoker = gw.invoker
         if invoker is None:
             return 503, 0.0
-        event = message_event(
+        event = functools.partial(  # built on the worker thread, off the event loop
+            message_event,
             body,
             route_key=route_key,
             connection_id=conn.id,
@@ -306,7 +318,7 @@ class Sessions:
             user_agent=conn.user_agent,
             request_id=request_id,
         )
-        outcome, _ = await invoker.invoke(event)
+        outcome, _ = await invoker.invoke(event, route=route_key)
         if outcome.timed_out:
             self._answer_error(conn, TIMED_OUT, request_id)
             return 504, outcome.elapsed_ms
