@@ -121,6 +121,7 @@ class Sessions:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._cleanups: set[asyncio.Task[None]] = set()
+        self._disconnecting: set[str] = set()
 
     # -- the handshake ----------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -342,7 +343,10 @@ class Sessions:
         self.gateway.post(conn.id, json.dumps(body).encode())
 
     async def disconnected(self, conn: LiveConnection) -> None:
-        """Run ``$disconnect`` for a connection whose ``$connect`` succeeded."""
+        """Run ``$disconnect`` (once) for a connection whose ``$connect`` succeeded."""
+        if conn.id in self._disconnecting or conn.finished.done():
+            return
+        self._disconnecting.add(conn.id)
         gw = self.gateway
         code = conn.close_code if conn.close_code is not None else 1006
         reason = conn.close_reason
@@ -362,6 +366,7 @@ class Sessions:
                 detail = f"{code} {reason}  {result}  {outcome.elapsed_ms:.1f} ms"
                 gw.write_event("DISCONNECT", conn.id, detail)
         finally:
+            self._disconnecting.discard(conn.id)
             if gw.inspector is not None:
                 gw.inspector.disconnected(conn.id)
             gw.record("disconnect", conn.id, code=code, reason=reason)
