@@ -57,11 +57,11 @@ def free_port() -> int:
 class Dev:
     """A running ``lift dev`` whose output is collected as it comes."""
 
-    def __init__(self, project: Path, *args: str) -> None:
+    def __init__(self, project: Path, *args: str, target: str = "echoapp:app") -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("LIFT_LOG_LEVEL", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lift.cli", "dev", "echoapp:app", *args],
+            [sys.executable, "-m", "lift.cli", "dev", target, *args],
             cwd=project,
             env=env,
             stdout=subprocess.PIPE,
@@ -225,3 +225,108 @@ def test_dev_output_joins_partial_writes() -> None:
     assert target.getvalue() == ""
     out.write(" world\n")
     assert target.getvalue() == "hello world\n"
+
+
+WORKER_APP = """
+import json
+
+from lift import App
+from lift.websocket import WebSocketOptions
+
+app = App(websocket=WebSocketOptions(auto_connections=True))
+
+
+@app.websocket("$connect")
+def connect(ctx):
+    ctx.set_identity(user_id=ctx.query("user"))
+
+
+@app.sqs("orders")
+def orders(ctx):
+    for record in ctx.request.records:
+        message = json.loads(record["body"])
+        app.connections().broadcast_to_user(message["user"], {"order": message["id"]})
+    return {"batchItemFailures": []}
+
+
+@app.schedule("nightly")
+def nightly(ctx):
+    app.connections().broadcast_to_user("ada", {"job": "nightly"})
+    return {"ran": "nightly"}
+
+
+@app.schedule("broken")
+def broken(ctx):
+    raise RuntimeError("the job failed")
+"""
+
+
+def lift(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lift.cli", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_fire_runs_workers_against_the_running_gateway(project: Path) -> None:
+    (project / "workers.py").write_text(WORKER_APP, encoding="utf-8")
+    port = free_port()
+    dev = Dev(project, "--port", str(port), target="workers:app")
+    try:
+        url = f"ws://127.0.0.1:{port}/?user=ada"
+        echo_deadline = time.monotonic() + 30
+        while True:
+            try:
+                ws = connect(url, open_timeout=2)
+                break
+            except (OSError, InvalidStatus):
+                assert time.monotonic() < echo_deadline
+                time.sleep(0.05)
+        with ws:
+            fired = lift(
+                project,
+                "dev",
+                "workers:app",
+                "--port",
+                str(port),
+                "--fire",
+                "sqs:orders",
+                '{"id": 7, "user": "ada"}',
+            )
+            assert fired.returncode == 0, fired.stderr
+            assert json.loads(fired.stdout) == {"batchItemFailures": []}
+            assert json.loads(ws.recv(timeout=10)) == {"order": 7}
+
+            scheduled = lift(
+                project, "dev", "workers:app", "--port", str(port), "--schedule", "nightly"
+            )
+            assert scheduled.returncode == 0, scheduled.stderr
+            assert json.loads(scheduled.stdout) == {"ran": "nightly"}
+            assert json.loads(ws.recv(timeout=10)) == {"job": "nightly"}
+
+            failing = lift(
+                project, "dev", "workers:app", "--port", str(port), "--schedule", "broken"
+            )
+            assert failing.returncode == 1
+            assert (
+                "raised" in failing.stderr
+                and "the job failed" not in failing.stdout + failing.stderr
+            )
+    finally:
+        output = dev.finish()
+    assert "FIRE" in output and "sqs:orders" in output
+    assert "RuntimeError: the job failed" in output  # the traceback is in the dev terminal
+
+
+def test_fire_without_a_gateway_is_one_clear_line(project: Path) -> None:
+    port = free_port()
+    result = lift(project, "dev", "echoapp:app", "--port", str(port), "--schedule", "nightly")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: no lift dev gateway at http://127.0.0.1:{port}/")
+    assert len(result.stderr.strip().splitlines()) == 1
+    bad = lift(project, "dev", "echoapp:app", "--fire", "kafka:topic")
+    assert bad.returncode == 2 and "sqs:QUEUE" in bad.stderr

@@ -2,7 +2,8 @@
 
 ``/`` and ``/{stage}`` take WebSocket upgrades (:mod:`lift.local.session`); a plain GET
 there serves ``static_dir``'s page or redirects to the inspector. ``/_lift/`` is the
-inspector page and ``/_lift/events`` its live feed. Every other path is the
+inspector page, ``/_lift/events`` its live feed and ``/_lift/fire`` runs a worker
+(:mod:`lift.local.fire`). Every other path is the
 ``@connections`` endpoint or a file of ``static_dir``. Every request passes the guards
 of :mod:`lift.local.guards` first.
 """
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from .connections import handle_connections_request
+from .fire import FireError, build_event, parse_request
 from .guards import HeadDeadlines, guard_middleware
 from .inspector import Inspector, inspector_page
 from .session import READ_LIMIT, Sessions
@@ -57,6 +60,7 @@ class Server:
         app.router.add_get("/_lift", self._inspector_redirect)
         app.router.add_get(INSPECTOR_PATH, self._inspector_page)
         app.router.add_get(f"{INSPECTOR_PATH}events", self._inspector_events)
+        app.router.add_post(f"{INSPECTOR_PATH}fire", self._fire)
         app.router.add_route("*", "/{tail:.*}", self._other)
         runner = web.AppRunner(
             app,
@@ -125,6 +129,30 @@ class Server:
             self.gateway, request.method, request.raw_path, body, stage=self.gateway.stage
         )
         return web.Response(status=status, headers=headers, body=payload)
+
+    async def _fire(self, request: web.Request) -> web.Response:
+        """Run an SQS or scheduled handler of the app (see :mod:`lift.local.fire`)."""
+        gw = self.gateway
+        if gw.invoker is None or gw.closing:
+            return web.json_response({"error": "the gateway is shutting down"}, status=503)
+        try:
+            raw = await asyncio.wait_for(request.read(), self.deadlines.timeout)
+            source, name, bodies = parse_request(raw)
+        except asyncio.TimeoutError:
+            return web.Response(status=408, text="Request Timeout\n")
+        except FireError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        event = build_event(source, name, bodies)
+        outcome, _ = await gw.invoker.invoke(event, route=f"{source}:{name}")
+        state = "timed out" if outcome.timed_out else "raised" if outcome.raised else "ok"
+        detail = f"{source}:{name}  {state}  {outcome.elapsed_ms:.1f} ms"
+        gw.write_event("FIRE", "-", detail)
+        gw.record("fire", "-", route=f"{source}:{name}", status=state)
+        answer = {"outcome": state, "ms": round(outcome.elapsed_ms, 1), "result": outcome.result}
+        text = json.dumps(answer, default=str)
+        return web.Response(
+            status=200 if outcome.ok else 502, text=text, content_type="application/json"
+        )
 
     async def _inspector_redirect(self, request: web.Request) -> web.Response:
         raise web.HTTPFound(INSPECTOR_PATH)
