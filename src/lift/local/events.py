@@ -7,7 +7,7 @@ and ``$disconnect`` are built by :mod:`lift.testing.events`, as in tests.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..testing import events
@@ -111,6 +111,7 @@ def message_event(
     source_ip: str,
     user_agent: str | None,
     request_id: str | None = None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A MESSAGE event: no headers, a ``messageId``, the text ``body``."""
     return events.websocket_message(
@@ -123,6 +124,7 @@ def message_event(
         api_id=API_ID,
         source_ip=source_ip,
         user_agent=user_agent,
+        authorizer=authorizer,
         request_id=request_id,
     )
 
@@ -136,6 +138,7 @@ def disconnect_event(
     stage: str,
     source_ip: str,
     user_agent: str | None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``$disconnect`` event with ``disconnectStatusCode`` and ``disconnectReason``."""
     return events.websocket_disconnect(
@@ -148,4 +151,5 @@ def disconnect_event(
         api_id=API_ID,
         source_ip=source_ip,
         user_agent=user_agent,
+        authorizer=authorizer,
     )

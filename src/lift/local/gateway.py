@@ -43,6 +43,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from ..apigw.route_selection import DEFAULT_ROUTE_SELECTION
+from .authorize import ConnectAuthorizer
 from .connections import connection_info
 from .environment import apply_local_environment, restore_environment
 from .guards import allowed_hosts
@@ -91,6 +92,7 @@ class Gateway:
         log_size: int = 500,
         static_dir: str | PathLike[str] | None = None,
         route_responses: bool = True,
+        authorizer: ConnectAuthorizer | None = None,
     ) -> None:
         if not stage or "/" in stage:
             raise ValueError("stage must be a non-empty name without '/'")
@@ -120,6 +122,8 @@ class Gateway:
         self.route_responses = route_responses
         """Send a message handler's returned body to its client, as a route response
         does (``lift template`` gives every message route one)."""
+        self.authorizer = authorizer
+        """The REQUEST authorizer run before ``$connect``, as API Gateway runs it."""
         self.live: dict[str, LiveConnection] = {}
         self.inspector: Inspector | None = None
         self.invoker: Invoker | None = None
@@ -210,6 +214,11 @@ class Gateway:
         self._release_pool()
         self._detach()
 
+    @property
+    def pool(self) -> WorkerPool | None:
+        """The worker threads invocations run on (``None`` when stopped)."""
+        return self._pool
+
     def _release_pool(self) -> None:
         if self._pool is not None:
             self._pool.close()
@@ -246,6 +255,11 @@ class Gateway:
                 f"  @connections  {self.endpoint}/@connections/{{connectionId}}",
                 f"  Inspector     {self.inspector_url}",
                 *([f"  Page          {self.url}/"] if self.static_dir is not None else []),
+                *(
+                    [f"  Authorizer    {self.authorizer.name} on $connect"]
+                    if self.authorizer is not None
+                    else []
+                ),
                 f"  App env       LIFT_WS_MANAGEMENT_ENDPOINT={self.endpoint}",
                 "Press Ctrl+C to stop.",
             ]

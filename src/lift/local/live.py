@@ -78,6 +78,8 @@ class LiveConnection:
         self.connected_at = datetime.fromtimestamp(connected_ms / 1000, timezone.utc)
         self.user_id = user_id
         self.tenant_id = tenant_id
+        self.authorizer: dict[str, Any] | None = None
+        """The authorizer's context, carried on every event (``requestContext.authorizer``)."""
         self.last_active = time.time()
         self.last_mono = self.started_mono = time.monotonic()
         self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue()

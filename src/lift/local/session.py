@@ -108,6 +108,36 @@ def _connect_headers(request: web.Request, source_ip: str) -> list[tuple[str, st
     return headers
 
 
+def _handshake_problem(request: web.Request) -> web.Response | None:
+    """The answer to an upgrade request that is not a valid WebSocket handshake."""
+    if request.headers.get("Sec-WebSocket-Version", "").strip() != "13":
+        headers = {"Sec-WebSocket-Version": "13"}
+        return web.Response(status=426, headers=headers, text="WebSocket version 13 only\n")
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    protocols = tuple(p.strip() for p in offered.split(",") if p.strip())
+    if not web.WebSocketResponse(protocols=protocols).can_prepare(request).ok:
+        return web.Response(status=400, text="Bad WebSocket handshake\n")
+    return None
+
+
+def _reason(result: Any, limit: int = 200) -> str:
+    """Why ``$connect`` refused, for the inspector: the body's error message, or the body."""
+    body = result.get("body") if isinstance(result, dict) else None
+    if not isinstance(body, str) or not body:
+        return ""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body[:limit]
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        code = error.get("code")
+        return (f"{code}: " if isinstance(code, str) else "") + str(error["message"])[:limit]
+    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
+        return str(parsed["message"])[:limit]
+    return body[:limit]
+
+
 def _refusal(status: int, result: Any) -> web.Response:
     headers = {}
     raw = result.get("headers") if isinstance(result, dict) else None
@@ -132,13 +162,9 @@ class Sessions:
         gw = self.gateway
         if gw.closing or gw.invoker is None:
             return web.Response(status=503, text="The gateway is shutting down\n")
-        if request.headers.get("Sec-WebSocket-Version", "").strip() != "13":
-            headers = {"Sec-WebSocket-Version": "13"}
-            return web.Response(status=426, headers=headers, text="WebSocket version 13 only\n")
-        offered = request.headers.get("Sec-WebSocket-Protocol", "")
-        protocols = tuple(p.strip() for p in offered.split(",") if p.strip())
-        if not web.WebSocketResponse(protocols=protocols).can_prepare(request).ok:
-            return web.Response(status=400, text="Bad WebSocket handshake\n")
+        problem = _handshake_problem(request)
+        if problem is not None:
+            return problem
         connection_id = new_connection_id()
         source_ip = request.remote or "127.0.0.1"
         event = connect_event(
@@ -149,6 +175,11 @@ class Sessions:
             source_ip=source_ip,
         )
         rc = event["requestContext"]
+        authorizer = await self._authorize(event, connection_id)
+        if isinstance(authorizer, web.Response):
+            return authorizer
+        if authorizer is not None:
+            rc["authorizer"] = authorizer
 
         def identity(result: Any) -> tuple[str | None, str | None]:
             return gw.identity_of(connection_id) if 200 <= status_of(result) < 300 else (None, None)
@@ -158,7 +189,7 @@ class Sessions:
         if not 200 <= status < 300:
             detail = f"{status} refused  {outcome.elapsed_ms:.1f} ms"
             gw.write_event("CONNECT", connection_id, detail)
-            gw.record("refused", connection_id, status=status)
+            gw.record("refused", connection_id, status=status, reason=_reason(outcome.result))
             if outcome.timed_out:
                 return web.json_response({"message": TIMED_OUT}, status=504)
             return _refusal(status, outcome.result)
@@ -176,6 +207,7 @@ class Sessions:
             user_id=user_id,
             tenant_id=tenant_id,
         )
+        conn.authorizer = authorizer
         try:
             await ws.prepare(request)
         except asyncio.CancelledError:
@@ -201,6 +233,28 @@ class Sessions:
             self._disconnect_later(conn)
             raise
         return ws
+
+    async def _authorize(
+        self, event: dict[str, Any], connection_id: str
+    ) -> dict[str, Any] | web.Response | None:
+        """Run the app's REQUEST authorizer, if any: its context, or the refusal."""
+        gw = self.gateway
+        authorizer, pool = gw.authorizer, gw.pool
+        if authorizer is None or pool is None:
+            return None
+        decision = await authorizer.decide(
+            event, pool, timeout=gw.integration_timeout, report=gw.write
+        )
+        if decision.allowed:
+            return decision.context
+        gw.write_event("CONNECT", connection_id, f"{decision.status} refused by the authorizer")
+        gw.record(
+            "refused",
+            connection_id,
+            status=decision.status,
+            reason=f"authorizer: {decision.message}",
+        )
+        return web.json_response({"message": decision.message}, status=decision.status)
 
     def _disconnect_later(self, conn: LiveConnection) -> None:
         if conn.close_code is None:
@@ -321,6 +375,7 @@ class Sessions:
             source_ip=conn.source_ip,
             user_agent=conn.user_agent,
             request_id=request_id,
+            authorizer=conn.authorizer,
         )
         outcome, _ = await invoker.invoke(event, route=route_key)
         if outcome.timed_out:
@@ -361,6 +416,7 @@ class Sessions:
             stage=gw.stage,
             source_ip=conn.source_ip,
             user_agent=conn.user_agent,
+            authorizer=conn.authorizer,
         )
         try:
             if gw.invoker is not None:
