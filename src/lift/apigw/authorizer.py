@@ -10,8 +10,9 @@ REQUEST event, and reads its answer:
 * any other error, or an answer without ``principalId`` and a policy → 500
   ``{"message": "Internal server error"}``;
 * an Allow → the connection proceeds, and ``principalId`` with the answer's
-  ``context`` becomes ``requestContext.authorizer`` of ``$connect`` and of every later
-  event of the connection (``integrationLatency`` added, in milliseconds).
+  ``context`` (values as strings; an object or array is an error) becomes
+  ``requestContext.authorizer`` of ``$connect`` and of every later event of the
+  connection (``integrationLatency`` added, in milliseconds).
 """
 
 from __future__ import annotations
@@ -113,6 +114,13 @@ def _effects(policy: Any, arn: str) -> set[str] | None:
     return effects
 
 
+def _text(value: str | float | bool) -> str:
+    """Context values reach the integration as strings (``true``, ``42``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
 def decide(
     answer: Any, error: BaseException | None, arn: str, latency_ms: int
 ) -> AuthorizerDecision:
@@ -131,7 +139,7 @@ def decide(
         return FAILED
     if not all(isinstance(v, (str, int, float, bool)) for v in context.values()):
         return FAILED  # API Gateway takes no objects or arrays in the context
-    values = {str(k): v for k, v in context.items()}
+    values: dict[str, Any] = {str(k): _text(v) for k, v in context.items()}
     values["principalId"] = answer["principalId"]
     values["integrationLatency"] = latency_ms
     return AuthorizerDecision(200, context=values)

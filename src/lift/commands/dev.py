@@ -30,6 +30,21 @@ def register(commands: Any, app_argument: Callable[[argparse.ArgumentParser], No
         "--metrics", action="store_true", help="show EMF metric documents (pretty format)"
     )
     parser.add_argument(
+        "--authorizer",
+        default="auto",
+        metavar="MODULE:FUNC",
+        help="REQUEST authorizer run before $connect, as API Gateway does (default: the "
+        "module's authorizer when websocket_auth checks $connect, else @app.authorizer "
+        "routes)",
+    )
+    parser.add_argument(
+        "--no-authorizer",
+        dest="authorizer",
+        action="store_const",
+        const="none",
+        help="run no authorizer",
+    )
+    parser.add_argument(
         "--fire",
         nargs="+",
         metavar=("sqs:QUEUE", "BODY"),
@@ -146,5 +161,6 @@ def run(args: argparse.Namespace) -> int:
         static_dir=args.static,
         log_format=args.log_format,
         metrics=args.metrics or args.log_format == "json",
+        authorizer=args.authorizer,
     )
     return run_dev_command(options, reload=args.reload)

@@ -9,7 +9,9 @@ as on AWS. The rules are those of :mod:`lift.apigw.authorizer`.
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -72,3 +74,38 @@ class ConnectAuthorizer:
             return FAILED
         answer, error = outcome.result
         return decide(answer, error, arn, round(outcome.elapsed_ms))
+
+
+def find_authorizer(app: Any, target: str, choice: str = "auto") -> ConnectAuthorizer | None:
+    """The authorizer ``lift dev`` runs for the app of ``target`` (``module:app``).
+
+    ``choice`` is ``none``, ``MODULE:FUNCTION``, or ``auto``: the module's
+    ``authorizer`` (what ``lift template`` wires) when ``websocket_auth`` checks
+    ``$connect``, else the app itself when it has ``@app.authorizer`` routes.
+    Raises :class:`SystemExit` with one line when a named authorizer is missing.
+    """
+    from ..apigw.definition import ApiDefinition
+
+    if choice == "none":
+        return None
+    declared = ApiDefinition.from_app(app).authorizer
+    sources = declared.identity_sources if declared is not None else ()
+    if choice != "auto":
+        module_name, _, attribute = choice.partition(":")
+        try:
+            handler = getattr(importlib.import_module(module_name), attribute or "authorizer")
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise SystemExit(f"error: cannot load the authorizer {choice!r}: {exc}") from exc
+        if not callable(handler):
+            raise SystemExit(f"error: the authorizer {choice!r} is not callable")
+        return ConnectAuthorizer(handler, identity_sources=sources, name=choice)
+    module_name = target.partition(":")[0]
+    module = sys.modules.get(module_name)
+    handler = getattr(module, "authorizer", None)
+    if declared is not None and callable(handler):
+        return ConnectAuthorizer(
+            handler, identity_sources=sources, name=f"{module_name}.authorizer"
+        )
+    if any(route.kind == "authorizer" for route in app.routes()):
+        return ConnectAuthorizer(app, name=f"{target} (@app.authorizer)")
+    return None

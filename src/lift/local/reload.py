@@ -50,6 +50,9 @@ class DevOptions:
     static_dir: str | None = None
     log_format: str = "pretty"
     metrics: bool = False
+    authorizer: str = "auto"
+    """``auto`` (the module's ``authorizer`` when ``websocket_auth`` checks ``$connect``,
+    else the app's ``@app.authorizer`` routes), ``none``, or ``MODULE:FUNCTION``."""
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -78,10 +81,7 @@ def _bind_error(host: str, port: int, exc: OSError) -> str:
 def serve(options: DevOptions) -> int:
     """Import the app and serve it until Ctrl+C or SIGTERM; the exit status."""
     _setup_output(options)
-    from ..loading import load_app
-
-    app = load_app(options.target, factory=options.factory)
-    return _serve_app(app, options)
+    return _serve_app(*_load(options), options)
 
 
 def _setup_output(options: DevOptions) -> None:
@@ -91,8 +91,22 @@ def _setup_output(options: DevOptions) -> None:
         sys.stdout = DevOutput(sys.stdout, metrics=options.metrics)
 
 
+def _load(options: DevOptions) -> tuple[Any, Any]:
+    """The app and the authorizer to run before its ``$connect`` (one-line exit if not)."""
+    from ..loading import load_app
+    from .authorize import find_authorizer
+
+    app = load_app(options.target, factory=options.factory)
+    return app, find_authorizer(app, options.target, options.authorizer)
+
+
 def _serve_app(
-    app: Any, options: DevOptions, *, bind_wait: float = 0.0, serving_fd: int | None = None
+    app: Any,
+    authorizer: Any,
+    options: DevOptions,
+    *,
+    bind_wait: float = 0.0,
+    serving_fd: int | None = None,
 ) -> int:
     from .gateway import Gateway
 
@@ -102,6 +116,7 @@ def _serve_app(
         port=options.port,
         stage=options.stage,
         static_dir=options.static_dir,
+        authorizer=authorizer,
     )
     deadline = time.monotonic() + bind_wait
     while True:
@@ -294,17 +309,16 @@ def _worker_main(raw: str) -> int:
     options = DevOptions(**json.loads(raw))
     ready = int(os.environ.pop(_READY_FD_ENV))
     _setup_output(options)
-    from ..loading import load_app
     from . import gateway  # noqa: F401 - imported while the previous worker still serves
 
     if sys.stdin.readline().strip() != "load":
         return 0
-    app = load_app(options.target, factory=options.factory)
+    app, authorizer = _load(options)
     os.write(ready, b"1")
     if sys.stdin.readline().strip() != "go":
         return 0
     threading.Thread(target=_stop_with_supervisor, name="lift-supervisor", daemon=True).start()
-    return _serve_app(app, options, bind_wait=_STOP_TIMEOUT, serving_fd=ready)
+    return _serve_app(app, authorizer, options, bind_wait=_STOP_TIMEOUT, serving_fd=ready)
 
 
 if __name__ == "__main__":
