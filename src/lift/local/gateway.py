@@ -310,6 +310,8 @@ class Gateway:
         server = Server(self)
         self.port = await server.start(self.host, self.port)
         self._server = server
+        self._attach()
+        keys: Iterable[Any] = self.routes if isinstance(self.routes, Iterable) else ()
         self.inspector = Inspector(
             {
                 "stage": self.stage,
@@ -317,10 +319,11 @@ class Gateway:
                 "endpoint": self.endpoint,
                 "idleTimeout": self.idle_timeout,
                 "maxLifetime": self.max_lifetime,
+                "selection": self.selection,
+                "routes": sorted(str(k) for k in keys if not str(k).startswith("$")),
             },
             log_size=self._log_size,
         )
-        self._attach()
         interval = max(0.02, min(1.0, self.idle_timeout / 4, self.max_lifetime / 4))
         self._sweeper = asyncio.create_task(self._sweep(interval))
 
