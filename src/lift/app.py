@@ -63,10 +63,12 @@ class App:
         logger: Logger | None = None,
         metrics: Metrics | None = None,
         strip_prefixes: Sequence[str] = (),
+        tracing: Any = None,
     ) -> None:
         """``strip_prefixes``: path prefixes removed before HTTP routing, such as the base
         path of a REST API behind a custom domain (``["/v1"]``: ``/v1/items`` is routed
-        as ``/items``)."""
+        as ``/items``). ``tracing``: ``True``, an OpenTelemetry or Powertools ``Tracer``
+        (see :mod:`lift.tracing`); off by default, at no cost."""
         from .observability import default_logger, default_metrics
 
         if websocket is not None and websocket.auto_connections and websocket.store is None:
@@ -97,6 +99,11 @@ class App:
         self._ws_lifecycle = {
             key: Route("websocket", "-", key, _accept) for key in ("$connect", "$disconnect")
         }
+        self.tracing: Middleware | None = None
+        if tracing is not None and tracing is not False:
+            from .tracing import resolve
+
+            self.tracing = resolve(tracing)
         self._compiled = False
 
     # -- registration ------------------------------------------------------------
@@ -340,7 +347,7 @@ class App:
 
     # -- composition ---------------------------------------------------------------
     def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:
-        layers: list[Middleware] = []
+        layers: list[Middleware] = [] if self.tracing is None else [self.tracing]
         options = self.websocket_options
         if websocket and options is not None and options.auto_connections:
             from .websocket.lifecycle import connection_lifecycle
