@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 from .context import Context
 from .dispatch import compose, failure_response, merge_headers, result_response, run_coroutine
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["App"]
 
 H = TypeVar("H", bound=Handler)
+Model: TypeAlias = "type[Any] | None"
 _WS_EVENT_TYPES = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}
 _HTTP = TriggerType.HTTP
 _WEBSOCKET = TriggerType.WEBSOCKET
@@ -115,22 +116,12 @@ class App:
 
     @overload
     def websocket(
-        self,
-        route_key: str,
-        handler: None = None,
-        *,
-        model: type[Any] | None = None,
-        reply: type[Any] | None = None,
+        self, route_key: str, handler: None = None, *, model: Model = None, reply: Model = None
     ) -> Callable[[H], H]: ...
 
     @overload
     def websocket(
-        self,
-        route_key: str,
-        handler: Handler,
-        *,
-        model: type[Any] | None = None,
-        reply: type[Any] | None = None,
+        self, route_key: str, handler: Handler, *, model: Model = None, reply: Model = None
     ) -> App: ...
 
     def websocket(
@@ -138,8 +129,8 @@ class App:
         route_key: str,
         handler: Handler | None = None,
         *,
-        model: type[Any] | None = None,
-        reply: type[Any] | None = None,
+        model: Model = None,
+        reply: Model = None,
     ) -> Any:
         """Register a WebSocket route by route key (``$connect``, ``$default``, ``chat``...).
 
@@ -148,8 +139,7 @@ class App:
         dataclass) validates each message before the handler runs (see
         :mod:`lift.typed`); ``reply`` describes what the route sends (AsyncAPI).
         """
-        if model is not None or reply is not None:
-            _check_models(model, reply, route_key)
+        _check_models(model, reply, route_key)
         if handler is None:
 
             def decorator(func: H) -> H:
@@ -161,31 +151,20 @@ class App:
         return self
 
     def _add_websocket(
-        self,
-        route_key: str,
-        handler: Handler,
-        model: type[Any] | None = None,
-        reply: type[Any] | None = None,
+        self, route_key: str, handler: Handler, model: Model = None, reply: Model = None
     ) -> None:
         if not route_key or not isinstance(route_key, str):
             raise ValueError("A WebSocket route key must be a non-empty string")
         if route_key in self.websocket_routes:
             raise ValueError(f"WebSocket route {route_key!r} is already registered")
-        if model is not None or reply is not None:
-            _check_models(model, reply, route_key)
+        _check_models(model, reply, route_key)
         self.websocket_routes[route_key] = Route(
             "websocket", "-", route_key, handler, model=model, reply=reply
         )
         self._compiled = False
 
     def handle(
-        self,
-        method: str,
-        path: str,
-        handler: Handler,
-        *,
-        model: type[Any] | None = None,
-        reply: type[Any] | None = None,
+        self, method: str, path: str, handler: Handler, *, model: Model = None, reply: Model = None
     ) -> App:
         """Register ``handler`` for ``method`` and ``path``.
 
@@ -198,24 +177,17 @@ class App:
         if route_key is not None:
             self._add_websocket(route_key, handler, model, reply)
         else:
-            if model is not None or reply is not None:
-                _check_models(model, reply)
+            _check_models(model, reply)
             route = self.http_router.add(method, path, handler)
             route.model, route.reply = model, reply
             self._compiled = False
         return self
 
     def route(
-        self,
-        method: str,
-        path: str,
-        *,
-        model: type[Any] | None = None,
-        reply: type[Any] | None = None,
+        self, method: str, path: str, *, model: Model = None, reply: Model = None
     ) -> Callable[[H], H]:
         """Decorator form of :meth:`handle`; ``model`` validates the JSON body."""
-        if model is not None or reply is not None:
-            _check_models(model, reply, legacy_route_key(method, path))
+        _check_models(model, reply, legacy_route_key(method, path))
 
         def decorator(func: H) -> H:
             self.handle(method, path, func, model=model, reply=reply)
@@ -223,29 +195,23 @@ class App:
 
         return decorator
 
-    def get(self, path: str, *, reply: type[Any] | None = None) -> Callable[[H], H]:
+    def get(self, path: str, *, reply: Model = None) -> Callable[[H], H]:
         """Register a GET handler."""
         return self.route("GET", path, reply=reply)
 
-    def post(
-        self, path: str, *, model: type[Any] | None = None, reply: type[Any] | None = None
-    ) -> Callable[[H], H]:
+    def post(self, path: str, *, model: Model = None, reply: Model = None) -> Callable[[H], H]:
         """Register a POST handler (``model``: the JSON body's class)."""
         return self.route("POST", path, model=model, reply=reply)
 
-    def put(
-        self, path: str, *, model: type[Any] | None = None, reply: type[Any] | None = None
-    ) -> Callable[[H], H]:
+    def put(self, path: str, *, model: Model = None, reply: Model = None) -> Callable[[H], H]:
         """Register a PUT handler (``model``: the JSON body's class)."""
         return self.route("PUT", path, model=model, reply=reply)
 
-    def patch(
-        self, path: str, *, model: type[Any] | None = None, reply: type[Any] | None = None
-    ) -> Callable[[H], H]:
+    def patch(self, path: str, *, model: Model = None, reply: Model = None) -> Callable[[H], H]:
         """Register a PATCH handler (``model``: the JSON body's class)."""
         return self.route("PATCH", path, model=model, reply=reply)
 
-    def delete(self, path: str, *, reply: type[Any] | None = None) -> Callable[[H], H]:
+    def delete(self, path: str, *, reply: Model = None) -> Callable[[H], H]:
         """Register a DELETE handler."""
         return self.route("DELETE", path, reply=reply)
 
@@ -499,10 +465,11 @@ def _strip_prefix(path: str, prefixes: tuple[str, ...]) -> str:
 
 
 def _check_models(model: Any, reply: Any, route_key: str | None = None) -> None:
-    from .typed import check_model
+    if model is not None or reply is not None:
+        from .typed import check_model
 
-    check_model(model, route_key=route_key)
-    check_model(reply, role="reply")
+        check_model(model, route_key=route_key)
+        check_model(reply, role="reply")
 
 
 def _accept(ctx: Context) -> None:
