@@ -8,7 +8,9 @@ The schema is the one the AsyncAPI initiative ships in the npm package
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,3 +175,16 @@ def test_the_cli_writes_the_document(
     assert printed["servers"]["production"]["host"] == "ws.example.com"
     assert set(printed["servers"]["production"]["variables"]) == {"stage"}
     assert errors(validator, printed) == []
+
+
+def test_the_document_in_the_docs_is_the_one_lift_writes(validator: Draft7Validator) -> None:
+    page = (ROOT / "docs" / "typed-routes.md").read_text(encoding="utf-8")
+    (shown,) = re.findall(r"^```json\n(.*?)^```$", page, re.M | re.S)
+    snippet = ROOT / "docs" / "snippets" / "asyncapi_app.py"
+    spec = importlib.util.spec_from_file_location("asyncapi_app_snippet", snippet)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    document = asyncapi_document(module.app, title="Chat")
+    assert json.loads(shown) == document
+    assert errors(validator, document) == []

@@ -148,6 +148,7 @@ def test_exact_under_eight_threads_on_dynamodb_across_two_apps(moto_url: str, dd
                 per_connection="1000/hour",
                 per_user="37/hour",
                 store=DynamoDBCounterStore(table, endpoint_url=moto_url),
+                clock=Clock(1_000_800.0),  # the middle of an hour: one window
             )
         )
         app.websocket("$default", lambda ctx: None)
