@@ -223,3 +223,19 @@ def test_a_powertools_tracer_records_subsegments() -> None:
 def test_tracing_refuses_what_it_cannot_use() -> None:
     with pytest.raises(TypeError):
         App(tracing="yes")
+
+
+def test_async_handlers_keep_the_trace(tracer: Any, exporter: InMemorySpanExporter) -> None:
+    app = App(tracing=tracer)
+
+    @app.websocket("chat")
+    async def chat(ctx: Context) -> None:
+        with span("work", {"step": 1}):
+            pass
+
+    app(events.websocket_message(body="{}", route_key="chat"))
+    spans = exporter.get_finished_spans()
+    (message,) = named(spans, "lift.websocket chat")
+    (work,) = named(spans, "work")
+    assert work.parent is not None and work.parent.span_id == message.context.span_id
+    assert work.attributes == {"step": 1}

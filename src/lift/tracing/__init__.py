@@ -61,7 +61,9 @@ class Tracing:
         if websocket:
             method = ctx.request.method
             if method == "CONNECT":
-                ctx.websocket.metadata[CARRIER_KEY] = backend.carrier()
+                saved = backend.carrier()
+                if saved:  # X-Ray (Powertools) has no links, so nothing to save
+                    ctx.websocket.metadata[CARRIER_KEY] = saved
             elif self.link_connection:
                 self._link_connection(ctx, handle)
         try:
