@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -37,6 +36,8 @@ def _key_part(value: str) -> str:
     """``value`` as the last part of a counter key; long values are hashed (bounded keys)."""
     if len(value) <= _MAX_KEY_PART:
         return value
+    import hashlib
+
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
