@@ -223,6 +223,19 @@ def lift_typed(model: str) -> Callable[[], Callable[[dict[str, Any], Any], Any]]
     return build
 
 
+def lift_untraced() -> Callable[[dict[str, Any], Any], Any]:
+    """The bare Lift ``$default`` route with ``tracing=False`` said explicitly."""
+    from lift import App, Context
+
+    app = App(tracing=False)
+
+    def on_message(ctx: Context) -> None:
+        return None
+
+    app.websocket("$default", on_message)
+    return app
+
+
 def lift_traced() -> Callable[[dict[str, Any], Any], Any]:
     """The bare Lift ``$default`` route with tracing on (an SDK provider, no exporter)."""
     from opentelemetry.sdk.trace import TracerProvider
@@ -366,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             ("chalice", chalice_websocket),
             ("lift, model= pydantic", lift_typed("pydantic")),
             ("lift, model= dataclass", lift_typed("dataclass")),
+            ("lift, tracing off", lift_untraced),
             ("lift, tracing on", lift_traced),
         ],
         websocket_message_event(),

@@ -182,3 +182,29 @@ def test_a_failing_counter_store_fails_open_or_closed(moto_url: str) -> None:
         app.use(rate_limit(per_connection="5/second", store=missing, fail_open=fail_open))
         app.websocket("$default", lambda ctx: None)
         assert app(events.websocket_message(body="{}"))["statusCode"] == expected
+
+
+def test_counters_in_a_table_keyed_by_pk_and_sk(moto_url: str, ddb: Any) -> None:
+    """A table with a partition and a sort key (``pk``/``sk``) takes counters too."""
+    table = f"rate-pk-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    )
+    store = DynamoDBCounterStore(
+        table, endpoint_url=moto_url, key_attribute="pk", sort_key=("sk", "rate")
+    )
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counted = list(pool.map(lambda _: store.add("k", limit=5, expires_at=2e9), range(24)))
+    assert counted.count(True) == 5
+    assert store.count("k") == 5
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "k"}, "sk": {"S": "rate"}})["Item"]
+    assert item["expires_at"] == {"N": "2000000001"}
