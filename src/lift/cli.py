@@ -1,5 +1,5 @@
 """The ``lift`` command: ``routes``, ``invoke``, ``events``, ``token``, ``new``, ``dev``
-and ``template``.
+``template`` and ``asyncapi``.
 
 Each subcommand is added to the parser by one function; the commands that need more
 than a few lines live in :mod:`lift.commands`.
@@ -8,6 +8,7 @@ than a few lines live in :mod:`lift.commands`.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -55,6 +56,26 @@ def _template(args: argparse.Namespace) -> int:
             f"note: not wired by this template, add it to the function: {trigger}", file=sys.stderr
         )
     print(template)
+    return 0
+
+
+def _asyncapi(args: argparse.Namespace) -> int:
+    from .asyncapi import asyncapi_document
+
+    app = load_app(args.app, factory=args.factory)
+    document = asyncapi_document(
+        app,
+        title=args.title or args.app.partition(":")[0],
+        version=args.api_version,
+        stage=args.stage,
+        host=args.host,
+    )
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -135,7 +156,29 @@ def _add_template(commands: Any) -> None:
     template.set_defaults(run=_template)
 
 
-SUBCOMMANDS = (_add_routes, _add_invoke, _add_events, _add_token, _add_new, _add_dev, _add_template)
+def _add_asyncapi(commands: Any) -> None:
+    asyncapi = commands.add_parser(
+        "asyncapi", help="write an AsyncAPI 3.0 document (JSON) of the app's WebSocket API"
+    )
+    _app_argument(asyncapi)
+    asyncapi.add_argument("-o", "--output", default="-", help="file to write (default stdout)")
+    asyncapi.add_argument("--title", default=None, help="info.title (default: the module)")
+    asyncapi.add_argument("--api-version", default="1.0.0", help="info.version")
+    asyncapi.add_argument("--stage", default="prod", help="default of the stage variable")
+    asyncapi.add_argument("--host", default=None, help="a custom domain for the server")
+    asyncapi.set_defaults(run=_asyncapi)
+
+
+SUBCOMMANDS = (
+    _add_routes,
+    _add_invoke,
+    _add_events,
+    _add_token,
+    _add_new,
+    _add_dev,
+    _add_template,
+    _add_asyncapi,
+)
 """One function per subcommand, in the order ``lift --help`` lists them."""
 
 
