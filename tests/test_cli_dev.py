@@ -330,3 +330,50 @@ def test_fire_without_a_gateway_is_one_clear_line(project: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
     bad = lift(project, "dev", "echoapp:app", "--fire", "kafka:topic")
     assert bad.returncode == 2 and "sqs:QUEUE" in bad.stderr
+
+
+def test_fire_requests_are_checked(aws_env: None) -> None:
+    import urllib.error
+    import urllib.request
+
+    from lift import App
+    from lift.local.fire import FireError, parse_request, parse_spec
+    from lift.local.gateway import Gateway
+
+    with pytest.raises(FireError):
+        parse_spec("sqs")
+    assert parse_spec("schedule:nightly-report") == ("schedule", "nightly-report")
+    for raw in (
+        b"not json",
+        b"[]",
+        b'{"source": "kinesis", "name": "x"}',
+        b'{"source": "sqs", "name": ""}',
+        b'{"source": "sqs", "name": "q"}',
+        b'{"source": "sqs", "name": "q", "bodies": ' + json.dumps(list(range(11))).encode() + b"}",
+    ):
+        with pytest.raises(FireError):
+            parse_request(raw)
+
+    app = App()
+    ran: list[str] = []
+    app.schedule("nightly")(lambda ctx: ran.append("nightly"))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with Gateway(app, quiet=True) as gateway:
+        body = json.dumps({"source": "schedule", "name": "nightly"}).encode()
+
+        def post(headers: dict[str, str]) -> int:
+            request = urllib.request.Request(
+                gateway.url + "/_lift/fire", data=body, method="POST", headers=headers
+            )
+            try:
+                with opener.open(request, timeout=10) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                error.close()
+                return int(error.code)
+
+        assert post({"Origin": "http://evil.example"}) == 403  # no foreign page runs workers
+        assert ran == []
+        assert post({"Origin": gateway.url}) == 200  # the inspector's own page may
+        assert post({}) == 200  # and so may a process (lift dev --fire)
+        assert ran == ["nightly", "nightly"]
