@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
-
-import threading
 
 import boto3
 import pytest
