@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         PayloadTooLargeError,
         ThrottledError,
     )
+    from .fanout import FanoutOptions, FanoutResult, Listing
     from .management import ManagementClient
     from .options import WebSocketOptions
     from .request_authorizer import authorizer
@@ -35,7 +36,10 @@ __all__ = [
     "ConnectionStore",
     "ConnectionStoreError",
     "DynamoDBConnectionStore",
+    "FanoutOptions",
+    "FanoutResult",
     "ForbiddenError",
+    "Listing",
     "ManagementAPIError",
     "ManagementClient",
     "MemoryConnectionStore",
@@ -61,6 +65,9 @@ _MODULES = {
     "PayloadTooLargeError": ".errors",
     "ThrottledError": ".errors",
     "ManagementClient": ".management",
+    "FanoutOptions": ".fanout",
+    "FanoutResult": ".fanout",
+    "Listing": ".fanout",
     "WebSocketOptions": ".options",
     "DynamoDBConnectionStore": ".stores.dynamodb",
     "MemoryConnectionStore": ".stores.memory",

@@ -21,6 +21,7 @@ from .payload import encode_payload
 if TYPE_CHECKING:
     from ..observability import Logger
     from .connection import ConnectionStore
+    from .fanout import Listing
     from .management import ManagementAPI
 
 __all__ = ["ConnectionInfo", "Connections"]
@@ -46,10 +47,25 @@ class Connections:
     instead) and is removed from ``store``.
     """
 
-    def __init__(self, api: ManagementAPI, store: ConnectionStore | None, logger: Logger) -> None:
+    def __init__(
+        self,
+        api: ManagementAPI,
+        store: ConnectionStore | None,
+        logger: Logger,
+        *,
+        app: Any = None,
+        endpoint: str | None = None,
+        lambda_context: Any = None,
+    ) -> None:
         self.api = api
         self.store = store
         self.logger = logger
+        self.app = app
+        """The :class:`~lift.App` (its fan-out options, queue and records)."""
+        self.endpoint = endpoint
+        """The Management API endpoint (carried by fan-out shards to their workers)."""
+        self.lambda_context = lambda_context
+        """The invocation's Lambda context (the time left bounds inline sends)."""
 
     def send(self, connection_id: str, data: Any) -> None:
         """Send ``data`` to one connection."""
@@ -67,8 +83,39 @@ class Connections:
     def broadcast(
         self, connection_ids: Iterable[str], data: Any, *, workers: int = DEFAULT_WORKERS
     ) -> BroadcastResult:
-        """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
-        payload = encode_payload(data)
+        """Send ``data`` to every id concurrently; gone ids are pruned from the store.
+
+        More ids than ``FanoutOptions.inline_limit`` go through the fan-out queue (a
+        :class:`~lift.websocket.FanoutResult` is returned); an inline send that cannot
+        finish in the invocation's time left raises 503 ``FANOUT_NEEDS_QUEUE``.
+        """
+        return self.fan_out(connection_ids, encode_payload(data), workers=workers)
+
+    def fan_out(
+        self, audience: Iterable[str] | Listing, payload: bytes, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send encoded ``payload`` to ids or a :class:`~lift.websocket.fanout.Listing`.
+
+        The one entry point of every send to many connections (see
+        :func:`lift.websocket.fanout.fan_out`).
+        """
+        from .fanout import FanoutOptions, fan_out
+
+        ws_options = getattr(self.app, "websocket_options", None)
+        options = getattr(ws_options, "fanout", None) or FanoutOptions()
+        return fan_out(
+            self,
+            audience,
+            payload,
+            options=options,
+            lambda_context=self.lambda_context,
+            workers=workers,
+        )
+
+    def broadcast_now(
+        self, connection_ids: Iterable[str], payload: bytes, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send encoded ``payload`` from this invocation (no queue, no time check)."""
         result = broadcast(self.api, connection_ids, payload, workers=workers)
         if result.gone:
             self.prune(result.gone)

@@ -221,8 +221,21 @@ class WebSocketContext:
                 from .management import client_for
 
                 api = client_for(self.management_endpoint, self.region)
-            self._connections = Connections(api, self.store, self.ctx.logger)
+            self._connections = Connections(
+                api,
+                self.store,
+                self.ctx.logger,
+                app=app,
+                endpoint=self._endpoint_or_none(),
+                lambda_context=self.ctx.lambda_context,
+            )
         return self._connections
+
+    def _endpoint_or_none(self) -> str | None:
+        try:
+            return self.management_endpoint
+        except LiftError:
+            return None
 
     # -- sending -----------------------------------------------------------------
     def send(self, data: Any) -> None:
