@@ -329,6 +329,11 @@ class WebSocketTestClient:
         self._draining = False
         self._previous = app.management_api
         app.management_api = self.management_api
+        from ..websocket.fanout_queue import MemoryFanoutQueue
+
+        self.fanout_queue = MemoryFanoutQueue.attach(app, context=self._context_factory)
+        """The app's fan-out queue in memory (``None`` without ``FanoutOptions``); its
+        shards are delivered after each invocation, before the call returns."""
         self._open = True
 
     # -- connections --------------------------------------------------------------------
@@ -416,6 +421,8 @@ class WebSocketTestClient:
         self._open = False
         if self.app.management_api is self.management_api:
             self.app.management_api = self._previous
+        if self.fanout_queue is not None:
+            self.fanout_queue.detach()
 
     def __enter__(self) -> WebSocketTestClient:
         return self
@@ -479,11 +486,13 @@ class WebSocketTestClient:
             self.management_api.deliver(ws.connection_id, json.dumps(answer).encode())
             return None
         event = events.websocket_message(text, route_key=route_key, **self._common(ws))
-        response = self._invoke(event)
+        response = self._invoke(event, fanout=False)
         if self.route_responses:
             body = _body_bytes(response)
             if body is not None:
                 self.management_api.deliver(ws.connection_id, body)
+        if self.fanout_queue is not None:  # after the route response, as on AWS
+            self.fanout_queue.drain()
         return response
 
     def _close(self, ws: TestWebSocket, code: int, reason: str) -> None:
@@ -521,7 +530,7 @@ class WebSocketTestClient:
             with self._lock:
                 self._draining = False
 
-    def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+    def _invoke(self, event: dict[str, Any], *, fanout: bool = True) -> dict[str, Any]:
         with self._lock:
             self._depth += 1
         try:
@@ -530,6 +539,8 @@ class WebSocketTestClient:
             with self._lock:
                 self._depth -= 1
                 idle = self._depth == 0
+            if idle and fanout and self.fanout_queue is not None:
+                self.fanout_queue.drain()
             if idle:
                 self._drain()
         return result if isinstance(result, dict) else {"statusCode": 200}

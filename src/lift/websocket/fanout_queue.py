@@ -211,6 +211,9 @@ class MemoryFanoutQueue:
         self._messages: deque[tuple[str, str, int, int]] = deque()
         self.dead_letters: list[str] = []
         self.sent = 0
+        self.on_send: Callable[[], None] | None = None
+        """Called after messages are enqueued (``lift dev`` schedules a drain)."""
+        self._previous: tuple[Any, Any] = (None, None)
 
     def send(self, bodies: list[tuple[str, str]]) -> None:
         """Enqueue."""
@@ -219,6 +222,36 @@ class MemoryFanoutQueue:
             for _, body in bodies:
                 self._messages.append((str(uuid.uuid4()), body, 0, now))
                 self.sent += 1
+        if self.on_send is not None:
+            self.on_send()
+
+    @classmethod
+    def attach(
+        cls, app: Any, *, context: Callable[[], Any] | None = None
+    ) -> MemoryFanoutQueue | None:
+        """Deliver ``app``'s fan-out in process (``None`` when it has no ``FanoutOptions``).
+
+        Sets ``app.fanout_queue`` and ``app.fanout_state`` (records in memory) until
+        :meth:`detach`.
+        """
+        options = getattr(getattr(app, "websocket_options", None), "fanout", None)
+        if options is None:
+            return None
+        from .fanout_state import MemoryFanoutState
+        from .fanout_worker import route_name
+
+        queue = cls(
+            app, name=route_name(options), max_attempts=options.max_attempts, context=context
+        )
+        queue._previous = (getattr(app, "fanout_queue", None), getattr(app, "fanout_state", None))
+        app.fanout_queue = queue
+        app.fanout_state = MemoryFanoutState()
+        return queue
+
+    def detach(self) -> None:
+        """Put back what :meth:`attach` replaced."""
+        if getattr(self.app, "fanout_queue", None) is self:
+            self.app.fanout_queue, self.app.fanout_state = self._previous
 
     def __len__(self) -> int:
         with self._lock:
