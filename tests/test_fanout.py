@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import uuid
 from collections import Counter
@@ -52,11 +53,13 @@ class DyingAPI:
         self.inner = inner
         self.after = after
         self.sent = 0
+        self.lock = threading.Lock()
 
     def post_to_connection(self, connection_id: str, data: bytes) -> None:
-        if self.sent >= self.after:
-            raise WorkerDied
-        self.sent += 1
+        with self.lock:
+            if self.sent >= self.after:
+                raise WorkerDied
+            self.sent += 1
         self.inner.post_to_connection(connection_id, data)
 
     def get_connection(self, connection_id: str) -> dict[str, Any]:
