@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import LiftError
@@ -50,6 +51,7 @@ __all__ = [
 
 _SQS_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:queue\.)?amazonaws\.com")
 _SEND_ATTEMPTS = 4
+_PARALLEL_BATCHES = 8
 
 
 class FanoutQueue(Protocol):
@@ -127,28 +129,37 @@ class SQSFanoutQueue:
         return self._client
 
     def send(self, bodies: list[tuple[str, str]]) -> None:
-        """Send in batches; entries SQS refuses for its own reasons are tried again."""
+        """Send in batches, several at once; entries SQS refuses for its own reasons are
+        tried again. Raises 503 ``FANOUT_QUEUE_ERROR`` when a batch cannot be written."""
+        batches = list(pack_batches(bodies))
+        if len(batches) == 1:
+            self._send_batch(batches[0])
+            return
+        with ThreadPoolExecutor(min(_PARALLEL_BATCHES, len(batches))) as pool:
+            for future in [pool.submit(self._send_batch, batch) for batch in batches]:
+                future.result()
+
+    def _send_batch(self, batch: list[tuple[str, str]]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        for batch in pack_batches(bodies):
-            entries = {f"e{index}": body for index, (_, body) in enumerate(batch)}
-            for attempt in range(_SEND_ATTEMPTS):
-                try:
-                    answer = self.client.send_message_batch(
-                        QueueUrl=self.queue_url,
-                        Entries=[{"Id": i, "MessageBody": b} for i, b in entries.items()],
-                    )
-                except (BotoCoreError, ClientError) as exc:
-                    raise _queue_error(exc) from exc
-                failed = answer.get("Failed") or []
-                if any(entry.get("SenderFault") for entry in failed):
-                    raise _queue_error(ValueError(str(failed[0].get("Code"))))
-                entries = {e["Id"]: entries[e["Id"]] for e in failed if e.get("Id") in entries}
-                if not entries:
-                    break
-                if attempt == _SEND_ATTEMPTS - 1:
-                    raise _queue_error(ValueError(f"{len(entries)} entries not accepted"))
-                self._sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - jitter
+        entries = {f"e{index}": body for index, (_, body) in enumerate(batch)}
+        for attempt in range(_SEND_ATTEMPTS):
+            try:
+                answer = self.client.send_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": i, "MessageBody": b} for i, b in entries.items()],
+                )
+            except (BotoCoreError, ClientError) as exc:
+                raise _queue_error(exc) from exc
+            failed = answer.get("Failed") or []
+            if any(entry.get("SenderFault") for entry in failed):
+                raise _queue_error(ValueError(str(failed[0].get("Code"))))
+            entries = {e["Id"]: entries[e["Id"]] for e in failed if e.get("Id") in entries}
+            if not entries:
+                return
+            if attempt == _SEND_ATTEMPTS - 1:
+                raise _queue_error(ValueError(f"{len(entries)} entries not accepted"))
+            self._sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - jitter
 
 
 def sqs_record(
@@ -326,15 +337,24 @@ class SQSPoller:
 
     def poll_once(self) -> int:
         """One receive and invocation; how many messages it got."""
+        messages = self.receive()
+        self.handle(messages)
+        return len(messages)
+
+    def receive(self) -> list[dict[str, Any]]:
+        """One ``ReceiveMessage`` (long polling for ``wait`` seconds)."""
         answer = self.client.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
             WaitTimeSeconds=self.wait,
             MessageSystemAttributeNames=["All"],
         )
-        messages = answer.get("Messages") or []
+        return list(answer.get("Messages") or [])
+
+    def handle(self, messages: list[dict[str, Any]]) -> None:
+        """Invoke the app with ``messages`` as one SQS event; delete what succeeded."""
         if not messages:
-            return 0
+            return
         records = [
             sqs_record(
                 m["Body"],
@@ -349,7 +369,7 @@ class SQSPoller:
         try:
             failed = _failures(self.app({"Records": records}, self._context()))
         except Exception:  # noqa: BLE001 - the whole batch is retried, as on AWS
-            return len(messages)
+            return
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
             self.client.delete_message_batch(
@@ -358,7 +378,6 @@ class SQSPoller:
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
                 ],
             )
-        return len(messages)
 
 
 def queue_for(app: Any, options: FanoutOptions) -> FanoutQueue | None:

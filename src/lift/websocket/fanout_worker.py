@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from .broadcast import _pool
@@ -289,6 +289,10 @@ class Worker:
         metrics.add("websocket.fanout.seconds", totals.seconds, "Seconds")
 
 
+class _Recorded(Exception):
+    """A first receive's claim found the shard already recorded: read it and resume."""
+
+
 class Shard:
     """One shard's delivery by one receive of its message."""
 
@@ -316,7 +320,13 @@ class Shard:
 
     def run(self) -> bool:
         """Deliver what is left; whether the message is done with."""
-        progress = self._take_over()
+        try:
+            return self._run(read=self.attempt > 1)
+        except _Recorded:
+            return self._run(read=True)
+
+    def _run(self, *, read: bool) -> bool:
+        progress = self._take_over(read=read)
         if not isinstance(progress, Progress):
             return progress == "done"
         rounds = 0
@@ -336,9 +346,13 @@ class Shard:
             self.worker._job_line(self.job_id)
         return True
 
-    def _take_over(self) -> Progress | str:
-        """This receive's progress; ``"done"``: nothing to do; ``"later"``: not now."""
-        progress = self.state.progress(self.job_id, self.key)
+    def _take_over(self, *, read: bool) -> Progress | str:
+        """This receive's progress; ``"done"``: nothing to do; ``"later"``: not now.
+
+        A first receive skips the read: its first claim is a conditional create, and only
+        when that fails (the shard has a record already) is the record read.
+        """
+        progress = self.state.progress(self.job_id, self.key) if read else None
         if progress is None:
             return Progress(self.owner, self.attempt)
         if progress.final:
@@ -379,8 +393,9 @@ class Shard:
             step = work[progress.done : progress.done + step_size]
             progress.claimed = progress.done + len(step)
             if not self.state.save(self.job_id, self.key, progress):
+                if progress.version == 0:  # a first claim, but the shard has a record
+                    raise _Recorded
                 return False  # another receive took the shard over
-            self.worker.pacer.take(len(step))
             outcomes = self._send(step)
             died = self._account(progress, step, outcomes)
             progress.done = progress.claimed
@@ -390,15 +405,23 @@ class Shard:
         return True
 
     def _send(self, ids: list[str]) -> list[BaseException | None]:
+        """Send to ``ids`` in bursts of a twentieth of a second's tokens; one outcome each."""
         api = self.connections.api
+        pacer = self.worker.pacer
+        burst = max(1, int(self.options.rate_per_second / 20))
+        pieces = [ids[start : start + burst] for start in range(0, len(ids), burst)]
         post_many = getattr(api, "post_many", None)
+        outcomes: list[BaseException | None] = []
         if post_many is not None:
-            outcomes: list[BaseException | None] = list(
-                post_many(ids, self.payload, concurrency=len(ids))
-            )
+            for piece in pieces:
+                pacer.take(len(piece))
+                outcomes.extend(post_many(piece, self.payload, concurrency=len(piece)))
             return outcomes
         pool = _pool(self.options.concurrency)
-        futures = [pool.submit(api.post_to_connection, i, self.payload) for i in ids]
+        futures: list[Future[None]] = []
+        for piece in pieces:
+            pacer.take(len(piece))
+            futures.extend(pool.submit(api.post_to_connection, i, self.payload) for i in piece)
         wait(futures)
         return [f.exception() for f in futures]
 
