@@ -30,6 +30,7 @@ from lift.websocket import (
     FanoutOptions,
     FanoutResult,
     WebSocketOptions,
+    fanout_worker,
 )
 from lift.websocket.connection import Connection
 from lift.websocket.errors import ThrottledError
@@ -86,6 +87,11 @@ class ThrottledFor:
 
     def delete_connection(self, connection_id: str) -> None:
         self.inner.delete_connection(connection_id)
+
+
+@pytest.fixture(autouse=True)
+def _quick_retry_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout_worker, "RETRY_DELAY", 0.01)
 
 
 @pytest.fixture

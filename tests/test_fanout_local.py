@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 from lift import App, Context
 from lift.local.gateway import Gateway
 from lift.testing import WebSocketTestClient
-from lift.websocket import FanoutOptions, FanoutResult, Listing, WebSocketOptions
+from lift.websocket import FanoutOptions, FanoutResult, Listing, WebSocketOptions, fanout_worker
 from lift.websocket.errors import (
     ConnectionGoneError,
     ManagementAPIError,
@@ -39,6 +39,11 @@ JOB = Job(
     "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
     1.0,
 )
+
+
+@pytest.fixture(autouse=True)
+def _quick_retry_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout_worker, "RETRY_DELAY", 0.01)
 
 
 def announcing_app(**options: Any) -> App:

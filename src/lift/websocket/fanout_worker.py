@@ -8,7 +8,7 @@ the step before), so a redelivered shard skips every id already handled:
 
 * ids delivered, gone (pruned from the store) or refused for good are never sent again;
 * ids that failed for a reason that may pass (throttling, 5xx, no answer) are tried in
-  one more round at once, then by the next delivery of the message (``batchItemFailures``);
+  up to three more rounds, then by the next delivery of the message (``batchItemFailures``);
   after ``max_attempts`` receives SQS moves the message to the dead-letter queue;
 * a worker that raises is recorded exactly before the exception leaves; a worker that
   dies without running another line (killed, timed out) leaves its last claimed step
@@ -61,6 +61,10 @@ STEP_SECONDS = 2.0
 """Time kept free before the Lambda deadline for one more step and the bookkeeping."""
 PAGE_SIZE = 1000
 SHARDS_AT_ONCE = 10
+RETRY_ROUNDS = 3
+"""Rounds for ids that failed for now (throttled...) before the message goes back to the
+queue; they start ``RETRY_DELAY`` seconds apart, doubling."""
+RETRY_DELAY = 0.5
 
 
 class Pacer:
@@ -212,9 +216,9 @@ class Worker:
             self.logger.exception("Fan-out shard failed", message_id=message_id)
         return False
 
-    def _out_of_time(self) -> bool:
+    def _out_of_time(self, wait: float = 0.0) -> bool:
         left = remaining_seconds(self.lambda_context)
-        return left is not None and left < STEP_SECONDS
+        return left is not None and left - wait < STEP_SECONDS
 
     def _connections(self, endpoint: str) -> Connections:
         if getattr(self.app, "management_api", None) is None and not self._endpoint_ok(endpoint):
@@ -329,17 +333,17 @@ class Shard:
         progress = self._take_over(read=read)
         if not isinstance(progress, Progress):
             return progress == "done"
-        rounds = 0
-        while True:
+        for extra in range(RETRY_ROUNDS + 1):
             work = progress.work if progress.work is not None else self.ids
             if not self._round(progress, work):
                 return False
             if not progress.retry:
                 break
-            rounds += 1
-            if rounds > 1:
+            pause = RETRY_DELAY * 2**extra
+            if extra == RETRY_ROUNDS or self.worker._out_of_time(pause):
                 self.state.save(self.job_id, self.key, progress)
                 return False  # SQS delivers it again later (and to the DLQ in the end)
+            time.sleep(pause)  # the quota is shared: give it time to recover
             progress.work, progress.retry = progress.retry, []
             progress.done = progress.claimed = 0
         if self.state.finish(self.job_id, self.key, progress):
