@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -232,6 +235,7 @@ def test_shards_are_written_and_delivered_once_by_another_instance(
     assert line["seconds"] >= 0
     assert isinstance(worker.metrics, MemoryMetrics)
     assert worker.metrics.total("websocket.fanout.delivered") == 230
+    assert DynamoDBConnectionStore(table).count_active() == 0  # fan-out records are not connections
 
 
 def test_a_large_payload_is_stored_once_and_referenced(
@@ -426,3 +430,76 @@ def test_without_fanout_options_the_time_check_still_applies(
     )
     assert json.loads(response["body"])["error"]["code"] == "FANOUT_NEEDS_QUEUE"
     assert server.calls == []
+
+
+# --- a worker killed mid-step: the delivery mode decides ------------------------------------
+
+KILLED_WORKER = """
+import os, sys, threading
+from lift import App
+from lift.websocket import DynamoDBConnectionStore, FanoutOptions, WebSocketOptions
+from lift.websocket.fanout_queue import SQSPoller
+from lift.websocket.management import ManagementClient
+
+queue_url, table, endpoint, delivery, after = sys.argv[1:]
+app = App(websocket=WebSocketOptions(store=DynamoDBConnectionStore(table), fanout=FanoutOptions(
+    queue_url=queue_url, shard_size=60, concurrency=8, rate_per_second=10_000,
+    max_attempts=3, inline_limit=1, delivery=delivery)))
+real = ManagementClient(endpoint, "eu-west-1")
+lock = threading.Lock()
+sent = [0]
+
+class Killed:
+    def post_to_connection(self, connection_id, data):
+        with lock:
+            if sent[0] >= int(after):
+                os._exit(3)  # no finally, no except: the process is gone
+            sent[0] += 1
+        real.post_to_connection(connection_id, data)
+    def get_connection(self, connection_id):
+        return real.get_connection(connection_id)
+    def delete_connection(self, connection_id):
+        real.delete_connection(connection_id)
+
+app.management_api = Killed()
+SQSPoller(app, queue_url, wait=1).poll_once()
+"""
+
+
+@pytest.mark.parametrize("delivery", ["at_least_once", "at_most_once"])
+def test_a_killed_worker_leaves_only_its_last_step_uncertain(
+    delivery: str,
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 60)
+    sender, _ = make_app(queues[0], table, shard_size=60, concurrency=8, delivery=delivery)
+    sender.connections().broadcast(ids, PAYLOAD)
+
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WORKER, queues[0], table, server.endpoint, delivery, "20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    before = deliveries(registry, ids)
+    assert 16 <= sum(before.values()) <= 24
+
+    survivor, log = make_app(queues[0], table, shard_size=60, concurrency=8, delivery=delivery)
+    drain(survivor, queues[0])
+    after = deliveries(registry, ids)
+    last_step = set(ids[16:24])  # the step the worker had claimed when it died
+    assert all(after[i] == 1 for i in ids if i not in last_step)
+    if delivery == "at_least_once":
+        assert all(after[i] >= 1 for i in ids)  # nothing lost...
+        assert {i for i in ids if after[i] > 1} <= last_step  # ...twice at most in that step
+    else:
+        assert all(after[i] <= 1 for i in ids)  # nothing twice...
+        assert {i for i in ids if after[i] == 0} <= last_step  # ...lost at most in that step
+    assert "Fan-out shard resumed after its worker died" in log.getvalue()

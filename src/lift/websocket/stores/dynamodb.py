@@ -229,7 +229,8 @@ class DynamoDBConnectionStore:
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "Select": "COUNT",
-            "FilterExpression": "expires_at > :now",
+            # other records may share the table (fan-out progress): count connections only
+            "FilterExpression": "expires_at > :now AND attribute_exists(connected_at)",
             "ExpressionAttributeValues": {":now": {"N": str(self._now_epoch())}},
             "ConsistentRead": True,
         }
