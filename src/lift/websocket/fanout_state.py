@@ -426,7 +426,7 @@ class DynamoDBFanoutState:
 
 
 _memory: weakref.WeakKeyDictionary[Any, MemoryFanoutState] = weakref.WeakKeyDictionary()
-_tables: dict[str, DynamoDBFanoutState] = {}
+_tables: dict[tuple[str, str | None, str | None], DynamoDBFanoutState] = {}
 _states_lock = threading.Lock()
 
 
@@ -450,9 +450,12 @@ def state_for(app: Any, options: FanoutOptions) -> FanoutState:
         table, client = str(store.table_name), store.client
     with _states_lock:
         if table:
-            state = _tables.get(table)
+            from .stores.dynamodb import ENDPOINT_ENV
+
+            key = (table, os.environ.get(ENDPOINT_ENV), os.environ.get("AWS_REGION"))
+            state = _tables.get(key)
             if state is None:
-                state = _tables[table] = DynamoDBFanoutState(table, client)
+                state = _tables[key] = DynamoDBFanoutState(table, client)
             return state
         memory = _memory.get(app)
         if memory is None:
