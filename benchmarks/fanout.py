@@ -167,15 +167,7 @@ def work(config: dict[str, Any]) -> None:
     print(json.dumps({"ready": True}), flush=True)
     while not stopped.is_set():
         try:
-            got = batches.get(timeout=0.2)
-            t0 = time.perf_counter()
-            poller.handle(got)
-            if os.environ.get("FANOUT_DEBUG"):
-                print(
-                    f"{time.time():.3f} handled {len(got)} in {time.perf_counter() - t0:.3f}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            poller.handle(batches.get(timeout=0.2))
         except queue.Empty:
             continue
 
