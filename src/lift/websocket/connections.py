@@ -89,16 +89,18 @@ class Connections:
         :class:`~lift.websocket.FanoutResult` is returned); an inline send that cannot
         finish in the invocation's time left raises 503 ``FANOUT_NEEDS_QUEUE``.
         """
-        return self.fan_out(connection_ids, encode_payload(data), workers=workers)
+        return self.fan_out(connection_ids, data, workers=workers)
 
     def fan_out(
-        self, audience: Iterable[str] | Listing, payload: bytes, *, workers: int = DEFAULT_WORKERS
+        self, audience: Iterable[str] | Listing, data: Any, *, workers: int = DEFAULT_WORKERS
     ) -> BroadcastResult:
-        """Send encoded ``payload`` to ids or a :class:`~lift.websocket.fanout.Listing`.
+        """Send ``data`` to ids or a :class:`~lift.websocket.Listing`, inline or queued.
 
         The one entry point of every send to many connections (see
-        :func:`lift.websocket.fanout.fan_out`).
+        :func:`lift.websocket.fanout.fan_out`); a channel publish calls it with its
+        subscribers' ids, or with a ``Listing`` when the audience may be huge.
         """
+        payload = encode_payload(data)
         from .fanout import FanoutOptions, fan_out
 
         ws_options = getattr(self.app, "websocket_options", None)

@@ -64,8 +64,9 @@ class FanoutOptions:
       account's quota.
     * ``max_attempts``: receives of one shard before SQS moves it to the dead-letter
       queue (the queue's redrive policy ``maxReceiveCount``; ``lift template`` sets it).
-    * ``concurrency``: sends in flight per worker; also the progress step, so the most a
-      worker killed mid-step can re-send (``at_least_once``) or skip (``at_most_once``).
+    * ``concurrency``: sends in flight per shard (a worker delivers the shards of a batch
+      side by side); also the progress step, so the most a worker killed mid-step can
+      re-send (``at_least_once``) or skip (``at_most_once``).
     * ``delivery``: what happens to the sends in flight when a worker dies without a
       chance to record them (see docs/fanout.md): re-send them or skip them.
     * ``table``: DynamoDB table for progress records and large payloads (else env

@@ -12,6 +12,7 @@ benchmarks.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import re
@@ -415,17 +416,20 @@ class ShardWriter:
         """Write the job and its first shards (and listing page); returns the shard count."""
         field = payload_field(payload)
         stored: bytes | None = None
-        if self.state.shared and len(str(field)) > INLINE_PAYLOAD_BYTES:
+        if self.state.shared and len(json.dumps(field)) > INLINE_PAYLOAD_BYTES:
             stored, field = payload, {"ref": 1}
         bodies = list(shard_messages(self.job, ids, field, shard_size=self.options.shard_size))
         cursor = listing[1] if listing is not None else None
-        self.state.create_job(
-            self.job.job_id,
-            shards=len(bodies),
-            listing=cursor is not None,
-            payload=stored,
-            created=self.job.created,
-        )
+        try:
+            self.state.create_job(
+                self.job.job_id,
+                shards=len(bodies),
+                listing=cursor is not None,
+                payload=stored,
+                created=self.job.created,
+            )
+        except Exception as exc:  # the table failed: told as the queue being unavailable
+            raise _queue_error(exc) from exc
         if listing is not None and cursor is not None:
             page = Message(
                 "list",
