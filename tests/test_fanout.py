@@ -374,6 +374,7 @@ def test_a_shard_that_keeps_failing_ends_in_the_dead_letter_queue(
     queues: tuple[str, str],
     table: str,
     sqs: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = open_ids(registry, 30)  # shards: 25 + 5
     stuck = {ids[3], ids[20]}
@@ -388,6 +389,30 @@ def test_a_shard_that_keeps_failing_ends_in_the_dead_letter_queue(
     assert len(dead) == 1
     assert set(decode(dead[0]["Body"]).ids) >= stuck
     assert deliveries(registry, ids) == Counter({i: 0 if i in stuck else 1 for i in ids})
+
+    # Redriven later (a new message id): only the ids never delivered are sent.
+    monkeypatch.setattr(fanout_worker, "ABANDONED_AFTER", 0.0)
+    sqs.send_message(QueueUrl=queues[0], MessageBody=dead[0]["Body"])
+    healthy, _ = make_app(queues[0], table)
+    drain(healthy, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+
+
+def test_two_copies_of_a_shard_deliver_once(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+    sqs: Any,
+) -> None:
+    ids = open_ids(registry, 20)
+    sender, _ = make_app(queues[0], table)
+    sender.connections().broadcast(ids, PAYLOAD)
+    [message] = sqs.receive_message(QueueUrl=queues[0], VisibilityTimeout=0)["Messages"]
+    sqs.send_message(QueueUrl=queues[0], MessageBody=message["Body"])  # SQS's duplicate
+    worker, _ = make_app(queues[0], table)
+    drain(worker, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
 
 
 # --- no queue -------------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ class Progress:
     unconfirmed: int = 0
     final: bool = False
     version: int = 0
+    updated: float = 0.0
+    """When the record was last written (epoch seconds)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class MemoryFanoutState:
         if (current.version if current is not None else 0) != progress.version:
             return False
         progress.version += 1
+        progress.updated = _now()
         self._progress[(job_id, key)] = Progress(**asdict(progress))
         return True
 
@@ -303,6 +306,7 @@ class DynamoDBFanoutState:
     def _put_request(self, job_id: str, key: str, progress: Progress) -> dict[str, Any]:
         expected = progress.version
         progress.version += 1
+        progress.updated = _now()
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "Item": {

@@ -65,6 +65,10 @@ RETRY_ROUNDS = 3
 """Rounds for ids that failed for now (throttled...) before the message goes back to the
 queue; they start ``RETRY_DELAY`` seconds apart, doubling."""
 RETRY_DELAY = 0.5
+ABANDONED_AFTER = 20 * 60.0
+"""A shard record unchanged this long (more than Lambda's longest invocation) belongs to no
+live worker: another message with the shard (one redriven from the dead-letter queue,
+under a new message id) takes it over."""
 
 
 class Pacer:
@@ -362,9 +366,13 @@ class Shard:
         if progress.final:
             return "done"
         if progress.owner != self.owner:
-            self.log.info("Fan-out shard is another message's", job_id=self.job_id, shard=self.key)
-            return "done"  # a second copy of the shard: the first one's owner delivers
-        if progress.attempt >= self.attempt:
+            if time.time() - progress.updated < ABANDONED_AFTER:
+                self.log.info(
+                    "Fan-out shard is another message's", job_id=self.job_id, shard=self.key
+                )
+                return "done"  # a second copy of the shard: the first one's owner delivers
+            progress.owner = self.owner  # abandoned (a message redriven from the DLQ)
+        elif progress.attempt >= self.attempt:
             return "later"  # this receive is not newer than the one at work
         progress.attempt = self.attempt
         work = progress.work if progress.work is not None else self.ids
