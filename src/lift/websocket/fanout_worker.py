@@ -417,10 +417,10 @@ class Shard:
         return True
 
     def _send(self, ids: list[str]) -> list[BaseException | None]:
-        """Send to ``ids`` in bursts of a twentieth of a second's tokens; one outcome each."""
+        """Send to ``ids`` in bursts of a tenth of a second's tokens; one outcome each."""
         api = self.connections.api
         pacer = self.worker.pacer
-        burst = max(1, int(self.options.rate_per_second / 20))
+        burst = max(1, int(self.options.rate_per_second / 10))
         pieces = [ids[start : start + burst] for start in range(0, len(ids), burst)]
         post_many = getattr(api, "post_many", None)
         outcomes: list[BaseException | None] = []
