@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from .broadcast import _pool
+from .broadcast import DEFAULT_WORKERS, _pool
 from .errors import (
     ConnectionGoneError,
     ForbiddenError,
@@ -423,11 +423,18 @@ class Shard:
         burst = max(1, int(self.options.rate_per_second / 10))
         pieces = [ids[start : start + burst] for start in range(0, len(ids), burst)]
         post_many = getattr(api, "post_many", None)
-        outcomes: list[BaseException | None] = []
         if post_many is not None:
+            # each burst goes out as soon as the bucket allows, without waiting for the last
+            pool = _pool(DEFAULT_WORKERS)
+            batches: list[Future[list[BaseException | None]]] = []
             for piece in pieces:
                 pacer.take(len(piece))
-                outcomes.extend(post_many(piece, self.payload, concurrency=len(piece)))
+                batches.append(pool.submit(post_many, piece, self.payload, concurrency=len(piece)))
+            wait(batches)
+            outcomes: list[BaseException | None] = []
+            for piece, batch in zip(pieces, batches, strict=True):
+                error = batch.exception()
+                outcomes.extend(batch.result() if error is None else [error] * len(piece))
             return outcomes
         pool = _pool(self.options.concurrency)
         futures: list[Future[None]] = []
