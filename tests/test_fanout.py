@@ -32,11 +32,13 @@ from lift.websocket import (
     DynamoDBConnectionStore,
     FanoutOptions,
     FanoutResult,
+    Listing,
     WebSocketOptions,
     fanout_worker,
 )
 from lift.websocket.connection import Connection
 from lift.websocket.errors import ThrottledError
+from lift.websocket.fanout import register_lister
 from lift.websocket.fanout_codec import decode
 from lift.websocket.fanout_queue import SQSPoller
 from lift.websocket.management import ManagementClient, clear_clients
@@ -528,3 +530,42 @@ def test_a_killed_worker_leaves_only_its_last_step_uncertain(
         assert all(after[i] <= 1 for i in ids)  # nothing twice...
         assert {i for i in ids if after[i] == 0} <= last_step  # ...lost at most in that step
     assert "Fan-out shard resumed after its worker died" in log.getvalue()
+
+
+# --- a listing paged by the workers, with the records in DynamoDB -----------------------------
+
+AUDIENCES: dict[str, list[str]] = {}
+
+
+def _page_of(
+    connections: Any, params: Any, cursor: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    everyone = AUDIENCES[params["audience"]]
+    start = int(cursor or 0)
+    page = everyone[start : start + min(limit, 7)]
+    end = start + len(page)
+    return page, (str(end) if end < len(everyone) else None)
+
+
+register_lister("test-audience", _page_of)
+
+
+def test_a_listing_is_paged_by_the_workers_through_sqs(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 45)
+    AUDIENCES["a"] = ids
+    sender, _ = make_app(queues[0], table, shard_size=5)
+    result = sender.connections().fan_out(Listing("test-audience", {"audience": "a"}), "hi")
+    assert isinstance(result, FanoutResult) and result.listing
+    assert result.recipients == 14  # two pages read by the sender, the rest by the workers
+
+    worker, log = make_app(queues[0], table, shard_size=5)
+    drain(worker, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+    [line] = job_lines(log)
+    # 14 ids in 3 shards; the workers list pages of 7 ids (2 shards each) and a last of 3
+    assert (line["delivered"], line["shards"]) == (45, 3 + 4 * 2 + 1)
