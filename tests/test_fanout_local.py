@@ -103,7 +103,7 @@ def test_lift_dev_delivers_the_fanout_queue_in_process() -> None:
         assert received == [{"text": "hello"}] * 3
         first = [json.loads(clients[0].recv(timeout=5)) for _ in range(2)]
         assert {"text": "hello"} in first
-        assert first[0]["shards"] == 2 or first[1]["shards"] == 2
+        assert any(message.get("shards") == 2 for message in first)  # the route response
 
 
 # --- listings: an audience listed page by page, also by the workers -----------------------
