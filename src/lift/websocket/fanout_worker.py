@@ -350,8 +350,9 @@ class Shard:
             time.sleep(pause)  # the quota is shared: give it time to recover
             progress.work, progress.retry = progress.retry, []
             progress.done = progress.claimed = 0
-        if self.state.finish(self.job_id, self.key, progress):
-            self.worker._job_line(self.job_id)
+        if not self.state.finish(self.job_id, self.key, progress):
+            return False  # a newer receive took the shard over: it finishes and counts it
+        self.worker._job_line(self.job_id)
         return True
 
     def _take_over(self, *, read: bool) -> Progress | str:
