@@ -17,6 +17,7 @@ from lift.websocket import FanoutOptions, FanoutResult, Listing, WebSocketOption
 from lift.websocket.errors import (
     ConnectionGoneError,
     ManagementAPIError,
+    ManagementTimeoutError,
     PayloadTooLargeError,
     ThrottledError,
 )
@@ -271,13 +272,15 @@ def test_outcomes_that_may_have_arrived_follow_the_delivery_mode() -> None:
     assert classify(PayloadTooLargeError(1, 0), "at_least_once") == "failed"
     assert classify(ThrottledError("LimitExceededException"), "at_most_once") == "throttled"
     unsure = [
-        ThrottledError("503"),
-        ManagementAPIError("x", "EndpointConnectionError"),
+        ManagementTimeoutError(maybe_delivered=True),
+        ManagementAPIError("x", "EndpointConnectionError", maybe_delivered=True),
         RuntimeError("?"),
         KeyboardInterrupt(),
     ]
     assert [classify(e, "at_least_once") for e in unsure] == ["retry"] * 4
     assert [classify(e, "at_most_once") for e in unsure] == ["uncertain"] * 4
+    not_sent = [ThrottledError("503"), ManagementTimeoutError(maybe_delivered=False)]
+    assert [classify(e, "at_most_once") for e in not_sent] == ["again"] * 2
     assert classify(ManagementAPIError("x", "BadRequestException"), "at_least_once") == "failed"
 
 

@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..auth.request_authorizer import authorizer
     from .broadcast import BroadcastResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .connections import ConnectionInfo, Connections
@@ -17,13 +18,13 @@ if TYPE_CHECKING:
         ConnectionGoneError,
         ForbiddenError,
         ManagementAPIError,
+        ManagementTimeoutError,
         PayloadTooLargeError,
         ThrottledError,
     )
     from .fanout import FanoutOptions, FanoutResult, Listing
     from .management import ManagementClient
     from .options import WebSocketOptions
-    from .request_authorizer import authorizer
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
@@ -42,6 +43,7 @@ __all__ = [
     "Listing",
     "ManagementAPIError",
     "ManagementClient",
+    "ManagementTimeoutError",
     "MemoryConnectionStore",
     "PayloadTooLargeError",
     "ThrottledError",
@@ -51,7 +53,7 @@ __all__ = [
 ]
 
 _MODULES = {
-    "authorizer": ".request_authorizer",
+    "authorizer": "..auth.request_authorizer",
     "BroadcastResult": ".broadcast",
     "Connection": ".connection",
     "ConnectionStore": ".connection",
@@ -62,6 +64,7 @@ _MODULES = {
     "ConnectionGoneError": ".errors",
     "ForbiddenError": ".errors",
     "ManagementAPIError": ".errors",
+    "ManagementTimeoutError": ".errors",
     "PayloadTooLargeError": ".errors",
     "ThrottledError": ".errors",
     "ManagementClient": ".management",

@@ -44,7 +44,9 @@ class Connections:
     Payloads: dict/list are sent as JSON, str as text, bytes as is; over 128 KiB raises
     :class:`~lift.websocket.PayloadTooLargeError` before any call. A gone connection
     raises :class:`~lift.websocket.ConnectionGoneError` (``broadcast`` reports it
-    instead) and is removed from ``store``.
+    instead) and is removed from ``store``. ``deadline`` (a :func:`time.monotonic`
+    time, such as the Lambda's remaining time) bounds every call made through a
+    :class:`~lift.websocket.ManagementClient`, on top of its own timeouts.
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class Connections:
         store: ConnectionStore | None,
         logger: Logger,
         *,
+        deadline: float | None = None,
         app: Any = None,
         endpoint: str | None = None,
         lambda_context: Any = None,
@@ -60,6 +63,7 @@ class Connections:
         self.api = api
         self.store = store
         self.logger = logger
+        self.deadline = deadline
         self.app = app
         """The :class:`~lift.App` (its fan-out options, queue and records)."""
         self.endpoint = endpoint
@@ -67,11 +71,19 @@ class Connections:
         self.lambda_context = lambda_context
         """The invocation's Lambda context (the time left bounds inline sends)."""
 
+    def _bounded(self) -> dict[str, Any]:
+        """The ``deadline`` keyword for an API that takes one."""
+        if self.deadline is None:
+            return {}
+        from .management import ManagementClient
+
+        return {"deadline": self.deadline} if isinstance(self.api, ManagementClient) else {}
+
     def send(self, connection_id: str, data: Any) -> None:
         """Send ``data`` to one connection."""
         payload = encode_payload(data)
         try:
-            self.api.post_to_connection(connection_id, payload)
+            self.api.post_to_connection(connection_id, payload, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise
@@ -118,7 +130,9 @@ class Connections:
         self, connection_ids: Iterable[str], payload: bytes, *, workers: int = DEFAULT_WORKERS
     ) -> BroadcastResult:
         """Send encoded ``payload`` from this invocation (no queue, no time check)."""
-        result = broadcast(self.api, connection_ids, payload, workers=workers)
+        result = broadcast(
+            self.api, connection_ids, payload, workers=workers, deadline=self.deadline
+        )
         if result.gone:
             self.prune(result.gone)
         if result.failed:
@@ -143,14 +157,14 @@ class Connections:
     def disconnect(self, connection_id: str) -> None:
         """Close a connection; one that is already gone counts as closed."""
         try:
-            self.api.delete_connection(connection_id)
+            self.api.delete_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
 
     def connection_info(self, connection_id: str) -> ConnectionInfo:
         """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
         try:
-            raw = self.api.get_connection(connection_id)
+            raw = self.api.get_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise

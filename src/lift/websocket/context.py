@@ -221,10 +221,13 @@ class WebSocketContext:
                 from .management import client_for
 
                 api = client_for(self.management_endpoint, self.region)
+            from .management.policy import lambda_deadline
+
             self._connections = Connections(
                 api,
                 self.store,
                 self.ctx.logger,
+                deadline=lambda_deadline(self.ctx.lambda_context),
                 app=app,
                 endpoint=self._endpoint_or_none(),
                 lambda_context=self.ctx.lambda_context,

@@ -27,11 +27,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from .broadcast import DEFAULT_WORKERS, _pool
 from .errors import (
     ConnectionGoneError,
     ForbiddenError,
     ManagementAPIError,
+    ManagementTimeoutError,
     PayloadTooLargeError,
     ThrottledError,
 )
@@ -157,23 +157,40 @@ def install(app: Any) -> None:
 def classify(error: BaseException | None, delivery: str) -> str:
     """What one send's outcome means for the shard.
 
-    ``delivered``, ``gone``, ``failed`` (refused for good), ``throttled`` (refused for
-    now: certainly not delivered), and for outcomes that may or may not have arrived (5xx,
-    no answer, an unexpected error, a worker killed mid-send) ``retry`` when delivery is
-    ``at_least_once``, else ``uncertain`` (never sent again).
+    ``delivered``, ``gone``, ``failed`` (refused for good), ``throttled`` and ``again``
+    (certainly not delivered: sent again), and for outcomes that may or may not have
+    arrived (5xx, no answer, an unexpected error, a worker killed mid-send) ``retry``
+    when delivery is ``at_least_once``, else ``uncertain`` (never sent again).
     """
     if error is None:
         return "delivered"
     if isinstance(error, ConnectionGoneError):
         return "gone"
-    if isinstance(error, ThrottledError):
-        if error.aws_code in _THROTTLE_CODES:
-            return "throttled"
-    elif isinstance(error, (PayloadTooLargeError, ForbiddenError)) or (
-        isinstance(error, ManagementAPIError) and error.aws_code != "EndpointConnectionError"
-    ):
+    if isinstance(error, ThrottledError) and error.aws_code in _THROTTLE_CODES:
+        return "throttled"
+    if isinstance(error, (PayloadTooLargeError, ForbiddenError)):
         return "failed"
+    if isinstance(error, ManagementAPIError):
+        unsure = isinstance(error, (ThrottledError, ManagementTimeoutError)) or (
+            error.aws_code == "EndpointConnectionError"
+        )
+        if not unsure:
+            return "failed"
+        if getattr(error, "maybe_delivered", None) is False:
+            return "again"
     return "retry" if delivery == "at_least_once" else "uncertain"
+
+
+_senders: ThreadPoolExecutor | None = None
+
+
+def _send_pool() -> ThreadPoolExecutor:
+    """Threads for the sends of every shard of the process (bursts, or single calls)."""
+    global _senders
+    with _pacers_lock:
+        if _senders is None:
+            _senders = ThreadPoolExecutor(64, thread_name_prefix="lift-fanout-send")
+        return _senders
 
 
 class Worker:
@@ -233,7 +250,8 @@ class Worker:
     def _endpoint_ok(self, endpoint: str) -> bool:
         import os
 
-        from .management import ENDPOINT_ENV, _execute_api
+        from .management import ENDPOINT_ENV
+        from .management.endpoint import _execute_api
 
         ws = self.app.websocket_options
         configured = (ws.management_endpoint or os.environ.get(ENDPOINT_ENV) or "").rstrip("/")
@@ -426,7 +444,7 @@ class Shard:
         post_many = getattr(api, "post_many", None)
         if post_many is not None:
             # each burst goes out as soon as the bucket allows, without waiting for the last
-            pool = _pool(DEFAULT_WORKERS)
+            pool = _send_pool()
             batches: list[Future[list[BaseException | None]]] = []
             for piece in pieces:
                 pacer.take(len(piece))
@@ -437,7 +455,7 @@ class Shard:
                 error = batch.exception()
                 outcomes.extend(batch.result() if error is None else [error] * len(piece))
             return outcomes
-        pool = _pool(self.options.concurrency)
+        pool = _send_pool()
         futures: list[Future[None]] = []
         for piece in pieces:
             pacer.take(len(piece))
