@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         PayloadTooLargeError,
         ThrottledError,
     )
+    from .fanout import FanoutOptions, FanoutResult, Listing
     from .management import ManagementClient
     from .options import WebSocketOptions
     from .stores.dynamodb import DynamoDBConnectionStore
@@ -36,7 +37,10 @@ __all__ = [
     "ConnectionStore",
     "ConnectionStoreError",
     "DynamoDBConnectionStore",
+    "FanoutOptions",
+    "FanoutResult",
     "ForbiddenError",
+    "Listing",
     "ManagementAPIError",
     "ManagementClient",
     "ManagementTimeoutError",
@@ -64,6 +68,9 @@ _MODULES = {
     "PayloadTooLargeError": ".errors",
     "ThrottledError": ".errors",
     "ManagementClient": ".management",
+    "FanoutOptions": ".fanout",
+    "FanoutResult": ".fanout",
+    "Listing": ".fanout",
     "WebSocketOptions": ".options",
     "DynamoDBConnectionStore": ".stores.dynamodb",
     "MemoryConnectionStore": ".stores.memory",
