@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..tracing.hook import CARRIER_KEY, carrier
 from .payload import MAX_PAYLOAD_BYTES
 
 __all__ = [
@@ -81,6 +82,8 @@ class Message:
     params: dict[str, Any] = field(default_factory=dict)
     cursor: str | None = None
     seq: int = 0
+    trace: dict[str, Any] = field(default_factory=dict)
+    """The trace context of the invocation that wrote the message (empty untraced)."""
 
 
 def payload_field(payload: bytes) -> dict[str, Any]:
@@ -110,7 +113,7 @@ def payload_from_field(value: Mapping[str, Any]) -> bytes | None:
 
 
 def _head(kind: str, job: Job, key: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    head = {
         "v": 1,
         "t": kind,
         "job": job.job_id,
@@ -119,6 +122,10 @@ def _head(kind: str, job: Job, key: str, payload: Mapping[str, Any]) -> dict[str
         "c": job.created,
         "p": dict(payload),
     }
+    trace = carrier()  # links the delivering invocation to this one when tracing is on
+    if trace:
+        head[CARRIER_KEY] = trace
+    return head
 
 
 def encode(message: Message) -> str:
@@ -202,6 +209,8 @@ def decode(text: str) -> Message:
         raise MalformedShardError("bad kind, job, key, time or payload")
     payload_from_field(payload)  # validates
     job = Job(job_id, _string(body, "ep"), float(created))
+    trace = body.get(CARRIER_KEY)
+    trace = trace if isinstance(trace, dict) else {}  # checked again before it is used
     if kind == "shard":
         ids = body.get("ids")
         if (
@@ -210,7 +219,7 @@ def decode(text: str) -> Message:
             or not all(isinstance(i, str) and 0 < len(i) <= MAX_ID_LENGTH for i in ids)
         ):
             raise MalformedShardError("ids must be 1 to 1000 connection ids")
-        return Message("shard", job, key, payload, ids=list(dict.fromkeys(ids)))
+        return Message("shard", job, key, payload, ids=list(dict.fromkeys(ids)), trace=trace)
     params, seq, cursor = body.get("params"), body.get("seq"), body.get("cursor")
     if (
         not isinstance(params, dict)
@@ -229,4 +238,5 @@ def decode(text: str) -> Message:
         params=params,
         cursor=cursor,
         seq=seq,
+        trace=trace,
     )

@@ -21,12 +21,14 @@ gone, failed, seconds) and its metrics.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from ..tracing.hook import CARRIER_KEY, shard_span
 from .errors import (
     ConnectionGoneError,
     ForbiddenError,
@@ -215,7 +217,10 @@ class Worker:
         if len(records) <= 1:
             outcomes = [self._guarded(record) for record in records]
         else:
-            futures = [_shard_pool().submit(self._guarded, record) for record in records]
+            futures = [
+                _shard_pool().submit(contextvars.copy_context().run, self._guarded, record)
+                for record in records
+            ]
             wait(futures)
             for future in futures:
                 error = future.exception()
@@ -261,6 +266,11 @@ class Worker:
 
     def _record(self, record: dict[str, Any]) -> bool:
         message = decode(str(record.get("body", "")))
+        attributes = {"lift.fanout.job": message.job.job_id, "lift.recipients": len(message.ids)}
+        with shard_span({CARRIER_KEY: message.trace}, attributes):
+            return self._deliver(record, message)
+
+    def _deliver(self, record: dict[str, Any], message: Message) -> bool:
         connections = self._connections(message.job.endpoint)
         if message.kind == "list":
             return self._page(message, connections)
