@@ -23,6 +23,7 @@ from ._s3 import s3, s3_eventbridge
 from ._shared import ACCOUNT_ID, API_ID, REGION, SOURCE_IP, USER_AGENT, Query, new_connection_id
 from ._streams import dynamodb_stream, kinesis
 from ._websocket import (
+    ConnectionOptions,
     websocket_connect,
     websocket_disconnect,
     websocket_message,
@@ -32,6 +33,7 @@ from ._websocket import (
 __all__ = [
     "ACCOUNT_ID",
     "API_ID",
+    "ConnectionOptions",
     "REGION",
     "SOURCE_IP",
     "USER_AGENT",

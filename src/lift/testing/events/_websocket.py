@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 from ._shared import (
     API_ID,
@@ -34,12 +37,33 @@ def _ws_authorizer(authorizer: Mapping[str, Any] | None) -> dict[str, Any] | Non
     return result
 
 
+class ConnectionOptions(TypedDict, total=False):
+    """What every WebSocket factory takes about the connection and its API.
+
+    ``connection_id``, ``request_id`` and ``connected_at`` (epoch ms) default to fresh
+    values; ``stage`` to ``prod``; ``domain_name`` to the API's execute-api domain;
+    ``authorizer`` is the context a Lambda authorizer returned (``principalId`` and
+    ``integrationLatency`` are added); a ``user_agent`` of ``None`` sends none.
+    """
+
+    connection_id: str | None
+    stage: str
+    domain_name: str | None
+    api_id: str
+    region: str
+    source_ip: str
+    user_agent: str | None
+    authorizer: Mapping[str, Any] | None
+    request_id: str | None
+    connected_at: int | None
+
+
 def websocket_request_context(
     *,
     event_type: str,
     route_key: str,
-    connection_id: str | None,
-    stage: str,
+    connection_id: str | None = None,
+    stage: str = "prod",
     domain_name: str | None = None,
     api_id: str = API_ID,
     region: str = REGION,
@@ -79,44 +103,23 @@ def websocket_request_context(
 
 def websocket_connect(
     *,
-    connection_id: str | None = None,
     headers: Mapping[str, str] | None = None,
     query: Query | None = None,
     subprotocols: Sequence[str] | None = None,
-    stage: str = "prod",
-    domain_name: str | None = None,
-    api_id: str = API_ID,
-    region: str = REGION,
-    source_ip: str = SOURCE_IP,
-    user_agent: str | None = USER_AGENT,
-    authorizer: Mapping[str, Any] | None = None,
-    request_id: str | None = None,
-    connected_at: int | None = None,
     http_method: str | None = None,
     path: str = "/",
+    **connection: Unpack[ConnectionOptions],
 ) -> dict[str, Any]:
     """A ``$connect`` event: the upgrade request's headers and query string.
 
-    ``subprotocols`` become ``Sec-WebSocket-Protocol``; ``authorizer`` is the context a
-    Lambda authorizer returned (``principalId`` and ``integrationLatency`` are added).
-    ``http_method`` (with ``path``) adds the ``httpMethod``/``path`` fields some
-    ``$connect`` events also carry.
+    ``subprotocols`` become ``Sec-WebSocket-Protocol``. ``http_method`` (with ``path``)
+    adds the ``httpMethod``/``path`` fields some ``$connect`` events also carry. The
+    other keywords are :class:`ConnectionOptions`.
     """
     now = _now_ms()
-    rc = websocket_request_context(
-        event_type="CONNECT",
-        route_key="$connect",
-        connection_id=connection_id,
-        stage=stage,
-        domain_name=domain_name,
-        api_id=api_id,
-        region=region,
-        source_ip=source_ip,
-        user_agent=user_agent,
-        connected_at=connected_at,
-        authorizer=authorizer,
-        request_id=request_id,
-    )
+    source_ip = connection.get("source_ip", SOURCE_IP)
+    user_agent = connection.get("user_agent", USER_AGENT)
+    rc = websocket_request_context(event_type="CONNECT", route_key="$connect", **connection)
     defaults = {
         "Host": rc["domainName"],
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
@@ -151,40 +154,19 @@ def websocket_message(
     body: Any = None,
     *,
     route_key: str | None = None,
-    connection_id: str | None = None,
-    stage: str = "prod",
-    domain_name: str | None = None,
-    api_id: str = API_ID,
-    region: str = REGION,
-    source_ip: str = SOURCE_IP,
-    user_agent: str | None = USER_AGENT,
-    authorizer: Mapping[str, Any] | None = None,
-    request_id: str | None = None,
     message_id: str | None = None,
-    connected_at: int | None = None,
+    **connection: Unpack[ConnectionOptions],
 ) -> dict[str, Any]:
     """A message event. It has no ``headers`` (API Gateway sends none after ``$connect``).
 
     ``route_key`` defaults to the body's ``action`` (the default route selection
-    expression ``$request.body.action``), else ``$default``.
+    expression ``$request.body.action``), else ``$default``. The other keywords are
+    :class:`ConnectionOptions`.
     """
     if route_key is None:
         action = body.get("action") if isinstance(body, Mapping) else None
         route_key = action if isinstance(action, str) and action else "$default"
-    rc = websocket_request_context(
-        event_type="MESSAGE",
-        route_key=route_key,
-        connection_id=connection_id,
-        stage=stage,
-        domain_name=domain_name,
-        api_id=api_id,
-        region=region,
-        source_ip=source_ip,
-        user_agent=user_agent,
-        connected_at=connected_at,
-        authorizer=authorizer,
-        request_id=request_id,
-    )
+    rc = websocket_request_context(event_type="MESSAGE", route_key=route_key, **connection)
     rc = {"routeKey": rc.pop("routeKey"), "messageId": message_id or _gateway_id(), **rc}
     encoded, is_base64 = _encode_body(body)
     return {"requestContext": rc, "body": encoded or "", "isBase64Encoded": is_base64}
@@ -192,38 +174,16 @@ def websocket_message(
 
 def websocket_disconnect(
     *,
-    connection_id: str | None = None,
     status_code: int = 1000,
     reason: str = "",
-    stage: str = "prod",
-    domain_name: str | None = None,
-    api_id: str = API_ID,
-    region: str = REGION,
-    source_ip: str = SOURCE_IP,
-    user_agent: str | None = USER_AGENT,
-    authorizer: Mapping[str, Any] | None = None,
-    request_id: str | None = None,
-    connected_at: int | None = None,
+    **connection: Unpack[ConnectionOptions],
 ) -> dict[str, Any]:
     """A ``$disconnect`` event with the close ``status_code`` and ``reason``.
 
     Like AWS, it carries only a few headers (``Host``, ``x-api-key``,
-    ``X-Forwarded-For``, ``x-restapi``).
+    ``X-Forwarded-For``, ``x-restapi``). The other keywords are :class:`ConnectionOptions`.
     """
-    rc = websocket_request_context(
-        event_type="DISCONNECT",
-        route_key="$disconnect",
-        connection_id=connection_id,
-        stage=stage,
-        domain_name=domain_name,
-        api_id=api_id,
-        region=region,
-        source_ip=source_ip,
-        user_agent=user_agent,
-        connected_at=connected_at,
-        authorizer=authorizer,
-        request_id=request_id,
-    )
+    rc = websocket_request_context(event_type="DISCONNECT", route_key="$disconnect", **connection)
     rc = {
         "routeKey": rc.pop("routeKey"),
         "disconnectStatusCode": status_code,
