@@ -36,6 +36,25 @@ def _resource_of(path: str, path_params: Mapping[str, str] | None) -> str:
     return "/".join(f"{{{by_value[s]}}}" if s in by_value else s for s in segments)
 
 
+def _proxy_headers(
+    host: str, user_agent: str, source_ip: str, now: int, *, port: str = "443", proto: str = "https"
+) -> dict[str, str]:
+    """The headers a load balancer or API Gateway adds to every HTTP request."""
+    return {
+        "Accept": "*/*",
+        "Host": host,
+        "User-Agent": user_agent,
+        "X-Amzn-Trace-Id": _trace_id(now),
+        "X-Forwarded-For": source_ip,
+        "X-Forwarded-Port": port,
+        "X-Forwarded-Proto": proto,
+    }
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
 def http_v1(
     method: str = "GET",
     path: str = "/",
@@ -66,13 +85,7 @@ def http_v1(
     domain = domain_name or _domain(api_id, region)
     encoded, is_base64 = _encode_body(body)
     defaults = {
-        "Accept": "*/*",
-        "Host": domain,
-        "User-Agent": user_agent,
-        "X-Amzn-Trace-Id": _trace_id(now),
-        "X-Forwarded-For": source_ip,
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
+        **_proxy_headers(domain, user_agent, source_ip, now),
         **_content_headers(body, encoded, is_base64),
     }
     merged = _merge_headers(defaults, headers)
@@ -158,17 +171,10 @@ def http_v2(
     encoded, is_base64 = _encode_body(body)
     raw_path = path if stage == "$default" else f"/{stage}{path}"
     defaults = {
-        "accept": "*/*",
-        "host": domain,
-        "user-agent": user_agent,
-        "x-amzn-trace-id": _trace_id(now),
-        "x-forwarded-for": source_ip,
-        "x-forwarded-port": "443",
-        "x-forwarded-proto": "https",
-        **{k.lower(): v for k, v in _content_headers(body, encoded, is_base64).items()},
+        **_proxy_headers(domain, user_agent, source_ip, now),
+        **_content_headers(body, encoded, is_base64),
     }
-    extra = {name.lower(): value for name, value in (headers or {}).items()}
-    merged = {**defaults, **extra}
+    merged = {**_lower(defaults), **_lower(headers or {})}
     lists = _query_lists(query)
     pairs = [(name, value) for name, values in lists.items() for value in values]
     request_context: dict[str, Any] = {
@@ -233,16 +239,9 @@ def alb(
     then travel only in ``multiValueHeaders`` and ``multiValueQueryStringParameters``.
     """
     encoded, is_base64 = _encode_body(body)
-    base = {
-        "accept": "*/*",
-        "host": f"lambda-alb-{secrets.token_hex(4)}.{region}.elb.amazonaws.com",
-        "user-agent": USER_AGENT,
-        "x-amzn-trace-id": _trace_id(_now_ms()),
-        "x-forwarded-for": source_ip,
-        "x-forwarded-port": "80",
-        "x-forwarded-proto": "http",
-    }
-    base.update({name.lower(): value for name, value in (headers or {}).items()})
+    host = f"lambda-alb-{secrets.token_hex(4)}.{region}.elb.amazonaws.com"
+    defaults = _proxy_headers(host, USER_AGENT, source_ip, _now_ms(), port="80", proto="http")
+    base = {**_lower(defaults), **_lower(headers or {})}
     lists = {
         quote_plus(name): [quote_plus(v) for v in values]
         for name, values in _query_lists(query).items()
