@@ -239,3 +239,42 @@ def test_async_handlers_keep_the_trace(tracer: Any, exporter: InMemorySpanExport
     (work,) = named(spans, "work")
     assert work.parent is not None and work.parent.span_id == message.context.span_id
     assert work.attributes == {"step": 1}
+
+
+def test_real_fan_out_shards_link_back_to_the_broadcasting_invocation(
+    tracer: Any, exporter: InMemorySpanExporter
+) -> None:
+    """A broadcast too big for one invocation is queued; each delivered shard's span
+    links to the invocation that broadcast, through the trace context in the shard."""
+    from lift.websocket import FanoutOptions
+
+    app = App(
+        websocket=WebSocketOptions(
+            auto_connections=True,
+            store=MemoryConnectionStore(),
+            fanout=FanoutOptions(inline_limit=2, shard_size=2),
+        ),
+        tracing=tracer,
+    )
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None:
+        ctx.set_identity(user_id="u", tenant_id="t1")
+
+    @app.websocket("announce")
+    def announce(ctx: Context) -> None:
+        ctx.websocket.broadcast_to_tenant("t1", {"text": "hi"})
+
+    with WebSocketTestClient(app) as client:
+        sockets = [client.connect() for _ in range(5)]
+        sockets[0].send_json({"action": "announce"})
+        for ws in sockets:
+            assert {"text": "hi"} in [ws.receive_json() for _ in range(ws.pending)]
+    spans = exporter.get_finished_spans()
+    (published,) = named(spans, "lift.websocket announce")
+    shards = named(spans, "lift.fanout.shard")
+    assert len(shards) == 3
+    for shard in shards:
+        assert [(link.context.trace_id, link.context.span_id) for link in shard.links] == [
+            (published.context.trace_id, published.context.span_id)
+        ]

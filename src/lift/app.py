@@ -106,6 +106,10 @@ class App:
 
             self.tracing = resolve(tracing)
         self._compiled = False
+        if websocket is not None and websocket.fanout is not None:
+            from .websocket.fanout_worker import install
+
+            install(self)  # the SQS route that delivers the fan-out queue's shards
 
     # -- registration ------------------------------------------------------------
     def use(self, middleware: Middleware) -> App:
@@ -309,7 +313,8 @@ class App:
             )
             region = region or (options.region if options else None)
             api = client_for(target, resolve_region(target, option=region))
-        return Connections(api, store, self.logger)
+            endpoint = target
+        return Connections(api, store, self.logger, app=self, endpoint=endpoint)
 
     # -- composition ---------------------------------------------------------------
     def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:

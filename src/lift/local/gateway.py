@@ -139,6 +139,7 @@ class Gateway:
         self._sweeper: asyncio.Task[None] | None = None
         self._restore_env: dict[str, str | None] | None = None
         self._restore_attrs: list[tuple[Any, str, Any]] = []
+        self._fanout_queue: Any = None
 
     # -- addresses -------------------------------------------------------------------
     @property
@@ -353,12 +354,26 @@ class Gateway:
         self.routes = getattr(self.app, "websocket_routes", None)
         if self.direct_management and getattr(self.app, "management_api", False) is None:
             self._set_attr(self.app, "management_api", RegistryManagementAPI(self))
+        from ..websocket.fanout_queue import MemoryFanoutQueue
+
+        queue = MemoryFanoutQueue.attach(self.app, context=LocalLambdaContext)
+        if queue is not None:  # the fan-out queue, delivered in process
+            queue.on_send = lambda: self._submit(queue.drain)
+            self._fanout_queue = queue
+
+    def _submit(self, work: Callable[[], Any]) -> None:
+        pool = self._pool
+        if pool is not None and not self.closing:
+            pool.submit(work)
 
     def _set_attr(self, target: Any, name: str, value: Any) -> None:
         self._restore_attrs.append((target, name, getattr(target, name)))
         setattr(target, name, value)
 
     def _detach(self) -> None:
+        if self._fanout_queue is not None:
+            self._fanout_queue.detach()
+            self._fanout_queue = None
         while self._restore_attrs:
             target, name, value = self._restore_attrs.pop()
             setattr(target, name, value)

@@ -22,6 +22,7 @@ from .payload import encode_payload
 if TYPE_CHECKING:
     from ..observability import Logger
     from .connection import ConnectionStore
+    from .fanout import Listing
     from .management import ManagementAPI
 
 __all__ = ["ConnectionInfo", "Connections"]
@@ -56,11 +57,20 @@ class Connections:
         logger: Logger,
         *,
         deadline: float | None = None,
+        app: Any = None,
+        endpoint: str | None = None,
+        lambda_context: Any = None,
     ) -> None:
         self.api = api
         self.store = store
         self.logger = logger
         self.deadline = deadline
+        self.app = app
+        """The :class:`~lift.App` (its fan-out options, queue and records)."""
+        self.endpoint = endpoint
+        """The Management API endpoint (carried by fan-out shards to their workers)."""
+        self.lambda_context = lambda_context
+        """The invocation's Lambda context (the time left bounds inline sends)."""
 
     def _bounded(self) -> dict[str, Any]:
         """The ``deadline`` keyword for an API that takes one."""
@@ -87,8 +97,41 @@ class Connections:
     def broadcast(
         self, connection_ids: Iterable[str], data: Any, *, workers: int = DEFAULT_WORKERS
     ) -> BroadcastResult:
-        """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
+        """Send ``data`` to every id concurrently; gone ids are pruned from the store.
+
+        More ids than ``FanoutOptions.inline_limit`` go through the fan-out queue (a
+        :class:`~lift.websocket.FanoutResult` is returned); an inline send that cannot
+        finish in the invocation's time left raises 503 ``FANOUT_NEEDS_QUEUE``.
+        """
+        return self.fan_out(connection_ids, data, workers=workers)
+
+    def fan_out(
+        self, audience: Iterable[str] | Listing, data: Any, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send ``data`` to ids or a :class:`~lift.websocket.Listing`, inline or queued.
+
+        The one entry point of every send to many connections (see
+        :func:`lift.websocket.fanout.fan_out`); a channel publish calls it with its
+        subscribers' ids, or with a ``Listing`` when the audience may be huge.
+        """
         payload = encode_payload(data)
+        from .fanout import FanoutOptions, fan_out
+
+        ws_options = getattr(self.app, "websocket_options", None)
+        options = getattr(ws_options, "fanout", None) or FanoutOptions()
+        return fan_out(
+            self,
+            audience,
+            payload,
+            options=options,
+            lambda_context=self.lambda_context,
+            workers=workers,
+        )
+
+    def broadcast_now(
+        self, connection_ids: Iterable[str], payload: bytes, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send encoded ``payload`` from this invocation (no queue, no time check)."""
         with span("lift.connections.broadcast") as handle:
             result = broadcast(
                 self.api, connection_ids, payload, workers=workers, deadline=self.deadline

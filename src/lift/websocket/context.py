@@ -234,8 +234,17 @@ class WebSocketContext:
                 self.store,
                 self.ctx.logger,
                 deadline=lambda_deadline(self.ctx.lambda_context),
+                app=app,
+                endpoint=self._endpoint_or_none(),
+                lambda_context=self.ctx.lambda_context,
             )
         return self._connections
+
+    def _endpoint_or_none(self) -> str | None:
+        try:
+            return self.management_endpoint
+        except LiftError:
+            return None
 
     # -- sending -----------------------------------------------------------------
     def send(self, data: Any) -> None:
