@@ -47,7 +47,7 @@ from .authorize import ConnectAuthorizer
 from .connections import connection_info
 from .environment import apply_local_environment, restore_environment
 from .guards import allowed_hosts
-from .inspector import Inspector, preview
+from .inspector import Inspector, gateway_facts, preview
 from .invocation import INTEGRATION_TIMEOUT, Invoker, WorkerPool
 from .live import CloseRequest, LiveConnection, LocalLambdaContext
 from .server import INSPECTOR_PATH, Server
@@ -256,11 +256,7 @@ class Gateway:
                 f"  @connections  {self.endpoint}/@connections/{{connectionId}}",
                 f"  Inspector     {self.inspector_url}",
                 *([f"  Page          {self.url}/"] if self.static_dir is not None else []),
-                *(
-                    [f"  Authorizer    {self.authorizer.name} on $connect"]
-                    if self.authorizer is not None
-                    else []
-                ),
+                *[f"  Authorizer    {a.name} on $connect" for a in [self.authorizer] if a],
                 f"  App env       LIFT_WS_MANAGEMENT_ENDPOINT={self.endpoint}",
                 "Press Ctrl+C to stop.",
             ]
@@ -312,19 +308,7 @@ class Gateway:
         self.port = await server.start(self.host, self.port)
         self._server = server
         self._attach()
-        keys: Iterable[Any] = self.routes if isinstance(self.routes, Iterable) else ()
-        self.inspector = Inspector(
-            {
-                "stage": self.stage,
-                "wsUrl": self.ws_url,
-                "endpoint": self.endpoint,
-                "idleTimeout": self.idle_timeout,
-                "maxLifetime": self.max_lifetime,
-                "selection": self.selection,
-                "routes": sorted(str(k) for k in keys if not str(k).startswith("$")),
-            },
-            log_size=self._log_size,
-        )
+        self.inspector = Inspector(gateway_facts(self), log_size=self._log_size)
         interval = max(0.02, min(1.0, self.idle_timeout / 4, self.max_lifetime / 4))
         self._sweeper = asyncio.create_task(self._sweep(interval))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -31,6 +32,21 @@ def preview(data: str | bytes) -> str:
     else:
         text = data
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
+
+
+def gateway_facts(gateway: Any) -> dict[str, Any]:
+    """What the page shows of the gateway: addresses, limits and the app's route keys
+    (suggested in the send box, in the shape of the route selection expression)."""
+    routes = gateway.routes if isinstance(gateway.routes, Iterable) else ()
+    return {
+        "stage": gateway.stage,
+        "wsUrl": gateway.ws_url,
+        "endpoint": gateway.endpoint,
+        "idleTimeout": gateway.idle_timeout,
+        "maxLifetime": gateway.max_lifetime,
+        "selection": gateway.selection,
+        "routes": sorted(str(k) for k in routes if not str(k).startswith("$")),
+    }
 
 
 def inspector_page() -> bytes:
