@@ -2,7 +2,7 @@
 
 A WebSocket handler gets one through ``ctx.websocket`` (which knows the API from the
 event). Code that handles no WebSocket event (an SQS worker, a scheduled job) gets one
-from ``app.connections(endpoint)``.
+from ``app.connections(endpoint)``, and publishes to channels with it.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from .payload import encode_payload
 
 if TYPE_CHECKING:
     from ..observability import Logger
+    from .channel import PublishResult
+    from .channels import ChannelService
     from .connection import ConnectionStore
     from .management import ManagementAPI
+    from .options import ChannelOptions
 
 __all__ = ["ConnectionInfo", "Connections"]
 
@@ -43,13 +46,52 @@ class Connections:
     Payloads: dict/list are sent as JSON, str as text, bytes as is; over 128 KiB raises
     :class:`~lift.websocket.PayloadTooLargeError` before any call. A gone connection
     raises :class:`~lift.websocket.ConnectionGoneError` (``broadcast`` reports it
-    instead) and is removed from ``store``.
+    instead) and is removed from ``store`` and from every channel (with presence events
+    when ``channels`` asks for them).
     """
 
-    def __init__(self, api: ManagementAPI, store: ConnectionStore | None, logger: Logger) -> None:
+    def __init__(
+        self,
+        api: ManagementAPI,
+        store: ConnectionStore | None,
+        logger: Logger,
+        *,
+        channels: ChannelOptions | None = None,
+    ) -> None:
         self.api = api
         self.store = store
         self.logger = logger
+        self.channel_options = channels
+        self._channels: ChannelService | None = None
+
+    @property
+    def channels(self) -> ChannelService:
+        """Channel operations over ``store`` (500 ``NO_CHANNEL_STORE`` without one)."""
+        if self._channels is None:
+            from .channels import ChannelService, require_channel_store
+
+            self._channels = ChannelService(
+                self, require_channel_store(self.store), self.channel_options
+            )
+        return self._channels
+
+    def deliver(
+        self, connection_ids: Iterable[str], payload: bytes, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send an encoded payload to every id; nothing is pruned (the callers do it).
+
+        The one function through which broadcasts, publishes and presence events reach
+        ``@connections``.
+        """
+        return broadcast(self.api, connection_ids, payload, workers=workers)
+
+    def publish(self, channel: str, data: Any, *, tenant_id: str | None = None) -> PublishResult:
+        """Publish ``data`` to every subscriber of ``channel`` in ``tenant_id``.
+
+        For code that handles no WebSocket event (a worker); handlers use
+        ``ctx.websocket.publish``. Gone subscribers are pruned.
+        """
+        return self.channels.publish(tenant_id or None, channel, data)
 
     def send(self, connection_id: str, data: Any) -> None:
         """Send ``data`` to one connection."""
@@ -69,7 +111,7 @@ class Connections:
     ) -> BroadcastResult:
         """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
         payload = encode_payload(data)
-        result = broadcast(self.api, connection_ids, payload, workers=workers)
+        result = self.deliver(connection_ids, payload, workers=workers)
         if result.gone:
             self.prune(result.gone)
         if result.failed:
@@ -115,9 +157,14 @@ class Connections:
         )
 
     def prune(self, connection_ids: list[str]) -> None:
-        """Remove gone connections from the store (best effort, failures logged)."""
+        """Remove gone connections from the store and their channels (failures logged)."""
         store = self.store
         if store is None:
+            return
+        from .channel import ChannelStore
+
+        if isinstance(store, ChannelStore):
+            self.channels.forget(connection_ids)
             return
         for connection_id in connection_ids:
             try:
