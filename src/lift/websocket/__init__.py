@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .broadcast import BroadcastResult
+    from .channel import ChannelMessage, ChannelStore, Member, PublishResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .connections import ConnectionInfo, Connections
     from .context import WebSocketContext
@@ -21,13 +22,18 @@ if TYPE_CHECKING:
         ThrottledError,
     )
     from .management import ManagementClient
-    from .options import WebSocketOptions
+    from .options import ChannelOptions, WebSocketOptions
     from .request_authorizer import authorizer
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
 __all__ = [
     "BroadcastResult",
+    "ChannelMessage",
+    "ChannelOptions",
+    "ChannelStore",
+    "Member",
+    "PublishResult",
     "Connection",
     "ConnectionGoneError",
     "ConnectionInfo",
@@ -49,6 +55,11 @@ __all__ = [
 _MODULES = {
     "authorizer": ".request_authorizer",
     "BroadcastResult": ".broadcast",
+    "ChannelMessage": ".channel",
+    "ChannelStore": ".channel",
+    "Member": ".channel",
+    "PublishResult": ".channel",
+    "ChannelOptions": ".options",
     "Connection": ".connection",
     "ConnectionStore": ".connection",
     "ConnectionStoreError": ".connection",

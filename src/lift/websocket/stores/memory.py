@@ -144,9 +144,14 @@ class MemoryConnectionStore:
         return None if member is None else _copy_member(member)
 
     def channels_of(self, connection_id: str) -> list[str]:
-        """The channels of the connection, sorted."""
+        """The live channels of the connection, sorted."""
+        now = self._clock()
         with self._lock:
-            return sorted(channel for _, channel in self._channels_of.get(connection_id, ()))
+            return sorted(
+                key[1]
+                for key in self._channels_of.get(connection_id, ())
+                if not self._members[key][connection_id].is_expired(now)
+            )
 
     def members(
         self, tenant_id: str | None, channel: str, *, expired: list[Member] | None = None
