@@ -318,7 +318,7 @@ class WebSocketContext:
             self._pending = [p for p in self._pending if p[0] != channel]
             if len(self._pending) != before:
                 return True
-        return self.channels.unsubscribe(self.connection_id, self.ctx.tenant_id, channel)
+        return self.channels.unsubscribe(self.connection_id, self._tenant(), channel)
 
     def subscriptions(self) -> list[str]:
         """The channels this connection is subscribed to, sorted."""
@@ -333,15 +333,15 @@ class WebSocketContext:
         channel's sequence number when it keeps history. Gone subscribers are pruned.
         """
         exclude = (self.connection_id,) if exclude_self else ()
-        return self.channels.publish(self.ctx.tenant_id, channel, data, exclude=exclude)
+        return self.channels.publish(self._tenant(), channel, data, exclude=exclude)
 
     def members(self, channel: str) -> list[Member]:
         """The live subscribers of ``channel`` in this tenant (one per connection)."""
-        return self.channels.members(self.ctx.tenant_id, channel)
+        return self.channels.members(self._tenant(), channel)
 
     def history(self, channel: str, *, after: int = 0, limit: int = 100) -> list[ChannelMessage]:
         """Kept messages of ``channel`` with ``seq > after``, oldest first."""
-        return self.channels.history(self.ctx.tenant_id, channel, after=after, limit=limit)
+        return self.channels.history(self._tenant(), channel, after=after, limit=limit)
 
     def update_metadata(self, **fields: Any) -> None:
         """Merge ``fields`` into this connection's stored metadata (and ``self.metadata``).
@@ -386,6 +386,13 @@ class WebSocketContext:
             store.delete(self.connection_id)
             return
         connections.prune([self.connection_id])
+
+    def _tenant(self) -> str | None:
+        """The tenant that scopes channels: the identity's, else the stored record's."""
+        if self.ctx.tenant_id:
+            return self.ctx.tenant_id
+        record = None if self.is_connect else self.connection
+        return record.tenant_id if record is not None else None
 
     def _subscriber(self) -> Connection:
         from dataclasses import replace
