@@ -136,7 +136,8 @@ class ChannelService:
         validate_channel(channel)
         value = _normalise(data)
         # Refuse an oversized message before anything is kept or sent.
-        encode_payload(message_frame(channel, _SEQ_PLACEHOLDER if self.history_size else None, value))
+        widest = _SEQ_PLACEHOLDER if self.history_size else None
+        encode_payload(message_frame(channel, widest, value))
         seq: int | None = None
         if self.history_size and self.history_ttl is not None:
             kept = self.store.append_history(
@@ -179,7 +180,7 @@ class ChannelService:
         validate_channel(channel)
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise LiftError(400, "INVALID_SEQ", "'after' must be a non-negative integer")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
             raise LiftError(400, "INVALID_LIMIT", "'limit' must be a positive integer")
         if not self.history_size:
             return []

@@ -291,11 +291,11 @@ class WebSocketContext:
         require_channel_store(self.store)
         options = self.options
         channel_options = options.channels if options is not None else None
-        if channel_options is not None and channel_options.authorize is not None:
-            if not channel_options.authorize(self.ctx, channel):
-                raise LiftError(
-                    403, "CHANNEL_FORBIDDEN", "This connection may not subscribe to that channel"
-                )
+        authorize = channel_options.authorize if channel_options is not None else None
+        if authorize is not None and not authorize(self.ctx, channel):
+            raise LiftError(
+                403, "CHANNEL_FORBIDDEN", "This connection may not subscribe to that channel"
+            )
         if self.is_connect and options is not None and options.auto_connections:
             self._pending = [p for p in self._pending if p[0] != channel]
             self._pending.append((channel, dict(metadata or {})))

@@ -186,7 +186,9 @@ class DynamoDBChannels:
         client = self.client
         with aws_call("DeleteItem"):
             response = client.delete_item(
-                TableName=self.table_name, Key=_key("m#" + ck, connection_id), ReturnValues="ALL_OLD"
+                TableName=self.table_name,
+                Key=_key("m#" + ck, connection_id),
+                ReturnValues="ALL_OLD",
             )
             client.delete_item(TableName=self.table_name, Key=_key("c#" + connection_id, "s#" + ck))
         old = response.get("Attributes")
