@@ -251,8 +251,9 @@ class DynamoDBConnectionStore(DynamoDBChannels):
         A strongly consistent ``Scan`` with ``Select=COUNT`` and the filter
         ``sk = "#" AND expires_at > now`` (records only), followed to the last page. Its cost
         is O(table size): every item (channel items, and expired ones the TTL sweeper has
-        not removed yet, included) is read, so one count consumes about one read unit per 4 KB of table and one request per MB. It is
-        meant for dashboards and checks, not the per-message path.
+        not removed yet, included) is read, so one count consumes about one read unit per
+        4 KB of table and one request per MB. It is meant for dashboards and checks, not
+        the per-message path.
 
         No counter item is kept: TTL deletions happen without any call through this store,
         and a repeated delete or an overwrite would have to be told apart from a new

@@ -352,9 +352,7 @@ class DynamoDBChannels:
             pending: list[dict[str, Any]] = requests[start : start + _BATCH]
             for attempt in range(_BATCH_ATTEMPTS):
                 with aws_call("BatchWriteItem"):
-                    response = self.client.batch_write_item(
-                        RequestItems={self.table_name: pending}
-                    )
+                    response = self.client.batch_write_item(RequestItems={self.table_name: pending})
                 pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
                 if not pending:
                     break
