@@ -125,9 +125,17 @@ class ChannelService:
 
     # -- messages ----------------------------------------------------------------------
     def publish(
-        self, tenant_id: str | None, channel: str, data: Any, *, exclude: Iterable[str] = ()
+        self,
+        tenant_id: str | None,
+        channel: str,
+        data: Any,
+        *,
+        exclude: Iterable[str] = (),
+        ephemeral: bool = False,
     ) -> PublishResult:
         """Send ``data`` to every subscriber (but ``exclude``); see :meth:`deliver_to`.
+
+        An ``ephemeral`` message (a typing indicator) is neither numbered nor kept.
 
         With history the message first gets its sequence number and is kept, then the
         subscribers are listed: a client that subscribes and then reads the history
@@ -136,10 +144,11 @@ class ChannelService:
         validate_channel(channel)
         value = _normalise(data)
         # Refuse an oversized message before anything is kept or sent.
-        widest = _SEQ_PLACEHOLDER if self.history_size else None
+        keep = bool(self.history_size) and not ephemeral
+        widest = _SEQ_PLACEHOLDER if keep else None
         encode_payload(message_frame(channel, widest, value))
         seq: int | None = None
-        if self.history_size and self.history_ttl is not None:
+        if keep and self.history_ttl is not None:
             kept = self.store.append_history(
                 tenant_id, channel, value, keep=self.history_size, ttl=self.history_ttl
             )

@@ -326,14 +326,19 @@ class WebSocketContext:
         stored = self.channels.store.channels_of(self.connection_id)
         return sorted({*stored, *pending})
 
-    def publish(self, channel: str, data: Any, *, exclude_self: bool = False) -> PublishResult:
+    def publish(
+        self, channel: str, data: Any, *, exclude_self: bool = False, ephemeral: bool = False
+    ) -> PublishResult:
         """Send ``data`` (a JSON value) to every subscriber of ``channel`` in this tenant.
 
         Subscribers get ``{"event": "message", "channel", "seq", "data"}``; ``seq`` is the
-        channel's sequence number when it keeps history. Gone subscribers are pruned.
+        channel's sequence number when it keeps history (``None`` for an ``ephemeral``
+        message, which is not kept). Gone subscribers are pruned.
         """
         exclude = (self.connection_id,) if exclude_self else ()
-        return self.channels.publish(self._tenant(), channel, data, exclude=exclude)
+        return self.channels.publish(
+            self._tenant(), channel, data, exclude=exclude, ephemeral=ephemeral
+        )
 
     def members(self, channel: str) -> list[Member]:
         """The live subscribers of ``channel`` in this tenant (one per connection)."""
