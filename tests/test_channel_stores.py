@@ -105,6 +105,8 @@ def test_subscribe_members_unsubscribe(store: Any, clock: FakeClock) -> None:
     assert by_id["c-ana"].metadata == {"nick": "Ana", "tags": [1, None]}
     assert by_id["c-ana"].joined_at == member.joined_at
     assert by_id["c-ben"].user_id == "ben"
+    assert sorted(store.member_ids("acme", "general")) == ["c-ana", "c-ben"]
+    assert list(store.member_ids("globex", "general")) == []
     assert store.channels_of("c-ana") == ["general", "random"]
     assert store.channels_of("c-ben") == ["general"]
 
@@ -207,6 +209,9 @@ def test_expired_subscribers_are_reported_not_listed(store: Any, clock: FakeCloc
     assert member_ids(store.members("t", "news", expired=expired)) == ["live"]
     assert [m.connection_id for m in expired] == ["soon"]
     assert member_ids(store.members("t", "news")) == ["live"]  # no list given: just skipped
+    expired_ids: list[str] = []
+    assert list(store.member_ids("t", "news", expired=expired_ids)) == ["live"]
+    assert expired_ids == ["soon"]
     assert store.channels_of("soon") == []
     assert store.get("soon") is None
     # Removing it reports the subscription, so its leave can be announced.

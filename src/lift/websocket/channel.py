@@ -156,6 +156,11 @@ class ChannelStore(Protocol):
     ) -> Iterator[Member]:
         """Every live subscriber; expired ones go to ``expired`` when it is given."""
 
+    def member_ids(
+        self, tenant_id: str | None, channel: str, *, expired: list[str] | None = None
+    ) -> Iterator[str]:
+        """The ids of live subscribers only (what a publish needs; cheaper to read)."""
+
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete the connection's record and every subscription; the members removed.
 

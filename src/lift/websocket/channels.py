@@ -155,13 +155,13 @@ class ChannelService:
             seq = kept.seq
         payload = encode_payload(message_frame(channel, seq, value))
         skip = set(exclude)
-        expired: list[Member] = []
+        expired: list[str] = []
         ids = [
-            m.connection_id
-            for m in self.store.members(tenant_id, channel, expired=expired)
-            if m.connection_id not in skip
+            connection_id
+            for connection_id in self.store.member_ids(tenant_id, channel, expired=expired)
+            if connection_id not in skip
         ]
-        return self.deliver_to(ids, payload, seq=seq, expired=[m.connection_id for m in expired])
+        return self.deliver_to(ids, payload, seq=seq, expired=expired)
 
     def deliver_to(
         self, connection_ids: list[str], payload: bytes, *, seq: int | None, expired: list[str]
@@ -237,14 +237,12 @@ class ChannelService:
         """Publish presence changes (in batches); the gone or expired ids found."""
         found: list[str] = []
         try:
-            expired: list[Member] = []
             skip = exclude or set()
             ids = [
-                m.connection_id
-                for m in self.store.members(tenant_id, channel, expired=expired)
-                if m.connection_id not in skip
+                connection_id
+                for connection_id in self.store.member_ids(tenant_id, channel, expired=found)
+                if connection_id not in skip
             ]
-            found.extend(m.connection_id for m in expired)
             changes = [("joined", m) for m in joined or ()] + [("left", m) for m in left or ()]
             for start in range(0, len(changes), PRESENCE_BATCH):
                 batch = changes[start : start + PRESENCE_BATCH]

@@ -216,6 +216,18 @@ class DynamoDBChannels:
             elif expired is not None:
                 expired.append(_member(item))
 
+    def member_ids(
+        self, tenant_id: str | None, channel: str, *, expired: list[str] | None = None
+    ) -> Iterator[str]:
+        """Ids of live subscribers: the same ``Query`` projecting only the key and TTL."""
+        now = self._now_epoch()
+        pk = "m#" + channel_key(tenant_id, channel)
+        for item in self._query_items(pk, attributes="sk, expires_at"):
+            if _live(item, now):
+                yield item[SORT_ATTRIBUTE]["S"]
+            elif expired is not None:
+                expired.append(item[SORT_ATTRIBUTE]["S"])
+
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete every subscription, then the connection's items (retries finish the job).
 

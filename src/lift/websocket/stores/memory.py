@@ -170,6 +170,21 @@ class MemoryConnectionStore:
                 live.append(member)
         return (_copy_member(member) for member in live)
 
+    def member_ids(
+        self, tenant_id: str | None, channel: str, *, expired: list[str] | None = None
+    ) -> Iterator[str]:
+        """Ids of live subscribers; expired ones go to ``expired``."""
+        now = self._clock()
+        with self._lock:
+            found = list(self._members.get((tenant_id or "", channel), {}).values())
+        live = []
+        for member in found:
+            if not member.is_expired(now):
+                live.append(member.connection_id)
+            elif expired is not None:
+                expired.append(member.connection_id)
+        return iter(live)
+
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete the record and every subscription; the members removed."""
         with self._lock:
