@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 STAGE = "bench"
@@ -35,10 +36,13 @@ TARGET = 0.25
 
 def serve(subscribers: int, latency: float) -> None:
     """Child process: moto's server and a ConnectionsServer with ``subscribers`` open ids."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
     from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
@@ -109,10 +113,14 @@ def main() -> None:
         )
         store = DynamoDBConnectionStore(TABLE, client=ddb)
         store.create_table()
-        for index in range(subscribers):
+
+        def join(index: int) -> None:
             connection = Connection(f"conn-{index}", user_id=f"user-{index}", tenant_id="acme")
             store.save(connection)
             store.subscribe(connection, "prices", {"plan": "pro"})
+
+        with ThreadPoolExecutor(8) as pool:  # setup only: not measured
+            list(pool.map(join, range(subscribers)))
         client = ManagementClient(urls["endpoint"], REGION)
         connections = Connections(
             client, store, default_logger(), channels=ChannelOptions(presence_events=True)

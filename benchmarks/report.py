@@ -67,10 +67,18 @@ class Results:
     lift_style: Run | None = None
     auth: Run | None = None
     gateway: Run | None = None
+    channels: Run | None = None
 
     def runs(self) -> list[Run]:
         """Every run, in report order."""
-        single = [self.dispatch, self.import_time, self.lift_style, self.auth, self.gateway]
+        single = [
+            self.dispatch,
+            self.import_time,
+            self.lift_style,
+            self.auth,
+            self.gateway,
+            self.channels,
+        ]
         return [run for run in single if run is not None] + self.broadcast
 
 
@@ -122,6 +130,7 @@ def run_all(quick: bool) -> Results:
     results.lift_style = run_script("lift_style.py", mode)
     results.auth = run_script("auth.py", mode)
     results.gateway = run_script("gateway.py", mode)
+    results.channels = run_script("channels.py", mode)
     results.load_after = load()
     return results
 
@@ -193,6 +202,7 @@ def checks_table(results: Results) -> Table:
         (results.import_time, "import time", ""),
         *((run, "broadcast", f" ({_size(run)} connections)") for run in results.broadcast),
         (results.gateway, "gateway", ""),
+        (results.channels, "channels", ""),
     ]
     for run, source, suffix in sources:
         if run is None or run.data is None:
@@ -269,6 +279,23 @@ def timings_table(run: Run, baseline: str | None = None) -> Table:
     base = next((e["us"] for e in entries if e["name"] == baseline), entries[0]["us"])
     rows = [[e["name"], _num(e["us"]), f"{e['us'] / base:.2f}x"] for e in entries]
     return ["subject", "µs/call", "vs handler execution"], rows
+
+
+def channels_table(run: Run) -> Table:
+    """Listing a channel's subscribers, delivering, publishing, against broadcast."""
+    assert run.data is not None
+    d = run.data
+    broadcast = d["broadcast_ms"]
+    rows = [
+        [name, _num(d[key], 0), f"{d[key] / broadcast:.2f}x"]
+        for name, key in (
+            ("list subscribers (DynamoDB query)", "list_ms"),
+            ("deliver to them", "deliver_ms"),
+            ("publish (list + deliver)", "publish_ms"),
+            ("broadcast to the same ids", "broadcast_ms"),
+        )
+    ]
+    return [f"{d['subscribers']} subscribers", "ms", "vs broadcast"], rows
 
 
 def gateway_table(run: Run) -> Table:
@@ -377,6 +404,15 @@ def sections(results: Results) -> list[tuple[str, str, Table | None, str | None]
             results.gateway,
             gateway_table,
         ),
+        section(
+            "Channels",
+            "Publishing to every subscriber of one channel (`benchmarks/channels.py`): the "
+            "subscribers' ids read from the connection table (DynamoDB, served by moto in "
+            "another process, with a local `@connections` server adding the same latency "
+            "as the broadcast runs), then delivered; against `broadcast` to the same ids.",
+            results.channels,
+            channels_table,
+        ),
     ]
 
 
@@ -440,7 +476,7 @@ def write_markdown(results: Results, path: Path, plot_name: str) -> None:
         "(`--quick` for a short run, `--json` for machine-readable output): "
         "`benchmarks/dispatch.py`, `benchmarks/import_time.py`, `benchmarks/broadcast.py "
         "--connections N`, `benchmarks/lift_style.py`, `benchmarks/auth.py`, "
-        "`benchmarks/gateway.py`.",
+        "`benchmarks/gateway.py`, `benchmarks/channels.py`.",
         "",
     ]
     path.write_text("\n".join(parts), encoding="utf-8")
