@@ -31,6 +31,7 @@ import pytest
 from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
 from lift.testing import WebSocketRefused, WebSocketTestClient, events, lambda_context
 from lift.websocket import Connection
+from lift.websocket.stores.dynamodb_channels import record_key
 from tests.auth_support import authorizer_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -440,9 +441,10 @@ def test_dynamodb_store(moto_url: str, ddb: Any, monkeypatch: pytest.MonkeyPatch
     with WebSocketTestClient(module.app) as client:
         ana = client.connect(query={"user": "ana", "org": "acme", "client": "ios"})
         anonymous = client.connect()
-        item = ddb.get_item(TableName=table, Key={"connection_id": {"S": ana.connection_id}})
-        item = item["Item"]
+        item = ddb.get_item(TableName=table, Key=record_key(ana.connection_id))["Item"]
         assert {name: next(iter(value)) for name, value in item.items()} == {
+            "pk": "S",
+            "sk": "S",
             "connection_id": "S",
             "user_id": "S",
             "tenant_id": "S",
@@ -456,9 +458,7 @@ def test_dynamodb_store(moto_url: str, ddb: Any, monkeypatch: pytest.MonkeyPatch
         assert item["endpoint"]["S"] == "https://abc123.execute-api.us-east-1.amazonaws.com/test"
         assert int(item["expires_at"]["N"]) - time.time() > 7100  # two hours from now
 
-        sparse = ddb.get_item(
-            TableName=table, Key={"connection_id": {"S": anonymous.connection_id}}
-        )["Item"]
+        sparse = ddb.get_item(TableName=table, Key=record_key(anonymous.connection_id))["Item"]
         assert "user_id" not in sparse and "tenant_id" not in sparse
 
         assert [c.connection_id for c in module.store.list_by_tenant("acme")] == [ana.connection_id]
