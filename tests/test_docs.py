@@ -61,6 +61,7 @@ SCRIPTS = {
 
 DRIVEN = {
     "auth_app.py": "test_auth_app_*",
+    "channels_app.py": "test_channels_app.py",
     "chat_app.py": "test_chat_app.py, test_with_gateway.py",
     "disconnecting.py": "test_disconnecting",
     "dynamodb_store.py": "test_dynamodb_store",
@@ -68,6 +69,8 @@ DRIVEN = {
     "migration_boto3_before.py": "test_boto3_migration",
     "migration_legacy_after.py": "test_legacy_migration",
     "migration_legacy_before.py": "test_legacy_migration",
+    "migration_rooms_after.py": "test_rooms_migration",
+    "migration_rooms_before.py": "test_rooms_migration",
     "observability_app.py": "test_observability_app",
     "observability_powertools.py": "test_powertools_sink",
     "overview_app.py": "test_with_events.py",
@@ -678,3 +681,22 @@ def test_boto3_migration(
 
     assert call(events.websocket_disconnect(connection_id="c-ana"))["statusCode"] == 200
     assert not stored("c-ana") and stored("c-cy")
+
+
+def test_rooms_migration() -> None:
+    """Hand-rolled rooms and channels deliver the same messages to the same people."""
+    received = {}
+    for name in ("migration_rooms_before.py", "migration_rooms_after.py"):
+        module = load(name)
+        with WebSocketTestClient(module.app, route_responses=False) as client:
+            ana = client.connect(query={"user": "ana", "org": "acme", "room": "books"})
+            ben = client.connect(query={"user": "ben", "org": "acme", "room": "books"})
+            cy = client.connect(query={"user": "cy", "org": "acme", "room": "films"})
+            gus = client.connect(query={"user": "gus", "org": "globex", "room": "books"})
+            ana.send_json({"action": "say", "text": "hello"})
+            frames = [ws.receive_json() for ws in (ana, ben) for _ in range(ws.pending)]
+            assert cy.pending == gus.pending == 0
+            # Channels also announce joins (presence events); the messages are the same.
+            received[name] = [f.get("data", f) for f in frames if f.get("event") != "presence"]
+    assert received["migration_rooms_before.py"] == [{"from": "ana", "text": "hello"}] * 2
+    assert received["migration_rooms_after.py"] == received["migration_rooms_before.py"]
