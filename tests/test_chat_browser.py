@@ -184,3 +184,25 @@ def test_a_dropped_page_reconnects_and_gets_what_it_missed(
     assert bob_id not in gateway.connection_ids
     # Only the browser's own reports of the refused reconnects while offline.
     assert all("WebSocket connection" in error for error in browser.errors), browser.errors
+
+
+def test_the_inspector_shows_each_connections_channels(
+    gateway: Gateway, browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    inspector = browser.page()
+    inspector.goto(gateway.inspector_url)
+    alice, bob = browser.page(), browser.page()
+    sign_in(alice, gateway, "alice", "acme", "general")
+    sign_in(bob, gateway, "bob", "acme", "random")
+    rows = inspector.locator("#connections tr")
+    expect(rows).to_have_count(2)
+    expect(inspector.locator("#connections td.channels")).to_have_text(
+        ["general", "random"], timeout=10_000
+    )
+    # Bob moves to alice's room: his row follows.
+    bob.click("#disconnect")
+    expect(rows).to_have_count(1)
+    sign_in(bob, gateway, "bob", "acme", "general")
+    expect(inspector.locator("#connections td.channels")).to_have_text(["general", "general"])

@@ -469,6 +469,25 @@ class Gateway:
                     user_id, tenant_id = record.user_id, record.tenant_id
         return result, elapsed, user_id, tenant_id
 
+    def _channels_of(self, connection_id: str) -> list[str] | None:
+        """The connection's channels in the app's store, for the inspector (best effort)."""
+        store = getattr(getattr(self.app, "websocket_options", None), "store", None)
+        channels_of = getattr(store, "channels_of", None)
+        if channels_of is None:
+            return None
+        try:
+            return list(channels_of(connection_id))
+        except Exception:  # noqa: BLE001 - the inspector's channels column is best effort
+            return None
+
+    async def _show_channels(self, connection_id: str) -> None:
+        if self._inspector is None or self._executor is None:
+            return
+        loop = asyncio.get_running_loop()
+        channels = await loop.run_in_executor(self._executor, self._channels_of, connection_id)
+        if channels is not None and self._inspector is not None:
+            self._inspector.channels(connection_id, channels)
+
     def _run_message(
         self, conn: LiveConnection, body: str, route_key: str
     ) -> tuple[int, float, bool]:
@@ -632,6 +651,7 @@ class Gateway:
         self._write_event("CONNECT", connection_id, f"{status}  {elapsed:.1f} ms{who}")
         if self._inspector is not None:
             self._inspector.connected(conn.summary())
+            await self._show_channels(connection_id)
         self._record("connect", connection_id, status=status, user=user_id, tenant=tenant_id)
         if self._closing:  # accepted while the gateway was stopping
             self._close(conn, 1001, "Going away")
@@ -745,6 +765,7 @@ class Gateway:
             )
             detail = f"{route_key}  {status}  {elapsed:.1f} ms  {len(body)} chars"
             self._write_event("MESSAGE", conn.id, detail)
+            await self._show_channels(conn.id)
 
     async def _disconnected(self, conn: LiveConnection) -> None:
         code = conn.close_code if conn.close_code is not None else 1006
