@@ -408,3 +408,19 @@ def test_channels_need_a_channel_store(
     response = h.send("a", "join", channel="room")
     assert response["statusCode"] == 500
     assert json.loads(response["body"])["error"]["code"] == "NO_CHANNEL_STORE"
+
+
+def test_hostile_metadata_is_refused(
+    store: Any, registry: MemoryConnectionRegistry, server: ConnectionsServer
+) -> None:
+    h = Harness(build_app(store, presence_events=True), registry)
+    h.connect("a", "ana")
+    for metadata in ({"blob": "x" * 2000}, ["not", "an", "object"], "text", 5):
+        response = h.send("a", "join", channel="room", metadata=metadata)
+        assert response["statusCode"] == 400, metadata
+        assert json.loads(response["body"])["error"]["code"] == "INVALID_METADATA"
+    assert store.channels_of("a") == []
+    response = h.send("a", "profile", fields={"blob": "x" * 9000})
+    assert response["statusCode"] == 400
+    assert h.ok("a", "whoami") == {"metadata": {}}
+    assert h.ok("a", "join", channel="room", metadata={"nick": "A" * 900}) == {"joined": "room"}

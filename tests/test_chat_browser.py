@@ -186,9 +186,7 @@ def test_a_dropped_page_reconnects_and_gets_what_it_missed(
     assert all("WebSocket connection" in error for error in browser.errors), browser.errors
 
 
-def test_the_inspector_shows_each_connections_channels(
-    gateway: Gateway, browser: Browser
-) -> None:
+def test_the_inspector_shows_each_connections_channels(gateway: Gateway, browser: Browser) -> None:
     from playwright.sync_api import expect
 
     inspector = browser.page()

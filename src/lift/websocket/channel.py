@@ -7,6 +7,7 @@ share nothing. Connections without a tenant share one namespace of their own.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,11 +23,13 @@ if TYPE_CHECKING:
 __all__ = [
     "CHANNEL_NAME_MAX",
     "HISTORY_LIMIT_MAX",
+    "MEMBER_METADATA_MAX",
     "ChannelMessage",
     "ChannelStore",
     "Member",
     "PublishResult",
     "validate_channel",
+    "validate_metadata",
 ]
 
 CHANNEL_NAME_MAX = 128
@@ -34,6 +37,9 @@ CHANNEL_NAME_MAX = 128
 
 HISTORY_LIMIT_MAX = 1000
 """The most messages one ``history`` call returns."""
+
+MEMBER_METADATA_MAX = 1024
+"""The largest member metadata, in bytes of compact JSON (presence events carry it)."""
 
 _CHANNEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@=+/-]*")
 
@@ -56,6 +62,23 @@ def validate_channel(channel: Any) -> str:
             f"A channel name is 1-{CHANNEL_NAME_MAX} letters, digits or _ . : @ = + / -",
         )
     return channel
+
+
+def validate_metadata(metadata: Any, limit: int = MEMBER_METADATA_MAX) -> dict[str, Any]:
+    """``metadata`` as a dict of JSON values of at most ``limit`` bytes, else 400."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise LiftError(400, "INVALID_METADATA", "Metadata must be a JSON object")
+    try:
+        size = len(json.dumps(metadata, separators=(",", ":"), allow_nan=False).encode())
+    except (TypeError, ValueError):
+        raise LiftError(400, "INVALID_METADATA", "Metadata must be JSON values") from None
+    if size > limit:
+        raise LiftError(
+            400, "INVALID_METADATA", f"Metadata is {size} bytes; the limit is {limit} bytes"
+        )
+    return dict(metadata)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from .channel import (
     Member,
     PublishResult,
     validate_channel,
+    validate_metadata,
 )
 from .payload import encode_payload
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ChannelService", "message_frame", "presence_frame", "require_channel_store"]
 
-PRESENCE_BATCH = 100
+PRESENCE_BATCH = 50
 """The most members one presence event names (larger changes are split)."""
 
 _LEAVE_ROUNDS = 3
@@ -99,7 +100,8 @@ class ChannelService:
     ) -> Member:
         """Subscribe ``connection``; a new member is announced to the others."""
         validate_channel(channel)
-        member, new = self.store.subscribe(connection, channel, dict(metadata or {}))
+        metadata = validate_metadata(metadata)
+        member, new = self.store.subscribe(connection, channel, metadata)
         if new and self.presence_events:
             self._announce(
                 member.tenant_id, channel, joined=[member], exclude={connection.connection_id}

@@ -21,6 +21,9 @@ __all__ = ["ConnectionInfo", "WebSocketContext"]
 
 _MISSING: Any = object()
 
+CONNECTION_METADATA_MAX = 8192
+"""The largest connection metadata ``update_metadata`` writes, in bytes of compact JSON."""
+
 
 def _epoch_ms(value: Any) -> datetime | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -282,12 +285,11 @@ class WebSocketContext:
         connection is saved; later, the connection must be in the store (409 otherwise).
         Subscribing again updates ``metadata``.
         """
-        from .channel import Member, validate_channel
+        from .channel import Member, validate_channel, validate_metadata
         from .channels import require_channel_store
 
         validate_channel(channel)
-        if metadata is not None and not isinstance(metadata, dict):
-            raise TypeError("metadata must be a dict")
+        metadata = validate_metadata(metadata)
         require_channel_store(self.store)
         options = self.options
         channel_options = options.channels if options is not None else None
@@ -354,6 +356,9 @@ class WebSocketContext:
         On ``$connect`` the metadata is saved with the connection; later the stored
         record is updated (409 ``NOT_CONNECTED`` when there is none).
         """
+        from .channel import validate_metadata
+
+        validate_metadata({**self.metadata, **fields}, CONNECTION_METADATA_MAX)
         self.metadata.update(fields)
         if self.is_connect:
             return
