@@ -44,11 +44,17 @@ FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.M | re.S)
 SHELL_PROGRAMS = {"lift", "sam", "pytest", "./scripts/test"}
 
 SCRIPTS = {
+    "async_handlers.py",
+    "authorizers.py",
+    "batches.py",
     "context_facts.py",
+    "eventbridge_routes.py",
+    "http_sources.py",
     "endpoints.py",
     "jwt_configs.py",
     "legacy_routes.py",
     "lifecycle.py",
+    "logging_pipeline.py",
     "memory_store.py",
     "pitfall_connect.py",
     "pitfall_disconnect.py",
@@ -509,7 +515,8 @@ def test_auth_app_token_sources(auth_app: tuple[Any, str]) -> None:
 
         ws = client.connect(query={"token": token})
         ws.send_json({"action": "health"})
-        assert ws.receive_json() == {"ok": True, "authenticated": False}  # skipped
+        # skipped: not checked, yet the connection's identity is still restored
+        assert ws.receive_json() == {"ok": True, "authenticated": True}
 
 
 def test_auth_app_refusals(auth_app: tuple[Any, str]) -> None:

@@ -237,8 +237,8 @@ def test_broadcast_to_tenant_never_reaches_another_tenant(store: ConnectionStore
 
     @app.websocket("announce")
     def announce(ctx: Context) -> dict[str, int]:
-        assert ctx.tenant_id is None  # identity is not kept in memory between events
         tenant = ctx.json()["tenant"]
+        assert ctx.tenant_id == tenant  # restored from the store, not from memory
         result = ctx.websocket.broadcast_to_tenant(tenant, {"news": tenant})
         return {"delivered": len(result.delivered)}
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .context import Context
-from .errors import LiftError, internal_error
+from .dispatch import compose, failure_response, merge_headers, result_response, run_coroutine
+from .errors import LiftError
 from .events import MalformedEventError, parse
 from .request import Request, TriggerType
-from .response import Response, error_response, to_response
+from .response import Response, error_response
 from .routing import EventRouter, HTTPRouter, Route
 from .types import Handler, Middleware
 
@@ -61,7 +62,11 @@ class App:
         websocket: WebSocketOptions | None = None,
         logger: Logger | None = None,
         metrics: Metrics | None = None,
+        strip_prefixes: Sequence[str] = (),
     ) -> None:
+        """``strip_prefixes``: path prefixes removed before HTTP routing, such as the base
+        path of a REST API behind a custom domain (``["/v1"]``: ``/v1/items`` is routed
+        as ``/items``)."""
         from .observability import default_logger, default_metrics
 
         if (
@@ -80,11 +85,16 @@ class App:
         self.middleware: list[Middleware] = []
         self.http_router = HTTPRouter()
         self.websocket_routes: dict[str, Route] = {}
+        self.strip_prefixes = _checked_prefixes(strip_prefixes)
         self.event_routers: dict[TriggerType, EventRouter] = {
             TriggerType.SQS: EventRouter("sqs"),
             TriggerType.S3: EventRouter("s3"),
-            TriggerType.EVENTBRIDGE: EventRouter("eventbridge"),
+            TriggerType.EVENTBRIDGE: EventRouter("eventbridge", match_detail_type=True),
             TriggerType.SCHEDULED: EventRouter("schedule"),
+            TriggerType.SNS: EventRouter("sns"),
+            TriggerType.DYNAMODB_STREAM: EventRouter("dynamodb_stream"),
+            TriggerType.KINESIS: EventRouter("kinesis"),
+            TriggerType.AUTHORIZER: EventRouter("authorizer"),
         }
         self._fallback = Route("fallback", "-", "-", _raise_route_error)
         self._ws_default: Route | None = None
@@ -188,7 +198,11 @@ class App:
         return self._event_route(TriggerType.SQS, queue)
 
     def s3(self, bucket: str) -> Callable[[H], H]:
-        """Handle S3 notifications (direct or via EventBridge) for ``bucket`` (glob)."""
+        """Handle S3 notifications (direct or via EventBridge) for ``bucket`` (glob).
+
+        The pattern matches the bucket name only. S3 API calls recorded by CloudTrail reach
+        ``@app.eventbridge("aws.s3")``, not this route.
+        """
         return self._event_route(TriggerType.S3, bucket)
 
     def eventbridge(self, pattern: str) -> Callable[[H], H]:
@@ -198,6 +212,44 @@ class App:
     def schedule(self, rule_name: str) -> Callable[[H], H]:
         """Handle scheduled events of the rule ``rule_name`` (glob)."""
         return self._event_route(TriggerType.SCHEDULED, rule_name)
+
+    def sns(self, topic: str) -> Callable[[H], H]:
+        """Handle SNS notifications from topics whose name matches ``topic`` (glob)."""
+        return self._event_route(TriggerType.SNS, topic)
+
+    def dynamodb_stream(self, table: str) -> Callable[[H], H]:
+        """Handle DynamoDB Streams batches of tables whose name matches ``table`` (glob).
+
+        Return :func:`lift.batch.batch_failures` (or :func:`lift.batch.process_batch`'s
+        result) to report the records that failed.
+        """
+        return self._event_route(TriggerType.DYNAMODB_STREAM, table)
+
+    def kinesis(self, stream: str) -> Callable[[H], H]:
+        """Handle Kinesis Data Streams batches of streams whose name matches ``stream``."""
+        return self._event_route(TriggerType.KINESIS, stream)
+
+    def authorizer(self, arn: str = "*", *, simple_responses: bool = False) -> Callable[[H], H]:
+        """Handle API Gateway Lambda authorizer events whose method/route ARN matches ``arn``.
+
+        TOKEN and REQUEST authorizers of REST, HTTP (payload 1.0 and 2.0) and WebSocket
+        APIs. The handler returns :func:`lift.authorizers.allow` or
+        :func:`~lift.authorizers.deny`; Lift answers with the IAM policy API Gateway
+        expects, or ``{"isAuthorized": ...}`` for an HTTP API payload 2.0 authorizer
+        with ``simple_responses``. Raising ``LiftError(401)`` answers ``Unauthorized``
+        (401); any other ``LiftError`` denies.
+        """
+
+        def decorator(func: H) -> H:
+            from .authorizers import wrap_handler
+
+            self.event_routers[TriggerType.AUTHORIZER].add(
+                arn, wrap_handler(func, simple=simple_responses)
+            )
+            self._compiled = False
+            return func
+
+        return decorator
 
     def routes(self) -> list[Route]:
         """Every registered route: HTTP, WebSocket, then event routes."""
@@ -232,14 +284,14 @@ class App:
 
     # -- composition ---------------------------------------------------------------
     def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:
-        for middleware in reversed(self.middleware):
-            handler = middleware(handler)
+        layers: list[Middleware] = []
         options = self.websocket_options
         if websocket and options is not None and options.auto_connections:
             from .websocket.lifecycle import connection_lifecycle
 
-            handler = connection_lifecycle(handler)
-        return handler
+            layers.append(connection_lifecycle)
+        layers.extend(self.middleware)
+        return compose(handler, layers)
 
     def _compile(self) -> None:
         for route in self.routes():
@@ -277,6 +329,9 @@ class App:
         try:
             return self._dispatch(route, ctx)
         finally:
+            scoped = ctx._metrics
+            if scoped is not None and scoped is not self.metrics:
+                scoped.flush()
             self.metrics.flush()
 
     handler = __call__
@@ -295,6 +350,8 @@ class App:
                     raise LiftError(404, "ROUTE_NOT_FOUND", "No handler for this WebSocket route")
             return route
         if trigger is _HTTP:
+            if self.strip_prefixes:
+                request.path = _strip_prefix(request.path, self.strip_prefixes)
             route, params = self.http_router.match(request.method, request.path)
             request.path_params = params
             return route
@@ -305,7 +362,10 @@ class App:
         if trigger is not _WEBSOCKET and trigger is not _HTTP:
             start = time.perf_counter()
             try:
-                return route.compiled(ctx)
+                result = route.compiled(ctx)
+                if type(result) is not dict and hasattr(result, "__await__"):
+                    result = run_coroutine(_awaited(result))
+                return result
             except Exception:
                 self.logger.exception(
                     "Event handler failed",
@@ -317,9 +377,6 @@ class App:
                 raise
         try:
             result = route.compiled(ctx)
-        except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
-            response = failure_response(exc, ctx)
-        else:
             if (
                 result is None
                 and trigger is _WEBSOCKET
@@ -327,9 +384,11 @@ class App:
                 and not ctx.response_headers
             ):
                 return {"statusCode": 200}  # the common case: nothing to build
-            response = to_response(result, ctx.response)
+            response = result_response(result, ctx)
+        except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
+            response = failure_response(exc, ctx)
         if ctx.response_headers:
-            _merge_headers(response, ctx.response_headers)
+            merge_headers(response, ctx.response_headers)
         if trigger is _HTTP and ctx.request.method == "HEAD":
             response.body = None
         return self._serialise(response, trigger, ctx.request.event)
@@ -338,41 +397,42 @@ class App:
     def _serialise(response: Response, trigger: TriggerType, event: Any) -> dict[str, Any]:
         if trigger is _WEBSOCKET:
             return response.to_websocket()
-        if isinstance(event, dict) and event.get("version") == "2.0":
-            return response.to_http_api()
+        if isinstance(event, dict):
+            if event.get("version") == "2.0":
+                return response.to_http_api()
+            if "resource" not in event:  # REST events name their resource; ALB ones do not
+                rc = event.get("requestContext")
+                if type(rc) is dict and "elb" in rc:
+                    return response.to_alb(multi_value="multiValueHeaders" in event)
         return response.to_rest()
 
 
-def run_handler(handler: Handler, ctx: Context) -> Response:
-    """Call ``handler`` and turn its result, or the error it raised, into a Response."""
-    try:
-        response = to_response(handler(ctx), ctx.response)
-    except Exception as exc:  # noqa: BLE001 - mapped to the one error shape
-        response = failure_response(exc, ctx)
-    if ctx.response_headers:
-        _merge_headers(response, ctx.response_headers)
-    return response
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
-def failure_response(exc: Exception, ctx: Context) -> Response:
-    """The response for an exception: a LiftError's own, else a logged, generic 500."""
-    if isinstance(exc, LiftError):
-        return error_response(exc)
-    import traceback  # only on failures: importing it costs milliseconds of cold start
-
-    ctx.logger.error(
-        "Unhandled error",
-        route=ctx.request.route_key or ctx.request.path,
-        method=ctx.request.method,
-        exception_type=type(exc).__name__,
-        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    )
-    return error_response(internal_error())
+def _checked_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    result = []
+    for prefix in prefixes:
+        if not isinstance(prefix, str) or not prefix.strip("/"):
+            raise ValueError("A prefix to strip must be a non-empty path such as '/v1'")
+        result.append("/" + prefix.strip("/"))
+    # The longest first, so that "/api/v1" wins over "/api".
+    return tuple(sorted(result, key=len, reverse=True))
 
 
-def _merge_headers(response: Response, headers: dict[str, str]) -> None:
-    for name, value in headers.items():
-        response.headers.setdefault(name, value)
+def _strip_prefix(path: str, prefixes: tuple[str, ...]) -> str:
+    """``path`` without the first of ``prefixes`` it starts with (at a segment boundary)."""
+    for prefix in prefixes:
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            if not rest:
+                return "/"
+            if rest[0] == "/":
+                return rest
+    return path
 
 
 def _accept(ctx: Context) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import LiftError
+from .identity import Identity, restore_identity
 from .request import Request, TriggerType
 from .response import Response, json_dumps
 
@@ -21,6 +21,21 @@ __all__ = ["Context", "ResponseWriter"]
 T = TypeVar("T")
 _MISSING = object()
 _WEBSOCKET = TriggerType.WEBSOCKET
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:  # inf - inf is NaN; finite - itself is 0.0
+        raise ValueError("Number out of range")
+    return value
+
+
+# Built once; NaN/Infinity/-Infinity and overflowing numbers are refused.
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 
 
 class ResponseWriter:
@@ -66,16 +81,15 @@ class Context:
     """
 
     # Per-invocation fields start as these class-level defaults, so a context costs
-    # three assignments; the claims default is read-only so nothing leaks between events.
-    user_id: str | None = None
-    tenant_id: str | None = None
-    claims: Mapping[str, Any] = MappingProxyType({})
+    # three assignments. The identity is restored only when asked for (see lift.identity).
+    _identity: Identity | None = None
     response: Response | None = None
     response_headers: dict[str, str] | None = None
     _state: dict[str, Any] | None = None
     _json: Any = _MISSING
     _ws: WebSocketContext | None = None
     _logger: Logger | None = None
+    _metrics: Metrics | None = None
 
     def __init__(self, request: Request, lambda_context: Any = None, app: App | None = None):
         self.request = request
@@ -126,13 +140,17 @@ class Context:
         return self.request.text
 
     def json(self) -> Any:
-        """The body parsed as JSON; 400 ``INVALID_JSON`` when it is not."""
+        """The body parsed as JSON; 400 ``INVALID_JSON`` when it is not.
+
+        Standard JSON only: ``NaN``, ``Infinity`` and numbers too large for a float
+        (``1e400``) are refused too.
+        """
         if self._json is _MISSING:
             raw = self.request.text
             if not raw.strip():
                 raise LiftError(400, "INVALID_JSON", "The request body is empty")
             try:
-                self._json = json.loads(raw)
+                self._json = _DECODER.decode(raw)
             except (ValueError, RecursionError):
                 raise LiftError(400, "INVALID_JSON", "The request body is not valid JSON") from None
         return self._json
@@ -180,29 +198,62 @@ class Context:
 
     @property
     def metrics(self) -> Metrics:
-        """The app's metrics sink."""
-        if self.app is not None:
-            return self.app.metrics
-        from .observability import default_metrics
+        """This invocation's metrics: the app's sink, or its per-invocation buffer.
 
-        return default_metrics()
+        A sink with ``for_invocation()`` (``EMFMetrics`` has it) gives each invocation
+        its own buffer, written when the invocation ends; others are used as they are.
+        """
+        metrics = self._metrics
+        if metrics is None:
+            if self.app is not None:
+                base: Metrics = self.app.metrics
+            else:
+                from .observability import default_metrics
+
+                base = default_metrics()
+            scoped = getattr(base, "for_invocation", None)
+            metrics = scoped() if scoped is not None else base
+            self._metrics = metrics
+        return metrics
 
     # -- identity ----------------------------------------------------------------
     @property
+    def user_id(self) -> str | None:
+        """Who made the request (see :meth:`set_identity`).
+
+        On a WebSocket event it is restored when first asked for: from
+        ``requestContext.authorizer``, else (after ``$connect``) from the stored
+        connection, read at most once per invocation.
+        """
+        return (self._identity or restore_identity(self)).user_id
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The requester's tenant, restored like :attr:`user_id`."""
+        return (self._identity or restore_identity(self)).tenant_id
+
+    @property
+    def claims(self) -> Mapping[str, Any]:
+        """The requester's claims (read-only when empty), restored like :attr:`user_id`."""
+        return (self._identity or restore_identity(self)).claims
+
+    @property
     def is_authenticated(self) -> bool:
-        """Whether an identity with a user id is set."""
+        """Whether an identity with a user id is set or restored."""
         return bool(self.user_id)
 
     def set_identity(
         self,
         user_id: str | None = None,
         tenant_id: str | None = None,
-        claims: dict[str, Any] | None = None,
+        claims: Mapping[str, Any] | None = None,
     ) -> None:
-        """Set who made the request (done by auth middleware)."""
-        self.user_id = user_id or None
-        self.tenant_id = tenant_id or None
-        self.claims = dict(claims) if claims else {}
+        """Set who made the request (done by auth middleware, or a ``$connect`` handler).
+
+        With connection tracking, the identity set on ``$connect`` is stored with the
+        connection and restored on the connection's later events.
+        """
+        self._identity = Identity(user_id or None, tenant_id or None, dict(claims or {}))
 
     # -- response ----------------------------------------------------------------
     def status(self, code: int) -> ResponseWriter:

@@ -21,7 +21,11 @@ __all__ = [
 class LiftError(Exception):
     """An error that maps to an HTTP status and the body ``{"error": {...}}``.
 
-    ``message`` is shown to the client, so it must never carry internal text.
+    ``LiftError(status_code, code, message, details=None, *, headers=None)``: the status
+    is an ``int`` from 100 to 599, ``code`` a non-empty string (``"NOT_FOUND"``) and
+    ``message`` a string, shown to the client, so it must never carry internal text.
+    Anything else (arguments in another order, a status given as a string) raises
+    ``TypeError`` or ``ValueError`` here, not a response API Gateway would reject later.
     """
 
     def __init__(
@@ -33,6 +37,23 @@ class LiftError(Exception):
         *,
         headers: dict[str, str] | None = None,
     ) -> None:
+        if isinstance(status_code, bool) or not isinstance(status_code, int):
+            raise TypeError(
+                f"LiftError(status_code, code, message): status_code must be an int, "
+                f"not {type(status_code).__name__}"
+            )
+        if not 100 <= status_code <= 599:
+            raise ValueError(f"LiftError status_code must be 100-599, not {status_code}")
+        if not isinstance(code, str):
+            raise TypeError(f"LiftError code must be a str, not {type(code).__name__}")
+        if not code:
+            raise ValueError("LiftError code must not be empty")
+        if not isinstance(message, str):
+            raise TypeError(f"LiftError message must be a str, not {type(message).__name__}")
+        if headers is not None and not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise TypeError("LiftError headers must map str to str")
         super().__init__(message)
         self.status_code = status_code
         self.code = code

@@ -21,6 +21,10 @@ class TriggerType(str, Enum):
     S3 = "s3"
     EVENTBRIDGE = "eventbridge"
     SCHEDULED = "scheduled"
+    SNS = "sns"
+    DYNAMODB_STREAM = "dynamodb_stream"
+    KINESIS = "kinesis"
+    AUTHORIZER = "authorizer"
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -32,8 +36,10 @@ class Request:
 
     Header names are lower-cased. ``query`` holds the last value of each query
     parameter and ``multi_query`` all of them. ``source`` is what event routes match:
-    the queue name (SQS), bucket (S3), event source (EventBridge) or rule name
-    (scheduled). ``records`` holds every record of an SQS or S3 batch.
+    the queue name (SQS), bucket (S3), event source (EventBridge), rule name
+    (scheduled), topic name (SNS), table name (DynamoDB Streams), stream name (Kinesis)
+    or the method/route ARN (authorizers). ``records`` holds every record of an SQS,
+    S3, SNS, DynamoDB Streams or Kinesis batch.
 
     Fields an event does not have keep shared, read-only defaults, so building a
     request costs only what the event carries.
@@ -52,6 +58,8 @@ class Request:
     source: str = ""
     detail_type: str = ""
     path_params: Mapping[str, str] = _EMPTY
+    authorizer: Any = None
+    """An :class:`~lift.authorizers.AuthorizerEvent` on an ``AUTHORIZER`` request."""
     _raw_body: str | bytes | None = None
     _is_base64: bool = False
     _body: bytes | None = None

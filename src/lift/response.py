@@ -4,19 +4,55 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from typing import Any
 
-__all__ = ["Response", "error_response", "json_dumps", "to_response"]
+__all__ = ["Response", "error_response", "json_default", "json_dumps", "to_response"]
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
 
+def json_default(obj: Any) -> Any:
+    """What JSON cannot encode itself, made encodable.
+
+    Dataclasses become objects of their fields (nested ones too), pydantic models their
+    ``model_dump(mode="json")``, dates, times and datetimes ISO 8601 strings, sets lists,
+    enums their value; anything else (UUID, Decimal...) its ``str``. Nothing is imported
+    here: a type's module is loaded already when one of its values exists.
+    """
+    cls = type(obj)
+    fields = getattr(cls, "__dataclass_fields__", None)
+    if fields is not None and not isinstance(obj, type):
+        import dataclasses
+
+        return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(obj, (datetime.date, datetime.time)):
+        return obj.isoformat()
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None and callable(dump) and not isinstance(obj, type):
+        return dump(mode="json")
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    enum = sys.modules.get("enum")
+    if enum is not None and isinstance(obj, enum.Enum):
+        return obj.value
+    return str(obj)
+
+
 # Built once: json.dumps with non-default options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+# allow_nan=False: NaN and Infinity are not JSON, and clients' parsers reject them.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=json_default
+)
 
 
 def json_dumps(obj: Any) -> str:
-    """Compact JSON; ``default=str`` so datetimes, UUIDs and Decimals serialise."""
+    """Compact, standard JSON (see :func:`json_default` for non-JSON types).
+
+    Raises ``ValueError`` for NaN or Infinity: the app answers such a result with a
+    logged, generic 500 rather than send what a client cannot parse.
+    """
     return _ENCODER.encode(obj)
 
 
@@ -115,6 +151,38 @@ class Response:
             result["cookies"] = list(self.cookies)
         return result
 
+    def to_alb(self, *, multi_value: bool = False) -> dict[str, Any]:
+        """The ALB target group shape, in the event's header mode.
+
+        With ``multi_value`` (the target group sent ``multiValueHeaders``) every header and
+        each cookie goes to ``multiValueHeaders``; otherwise to ``headers``, where only one
+        ``Set-Cookie`` fits (the last is kept: use multi-value mode for several).
+        """
+        from http import HTTPStatus
+
+        body, is_base64 = self._encoded_body()
+        try:
+            phrase = HTTPStatus(self.status_code).phrase
+        except ValueError:
+            phrase = ""
+        result: dict[str, Any] = {
+            "statusCode": self.status_code,
+            "statusDescription": f"{self.status_code} {phrase}".rstrip(),
+        }
+        if multi_value:
+            multi = {name: [value] for name, value in self.headers.items()}
+            if self.cookies:
+                multi["Set-Cookie"] = list(self.cookies)
+            result["multiValueHeaders"] = multi
+        else:
+            headers = dict(self.headers)
+            if self.cookies:
+                headers["Set-Cookie"] = self.cookies[-1]
+            result["headers"] = headers
+        result["body"] = body
+        result["isBase64Encoded"] = is_base64
+        return result
+
     def to_websocket(self) -> dict[str, Any]:
         """The WebSocket integration shape: status, and body/headers only when set."""
         result: dict[str, Any] = {"statusCode": self.status_code}
@@ -143,7 +211,8 @@ def to_response(result: Any, written: Response | None = None) -> Response:
     """Turn a handler's result into a :class:`Response`.
 
     ``None`` gives ``written`` (what the handler wrote through the context) or an empty
-    200; ``dict``/``list`` give JSON; ``str`` text; ``bytes`` a binary body.
+    200; ``dict``/``list`` give JSON; ``str`` text; ``bytes`` a binary body; anything
+    else (a dataclass, a pydantic model, a number) JSON through :func:`json_default`.
     """
     if result is None:
         return written if written is not None else Response(None, 200)

@@ -150,24 +150,34 @@ class HTTPRouter:
 
 
 class EventRouter:
-    """Routes non-HTTP events by glob pattern (``orders-*``) on the event's source name."""
+    """Routes non-HTTP events by glob pattern (``orders-*``) on the event's source name.
 
-    def __init__(self, kind: str) -> None:
+    A pattern matches the source name only (queue, bucket, topic, table, stream, rule,
+    ARN); with ``match_detail_type`` (EventBridge) it may match the ``detail-type`` too.
+    ``*`` matches every event, even one whose source has no name.
+    """
+
+    def __init__(self, kind: str, *, match_detail_type: bool = False) -> None:
         self.kind = kind
+        self.match_detail_type = match_detail_type
         self.routes: list[Route] = []
 
     def add(self, pattern: str, handler: Handler) -> Route:
         """Register ``pattern``; the same pattern twice is an error."""
+        if not isinstance(pattern, str) or not pattern:
+            raise ValueError(f"A {self.kind} route pattern must be a non-empty string")
         if any(route.path == pattern for route in self.routes):
             raise ValueError(f"{self.kind} route {pattern!r} is already registered")
         route = Route(self.kind, "-", pattern, handler)
         self.routes.append(route)
         return route
 
-    def match(self, *names: str) -> Route:
-        """The first route whose pattern matches one of ``names``; else 404."""
+    def match(self, source: str, detail_type: str = "") -> Route:
+        """The first route whose pattern matches ``source`` (or ``detail_type``); else 404."""
         for route in self.routes:
-            for name in names:
-                if name and fnmatchcase(name, route.path):
-                    return route
+            pattern = route.path
+            if pattern == "*" or (source and fnmatchcase(source, pattern)):
+                return route
+            if self.match_detail_type and detail_type and fnmatchcase(detail_type, pattern):
+                return route
         raise LiftError(404, "ROUTE_NOT_FOUND", f"No {self.kind} handler matches the event")

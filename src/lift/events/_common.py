@@ -11,6 +11,7 @@ from ..request import TriggerType
 __all__ = [
     "LazyHeaders",
     "MalformedEventError",
+    "decode_path",
     "headers_of",
     "mapping",
     "optional_str",
@@ -42,6 +43,20 @@ def optional_str(value: Any, trigger: TriggerType, name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise MalformedEventError(trigger, f"Field '{name}' must be a string")
+
+
+def decode_path(path: str) -> str:
+    """``path`` percent-decoded (``/capture/space%20value`` -> ``/capture/space value``).
+
+    Every HTTP source routes on the decoded path, as Starlette and Werkzeug do; bytes
+    that are not UTF-8 become U+FFFD. ``+`` stays ``+`` (it means a space only in a
+    query string).
+    """
+    if "%" not in path:
+        return path
+    from urllib.parse import unquote
+
+    return unquote(path, errors="replace")
 
 
 def headers_of(event: dict[str, Any], trigger: TriggerType) -> dict[str, str]:

@@ -5,23 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
-from ._common import LazyHeaders, MalformedEventError, mapping, optional_str, queries_of
+from . import alb
+from ._common import (
+    LazyHeaders,
+    MalformedEventError,
+    decode_path,
+    mapping,
+    optional_str,
+    queries_of,
+)
 
 _T = TriggerType.HTTP
 
 
 def detect(event: dict[str, Any]) -> bool:
-    """A REST v1 event carries ``httpMethod`` (checked after WebSocket and HTTP v2)."""
-    return "httpMethod" in event
+    """A REST v1 event carries ``httpMethod`` (checked after WebSocket and HTTP v2).
+
+    Not one with ``methodArn`` (a REQUEST authorizer's event) or ``apiPath`` (a Bedrock
+    agent's action group). ALB events share this shape and are told apart in
+    :func:`normalise`, where the request context is read anyway.
+    """
+    return "httpMethod" in event and "methodArn" not in event and "apiPath" not in event
 
 
 def normalise(event: dict[str, Any]) -> Request:
-    """Build a :class:`Request` from a REST v1 event."""
+    """Build a :class:`Request` from a REST v1 event (or an ALB one, see :mod:`.alb`).
+
+    The path is percent-decoded, as for every HTTP source.
+    """
+    rc = mapping(event.get("requestContext"), _T, "requestContext")
+    if "elb" in rc:
+        return alb.normalise(event)
     method = event.get("httpMethod")
     if not isinstance(method, str) or not method:
         raise MalformedEventError(_T, "Field 'httpMethod' must be a non-empty string")
     path = optional_str(event.get("path"), _T, "path") or "/"
-    rc = mapping(event.get("requestContext"), _T, "requestContext")
+    if "%" in path:
+        path = decode_path(path)
     identity = mapping(rc.get("identity"), _T, "requestContext.identity")
     query, multi_query = queries_of(event, _T)
     body = event.get("body")

@@ -5,18 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
-from ._common import LazyHeaders, MalformedEventError, mapping, optional_str
+from ._common import LazyHeaders, MalformedEventError, decode_path, mapping, optional_str
 
 _T = TriggerType.HTTP
 
 
 def detect(event: dict[str, Any]) -> bool:
-    """An HTTP API v2 event has ``version == "2.0"`` and ``requestContext.http``."""
+    """An HTTP API v2 event has ``version == "2.0"`` and ``requestContext.http``.
+
+    So does a Lambda function URL event (domain ``<id>.lambda-url.<region>.on.aws``,
+    stage ``$default``), handled the same way. An HTTP API authorizer's event (payload
+    2.0) has the same shape plus ``routeArn``: it is not a request.
+    """
     rc = event.get("requestContext")
-    return event.get("version") == "2.0" and isinstance(rc, dict) and "http" in rc
+    return (
+        event.get("version") == "2.0"
+        and isinstance(rc, dict)
+        and "http" in rc
+        and "routeArn" not in event
+    )
 
 
-def _strip_stage(path: str, stage: str | None) -> str:
+def strip_stage(path: str, stage: str | None) -> str:
+    """``/prod/items`` on stage ``prod`` -> ``/items`` (``$default`` adds no prefix)."""
     if stage and stage != "$default":
         prefix = "/" + stage
         if path == prefix:
@@ -30,7 +41,8 @@ def normalise(event: dict[str, Any]) -> Request:
     """Build a :class:`Request` from an HTTP API v2 event.
 
     The stage prefix is removed from ``rawPath`` (``/prod/items`` on stage ``prod`` is
-    ``/items``). Multi-value query parameters are read from ``rawQueryString``.
+    ``/items``) and the path is percent-decoded. Multi-value query parameters are read
+    from ``rawQueryString``.
     """
     rc = mapping(event.get("requestContext"), _T, "requestContext")
     http = mapping(rc.get("http"), _T, "requestContext.http")
@@ -40,7 +52,7 @@ def normalise(event: dict[str, Any]) -> Request:
     raw_path = optional_str(event.get("rawPath"), _T, "rawPath") or optional_str(
         http.get("path"), _T, "requestContext.http.path"
     )
-    path = _strip_stage(raw_path or "/", optional_str(rc.get("stage"), _T, "stage"))
+    path = decode_path(strip_stage(raw_path or "/", optional_str(rc.get("stage"), _T, "stage")))
     raw_query = optional_str(event.get("rawQueryString"), _T, "rawQueryString")
     query: dict[str, str] = {}
     multi_query: dict[str, list[str]] = {}

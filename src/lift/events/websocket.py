@@ -16,12 +16,16 @@ _LEGACY_PATHS = {"$connect": "/connect", "$disconnect": "/disconnect", "$default
 def detect(event: dict[str, Any]) -> bool:
     """A WebSocket event has ``requestContext.eventType`` CONNECT, MESSAGE or DISCONNECT.
 
-    Checked first: a ``$connect`` event can also carry ``httpMethod`` and ``path``.
+    Checked first: a ``$connect`` event can also carry ``httpMethod`` and ``path``. The
+    REQUEST authorizer of a ``$connect`` carries the same context plus ``methodArn``:
+    it is not a ``$connect`` (only CONNECT events pay for that check).
     """
     rc = event.get("requestContext")
     if not isinstance(rc, dict):
         return False
     event_type = rc.get("eventType")
+    if event_type == "CONNECT":
+        return "methodArn" not in event
     return isinstance(event_type, str) and event_type in EVENT_TYPES
 
 

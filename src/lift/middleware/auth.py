@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
+from ..identity import identity_from_authorizer, restore_identity
 from ..request import TriggerType
 from ..response import Response
-from .jwt import REASON_MESSAGES, JWTConfig, TokenError, TokenValidator, parse_roles
+from .jwt import REASON_MESSAGES, JWTConfig, TokenError, TokenValidator
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -153,24 +154,6 @@ def _scalar(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def identity_from_authorizer(
-    authorizer: Mapping[str, Any],
-) -> tuple[str, str | None, dict[str, Any]] | None:
-    """``(user_id, tenant_id, claims)`` from a Lambda authorizer's context, or ``None``.
-
-    The user id is ``user_id``, else ``principalId``. API Gateway turns context values
-    into strings, so ``roles`` may be ``"a,b"`` or a JSON list; it becomes a list.
-    """
-    user_id = _scalar(authorizer.get("user_id")) or _scalar(authorizer.get("principalId"))
-    if user_id is None:
-        return None
-    claims = {k: v for k, v in authorizer.items() if k != "integrationLatency"}
-    claims["sub"] = user_id
-    if "roles" in claims:
-        claims["roles"] = parse_roles(claims["roles"])
-    return user_id, _scalar(authorizer.get("tenant_id")), claims
-
-
 def _response_header(result: Any, ctx: Context) -> str | None:
     if isinstance(result, Response):
         value = result.header("Sec-WebSocket-Protocol")
@@ -282,20 +265,7 @@ class WebSocketAuth:
         return result
 
     def _restore(self, ctx: Context) -> bool:
-        if ctx.is_authenticated:
-            return True
-        authorizer = ctx.request.request_context.get("authorizer")
-        if isinstance(authorizer, dict):
-            identity = identity_from_authorizer(authorizer)
-            if identity is not None:
-                ctx.set_identity(*identity)
-                return True
-        if self.store_lookup:
-            record = ctx.websocket.connection
-            if record is not None and record.user_id:
-                ctx.set_identity(record.user_id, record.tenant_id, record.claims)
-                return True
-        return False
+        return restore_identity(ctx, use_store=self.store_lookup).user_id is not None
 
     def __repr__(self) -> str:
         return f"<WebSocketAuth {self.config.key_source} {','.join(self.config.algorithms)}>"

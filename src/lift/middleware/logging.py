@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..identity import known_identity
 from ..request import TriggerType
 from .metrics import error_of, outcome_of
 
@@ -22,11 +23,12 @@ def request_logging(logger: Logger | None = None) -> Middleware:
     """Log one INFO line per event when the handler has finished (or raised).
 
     WebSocket events: ``route_key``, ``event_type``, ``connection_id``, ``status``,
-    ``latency_ms`` and ``user_id``/``tenant_id`` when known. HTTP: ``method``, ``path``
-    (without the query string), ``status``, ``latency_ms``. Other events: ``source``,
-    ``records`` and ``latency_ms``. A failure adds ``error`` (the error code or the
-    exception class name, never its message). Headers, query strings, bodies and
-    tokens are never logged.
+    ``latency_ms`` and ``user_id``/``tenant_id`` when known (set, restored already, or
+    in the authorizer's context: logging never reads the connection store). HTTP:
+    ``method``, ``path`` (without the query string), ``status``, ``latency_ms``. Other
+    events: ``source``, ``records`` and ``latency_ms``. A failure adds ``error`` (the
+    error code or the exception class name, never its message). Headers, query
+    strings, bodies and tokens are never logged.
 
     ``logger`` defaults to the context's logger (the app's, bound to the request id).
     Exceptions are re-raised unchanged.
@@ -76,10 +78,11 @@ def _log(
     if trigger in (TriggerType.WEBSOCKET, TriggerType.HTTP) and status is not None:
         fields["status"] = status
     fields["latency_ms"] = latency
-    if ctx.user_id:
-        fields["user_id"] = ctx.user_id
-    if ctx.tenant_id:
-        fields["tenant_id"] = ctx.tenant_id
+    identity = known_identity(ctx)  # never a store read just to log
+    if identity.user_id:
+        fields["user_id"] = identity.user_id
+    if identity.tenant_id:
+        fields["tenant_id"] = identity.tenant_id
     if error is not None:
         fields["error"] = error
     target = logger.bind(request_id=ctx.request_id) if logger is not None else ctx.logger

@@ -128,6 +128,10 @@ class PowertoolsMetricsAdapter:
                 document.add_dimension(name=dimension, value=label)
             document.flush_metrics()
 
+    def for_invocation(self) -> PowertoolsMetricsAdapter:
+        """An adapter with its own buffer on the same Powertools ``Metrics``."""
+        return PowertoolsMetricsAdapter(self.target)
+
     def _new_document(self) -> Any:
         target = self.target
         provider = getattr(target, "provider", target)
@@ -190,8 +194,12 @@ def _record(
     sink: Metrics | None, ctx: Context, status: int, error_type: str | None, start: float
 ) -> None:
     latency_ms = round((time.perf_counter() - start) * 1000, 3)
-    target = sink if sink is not None else ctx.metrics
     try:
+        if sink is None:
+            target = ctx.metrics
+        else:  # this event's own buffer, so a concurrent event's values never join its flush
+            scoped = getattr(sink, "for_invocation", None)
+            target = scoped() if scoped is not None else sink
         request = ctx.request
         event_type = request.method
         dims = {"route_key": request.route_key, "event_type": event_type}
@@ -208,7 +216,7 @@ def _record(
             target.add("websocket.messages", 1, "Count", dims)
             target.add("websocket.message.size", _body_size(request), "Bytes", dims)
         if sink is not None and sink is not ctx.metrics:
-            sink.flush()
+            target.flush()
     except Exception:
         ctx.logger.exception("Could not record WebSocket metrics")
 

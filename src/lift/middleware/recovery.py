@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..dispatch import run_handler
 from ..request import TriggerType
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ def recovery() -> Middleware:
     Only HTTP and WebSocket events are converted: an SQS, S3 or EventBridge handler's
     exception is re-raised, so that Lambda retries the event instead of dropping it.
     """
-    from ..app import run_handler
 
     def middleware(handler: Handler) -> Handler:
         def recovered(ctx: Context) -> Any:

@@ -1,22 +1,41 @@
-"""Logging and metrics: protocols, a JSON logger, CloudWatch EMF and an in-memory sink."""
+"""Logging and metrics: protocols, a JSON logger over stdlib ``logging``, CloudWatch EMF
+and an in-memory sink.
+
+``JSONFormatter`` and ``configure_logging`` are loaded on first use, so importing this
+package does not import ``logging``.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .emf import EMFMetrics
+from .emf import EMFMetrics, InvocationMetrics
 from .logger import JSONLogger
 from .memory import MemoryMetrics
 
+if TYPE_CHECKING:
+    from .formatter import JSONFormatter, configure_logging
+
 __all__ = [
     "EMFMetrics",
+    "InvocationMetrics",
+    "JSONFormatter",
     "JSONLogger",
     "Logger",
     "MemoryMetrics",
     "Metrics",
+    "configure_logging",
     "default_logger",
     "default_metrics",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("JSONFormatter", "configure_logging"):
+        from . import formatter
+
+        return getattr(formatter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable
@@ -47,7 +66,12 @@ class Metrics(Protocol):
     ) -> None: ...
 
     def flush(self) -> None:
-        """Write what was buffered (once per invocation)."""
+        """Write what was buffered (once per invocation).
+
+        A sink may also have ``for_invocation()``, returning a sink with its own buffer;
+        the app then gives each invocation one as ``ctx.metrics`` and flushes it at the
+        end, so concurrent invocations never share a flush.
+        """
 
 
 _logger: JSONLogger | None = None

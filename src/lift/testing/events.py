@@ -24,10 +24,30 @@ import string
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlencode
 
+if TYPE_CHECKING:
+    from ._sources import (
+        alb,
+        authorizer_request,
+        authorizer_token,
+        cloudtrail_eventbridge,
+        dynamodb_stream,
+        function_url,
+        kinesis,
+        sns,
+    )
+
 __all__ = [
+    "alb",
+    "authorizer_request",
+    "authorizer_token",
+    "cloudtrail_eventbridge",
+    "dynamodb_stream",
+    "function_url",
+    "kinesis",
+    "sns",
     "websocket_request_context",
     "eventbridge",
     "http_v1",
@@ -741,3 +761,28 @@ def scheduled(
     event = _eventbridge_envelope("aws.events", "Scheduled Event", {}, region, account_id)
     event["resources"] = [f"arn:aws:events:{region}:{account_id}:rule/{rule}"]
     return event
+
+
+_MORE = frozenset(
+    {
+        "alb",
+        "authorizer_request",
+        "authorizer_token",
+        "cloudtrail_eventbridge",
+        "dynamodb_stream",
+        "function_url",
+        "kinesis",
+        "sns",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The factories of :mod:`lift.testing._sources`, loaded on first use."""
+    if name not in _MORE:
+        raise AttributeError(f"module 'lift.testing.events' has no attribute {name!r}")
+    from . import _sources
+
+    value = getattr(_sources, name)
+    globals()[name] = value
+    return value

@@ -6,6 +6,7 @@ import contextlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..dispatch import run_handler
 from ..errors import LiftError
 from .connection import Connection, utc_now
 
@@ -66,7 +67,6 @@ def connection_lifecycle(handler: Handler) -> Handler:
     ``$disconnect`` the handler runs, then the record is deleted; a failed delete is
     logged and never fails the invocation (the record expires by TTL).
     """
-    from ..app import run_handler
 
     def tracked(ctx: Context) -> Any:
         method = ctx.request.method

@@ -1,0 +1,55 @@
+"""Application Load Balancer (Lambda target group) events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..request import Request, TriggerType
+from ._common import LazyHeaders, MalformedEventError, decode_path, optional_str, queries_of
+
+_T = TriggerType.HTTP
+
+
+def detect(event: dict[str, Any]) -> bool:
+    """An ALB event has REST's shape and ``requestContext.elb``."""
+    rc = event.get("requestContext")
+    return "httpMethod" in event and isinstance(rc, dict) and "elb" in rc
+
+
+def multi_value(event: dict[str, Any]) -> bool:
+    """Whether the target group sends (and reads) ``multiValueHeaders``."""
+    return "multiValueHeaders" in event
+
+
+def normalise(event: dict[str, Any]) -> Request:
+    """Build a :class:`Request` from an ALB event.
+
+    The load balancer passes the query string as the client sent it, so names and values
+    are URL-decoded here (``%20`` and ``+`` are spaces); the path is percent-decoded.
+    """
+    from urllib.parse import unquote_plus
+
+    method = event.get("httpMethod")
+    if not isinstance(method, str) or not method:
+        raise MalformedEventError(_T, "Field 'httpMethod' must be a non-empty string")
+    path = decode_path(optional_str(event.get("path"), _T, "path") or "/")
+    raw_query, raw_multi = queries_of(event, _T)
+    query = {unquote_plus(name): unquote_plus(value) for name, value in raw_query.items()}
+    multi_query = {
+        unquote_plus(name): [unquote_plus(v) for v in values] for name, values in raw_multi.items()
+    }
+    body = event.get("body")
+    if body is not None and not isinstance(body, str):
+        raise MalformedEventError(_T, "Field 'body' must be a string")
+    return Request(
+        _T,
+        event,
+        method=method.upper(),
+        path=path,
+        headers=LazyHeaders(event, _T),
+        query=query,
+        multi_query=multi_query,
+        body=body,
+        is_base64=event.get("isBase64Encoded") is True,
+        request_context=event["requestContext"],
+    )
