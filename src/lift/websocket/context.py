@@ -392,7 +392,8 @@ class WebSocketContext:
             return
         try:
             connections = self.connections
-        except LiftError:
+        except Exception:  # no endpoint or client: leave quietly rather than not at all
+            self.ctx.logger.exception("No @connections client to announce the leave")
             store.delete(self.connection_id)
             return
         connections.prune([self.connection_id])
