@@ -346,3 +346,38 @@ def test_dynamodb_table_has_one_composite_key(ddb: Any, table: str) -> None:
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
     assert record_key("c1") == {"pk": {"S": "c#c1"}, "sk": {"S": "#"}}
+
+
+def test_dynamodb_cleanup_cut_short_is_finished_by_the_retry(
+    ddb: Any, table: str, clock: FakeClock
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from lift.websocket.stores.dynamodb_channels import CleanupIncompleteError
+
+    store = DynamoDBConnectionStore(table, client=ddb, clock=clock)
+    store.create_table()
+    ana = connect(store, clock, "c-ana", user_id="ana", tenant_id="acme")
+    for n in range(30):
+        store.subscribe(ana, f"room-{n}", {})
+
+    def fail(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    # The first $disconnect dies after the subscriptions, before the connection's own items.
+    ddb.meta.events.register("before-call.dynamodb.BatchWriteItem", fail, "cut-short")
+    try:
+        with pytest.raises(CleanupIncompleteError) as cut:
+            store.remove_connection("c-ana")
+    finally:
+        ddb.meta.events.unregister("before-call.dynamodb.BatchWriteItem", None, "cut-short")
+    # What was removed is reported with the error, so the leaves can still be announced.
+    assert sorted(m.channel for m in cut.value.removed) == sorted(f"room-{n}" for n in range(30))
+    assert cut.value.status_code == 503
+    assert all(list(store.members("acme", f"room-{n}")) == [] for n in range(30))
+    assert store.get("c-ana") is not None  # still findable by the retry
+
+    assert store.remove_connection("c-ana") == []  # every leave was reported the first time
+    assert store.get("c-ana") is None
+    assert store.channels_of("c-ana") == []
+    assert ddb.scan(TableName=table, ConsistentRead=True)["Items"] == []

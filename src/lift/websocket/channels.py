@@ -215,9 +215,10 @@ class ChannelService:
             for connection_id in pending:
                 try:
                     removed = self.store.remove_connection(connection_id)
-                except Exception:
+                except Exception as exc:
                     self.connections.logger.exception("Could not remove a gone connection")
-                    continue
+                    # Subscriptions removed before the failure are still announced.
+                    removed = list(getattr(exc, "removed", None) or ())
                 for member in removed:
                     left.setdefault((member.tenant_id, member.channel), []).append(member)
             pending = []

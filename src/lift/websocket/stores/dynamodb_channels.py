@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "CleanupIncompleteError",
     "KEY_ATTRIBUTE",
     "RECORD_SORT",
     "SORT_ATTRIBUTE",
@@ -75,6 +76,14 @@ def aws_call(operation: str) -> Iterator[None]:
         raise ConnectionStoreError(operation, code) from exc
     except BotoCoreError as exc:
         raise ConnectionStoreError(operation) from exc
+
+
+class CleanupIncompleteError(ConnectionStoreError):
+    """A connection's cleanup stopped after removing ``removed``; a retry finishes it."""
+
+    def __init__(self, operation: str, aws_code: str, removed: list[Member]) -> None:
+        super().__init__(operation, aws_code)
+        self.removed = removed
 
 
 def record_key(connection_id: str) -> dict[str, dict[str, str]]:
@@ -257,7 +266,11 @@ class DynamoDBChannels:
         keys = [{KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]} for i in items]
         if not keys:
             keys = [record_key(connection_id)]
-        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+        try:
+            self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+        except ConnectionStoreError as exc:
+            # The subscriptions are gone; say so, so that their leaves are still announced.
+            raise CleanupIncompleteError(exc.operation, exc.aws_code, removed) from exc
         return removed
 
     def append_history(
