@@ -1,8 +1,9 @@
 """Broadcast to many connections: Lift's concurrent fan-out vs a sequential loop.
 
 The ``@connections`` server runs in its own process (as API Gateway would) and adds a
-fixed latency to every call. Both subjects use the same boto3 client; the sequential
-loop is what a hand-written handler (and the Go original) does.
+fixed latency to every call. Both subjects use the same ``ManagementClient`` (SigV4
+signing, keep-alive connections, deadlines); the sequential loop is what a
+hand-written handler (and the Go original) does.
 
     python benchmarks/broadcast.py [--connections 1000] [--latency-ms 5] [--quick]
     python benchmarks/broadcast.py --json    # one JSON object instead of the text

@@ -25,15 +25,18 @@ from lift import (
     unauthorized,
     validation_error,
 )
+from lift.apigw import LambdaContext
 from lift.observability import JSONLogger, MemoryMetrics
 from lift.testing import events
 
 Handler = Callable[[Context], Any]
 
 
-class FakeLambdaContext:
-    aws_request_id = "8f5b2a1c-0000-4000-8000-000000000001"
-    function_name = "orders"
+REQUEST_ID = "8f5b2a1c-0000-4000-8000-000000000001"
+
+
+def FakeLambdaContext() -> LambdaContext:
+    return LambdaContext("orders", aws_request_id=REQUEST_ID)
 
 
 def make_app() -> tuple[App, io.StringIO]:
@@ -280,7 +283,7 @@ def test_lambda_context_and_request_id() -> None:
         lambda ctx: {"id": ctx.request_id, "fn": getattr(ctx.lambda_context, "function_name", None)}
     )
     assert body_of(app(events.http_v1("GET", "/"), FakeLambdaContext())) == {
-        "id": FakeLambdaContext.aws_request_id,
+        "id": REQUEST_ID,
         "fn": "orders",
     }
     event = events.http_v1("GET", "/", request_id="rest-request-1")
@@ -339,7 +342,7 @@ def test_unhandled_exception_is_generic_500_and_logged() -> None:
     assert "RuntimeError" not in response["body"]
     errors = [line for line in log_lines(stream) if line["level"] == "ERROR"]
     assert len(errors) == 1
-    assert errors[0]["request_id"] == FakeLambdaContext.aws_request_id
+    assert errors[0]["request_id"] == REQUEST_ID
     assert errors[0]["exception_type"] == "RuntimeError"
     assert "Traceback" in errors[0]["traceback"]
     assert "hunter2" in errors[0]["traceback"]

@@ -313,3 +313,29 @@ def test_system_exit_in_an_async_handler_leaves_the_loop_running() -> None:
     with pytest.raises(SystemExit):
         app(message("x"))
     assert json.loads(app(message("y"))["body"]) == {"ok": True}
+
+
+def test_async_authorizer_handlers_answer_in_the_authorizer_shape() -> None:
+    from lift.authorizers import allow, deny
+
+    app, _ = make_app()
+
+    @app.authorizer()
+    async def authorize(ctx: Context) -> Any:
+        await asyncio.sleep(0)
+        token = ctx.request.authorizer.token
+        if token == "expired":
+            raise LiftError(401, "UNAUTHORIZED", "Expired")
+        if token == "banned":
+            raise LiftError(403, "FORBIDDEN", "Banned")
+        return allow("alice") if token == "good" else deny()
+
+    def effect(token: str) -> str:
+        answer = app(events.authorizer_token(token, method="GET", path="/items"))
+        return str(answer["policyDocument"]["Statement"][0]["Effect"])
+
+    assert effect("good") == "Allow"
+    assert effect("bad") == "Deny"
+    assert effect("banned") == "Deny"
+    with pytest.raises(Exception, match="Unauthorized"):
+        effect("expired")

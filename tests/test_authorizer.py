@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from lift.auth.jwt import TokenValidator
+from lift.auth.request_authorizer import stage_arn
 from lift.middleware import JWTConfig, websocket_auth
-from lift.middleware.jwt import TokenValidator
 from lift.observability import JSONLogger
 from lift.testing import events
 from lift.websocket import authorizer
-from lift.websocket.request_authorizer import stage_arn
 from tests.auth_support import (
     ACCOUNT,
     AUDIENCE,
@@ -188,7 +188,7 @@ def test_malformed_events_are_unauthorized(
 def test_the_validator_is_built_once_and_bad_configs_fail_early(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    module = sys.modules["lift.websocket.request_authorizer"]
+    module = sys.modules["lift.auth.request_authorizer"]
     built: list[object] = []
 
     class Counting(TokenValidator):

@@ -252,7 +252,7 @@ def test_memory_registry_lifecycle() -> None:
     assert registry.is_open("a")
     first = registry.info("a")
     assert first is not None
-    assert first["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": "test"}
+    assert first["Identity"] == {"SourceIp": "127.0.0.1", "UserAgent": "testclient"}
     time.sleep(0.002)
     assert registry.post("a", b"x") is True
     second = registry.info("a")
@@ -371,7 +371,7 @@ def test_server_keeps_connections_alive(server: ConnectionsServer) -> None:
             sockets.append(connection.sock)
         connection.request("GET", "/prod/@connections/k")
         response = connection.getresponse()
-        assert json.loads(response.read())["identity"]["userAgent"] == "test"
+        assert json.loads(response.read())["identity"]["userAgent"] == "testclient"
         assert connection.sock is sockets[0]
         assert len({id(s) for s in sockets}) == 1
     finally:

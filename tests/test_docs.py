@@ -50,6 +50,7 @@ SCRIPTS = {
     "context_facts.py",
     "eventbridge_routes.py",
     "http_sources.py",
+    "deadlines.py",
     "endpoints.py",
     "jwt_configs.py",
     "legacy_routes.py",

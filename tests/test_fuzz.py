@@ -21,6 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lift import App, Context, LiftError
+from lift.authorizers import allow
+from lift.batch import batch_failures
 from lift.observability import JSONLogger, MemoryMetrics
 from lift.testing import events
 
@@ -114,6 +116,19 @@ def build_app() -> App:
     def on_schedule(ctx: Context) -> str:
         return ctx.request.source
 
+    @app.sns("*")
+    @app.dynamodb_stream("*")
+    @app.kinesis("*")
+    def on_batch(ctx: Context) -> Any:
+        if ctx.request.trigger.value == "sns":
+            return [r["Sns"]["Message"] for r in ctx.request.records]
+        return batch_failures(ctx.request.records)  # every record has its identifier
+
+    @app.authorizer()
+    def on_authorizer(ctx: Context) -> Any:
+        info = ctx.request.authorizer
+        return allow("user", context={"api": info.api, "q": ctx.query("q") or ""})
+
     return app
 
 
@@ -168,6 +183,11 @@ scalars = (
             "aws:sqs",
             "aws:s3",
             "aws.s3",
+            "aws:sns",
+            "aws:dynamodb",
+            "aws:kinesis",
+            "TOKEN",
+            "REQUEST",
             "aws.events",
             "Scheduled Event",
             "Object Created",
@@ -209,6 +229,11 @@ KNOWN_KEYS = [
     "detail-type",
     "detail",
     "resources",
+    "methodArn",
+    "routeArn",
+    "type",
+    "authorizationToken",
+    "identitySource",
 ]
 RC_KEYS = [
     "eventType",
@@ -220,6 +245,7 @@ RC_KEYS = [
     "requestId",
     "domainName",
     "authorizer",
+    "elb",
 ]
 flat_values = (
     scalars
@@ -250,6 +276,18 @@ FACTORIES: list[Callable[[], dict[str, Any]]] = [
     lambda: events.s3_eventbridge("dir/key.txt"),
     lambda: events.eventbridge({"id": 1}),
     lambda: events.scheduled("nightly"),
+    lambda: events.alb("GET", "/items/a%20b", query={"q": "x y"}),
+    lambda: events.alb("POST", "/items", body={"name": "pen"}, multi_value=True),
+    lambda: events.function_url("GET", "/items/7", cookies=["a=1"]),
+    lambda: events.authorizer_token("t"),
+    lambda: events.authorizer_request("rest", query={"q": "1"}),
+    lambda: events.authorizer_request("http", headers={"authorization": "t"}),
+    lambda: events.authorizer_request("http", payload_version="2.0", query={"q": "1"}),
+    lambda: events.authorizer_request("websocket", query={"token": "t"}),
+    lambda: events.sns({"a": 1}),
+    lambda: events.dynamodb_stream({"eventName": "INSERT", "Keys": {"id": {"S": "1"}}}),
+    lambda: events.kinesis("a", b"b"),
+    lambda: events.cloudtrail_eventbridge("DeleteObject"),
 ]
 TEMPLATES = [factory() for factory in FACTORIES]
 

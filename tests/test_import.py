@@ -45,7 +45,9 @@ def test_using_the_core_stays_light() -> None:
     assert imported_heavy_modules(statement) == []
 
 
-@pytest.mark.parametrize("module", ["lift.websocket", "lift.testing"])
+@pytest.mark.parametrize(
+    "module", ["lift.websocket", "lift.testing", "lift.auth", "lift.middleware"]
+)
 def test_subpackages_stay_light(module: str) -> None:
     loaded = imported_heavy_modules(f"import {module}")
     assert [
@@ -73,3 +75,92 @@ def test_public_names() -> None:
         "scheduled",
     ):
         assert callable(getattr(events, factory))
+
+
+APP_WITH_AUTH_AND_TRACKING = (
+    "from lift import App\n"
+    "from lift.middleware import JWTConfig, websocket_auth\n"
+    "from lift.websocket import WebSocketOptions\n"
+    "app = App(websocket=WebSocketOptions(auto_connections=True))\n"
+    "app.use(websocket_auth(JWTConfig(secret='s' * 32, algorithms=['HS256'])))\n"
+    "app.websocket('$default', lambda ctx: ctx.websocket.send({'echo': ctx.text}))\n"
+)
+"""The cold-start benchmark's ``import`` scenario (``benchmarks/coldstart.py``)."""
+
+IMPORT_BUDGET_FORBIDDEN = (
+    *HEAVY,
+    "aiohttp",
+    "urllib3",
+    "ssl",
+    "http",
+    "email",
+    "asyncio",
+    "concurrent",
+    "socket",
+    "hmac",
+    "hashlib",
+)
+"""What an app module must not load at import: each belongs to a path a request takes."""
+
+
+def loaded_modules(statement: str, env: dict[str, str] | None = None) -> set[str]:
+    """Run ``statement`` in a fresh interpreter; the top-level names it left imported."""
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))\n"
+    base = {**os.environ, **(env or {})}
+    base["PYTHONPATH"] = SRC + os.pathsep + os.environ.get("PYTHONPATH", "")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=base, check=True
+    )
+    return {name.split(".")[0] for name in json.loads(result.stdout.strip().splitlines()[-1])}
+
+
+def test_import_budget_of_an_auth_and_tracking_app() -> None:
+    """Building the app defers PyJWT, the AWS SDK and every network module to first use."""
+    loaded = loaded_modules(APP_WITH_AUTH_AND_TRACKING, {"LIFT_CONNECTIONS_TABLE": "table"})
+    assert sorted(loaded & set(IMPORT_BUDGET_FORBIDDEN)) == []
+
+
+def test_first_send_with_lambda_credentials_skips_botocore() -> None:
+    """Credentials in the environment (as on Lambda): the first send never imports botocore."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    received: list[str] = []
+
+    class Endpoint(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            assert self.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIA")
+            assert self.headers["X-Amz-Security-Token"] == "session-token"
+            received.append(body.decode())
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        statement = (
+            "from lift import App\n"
+            "from lift.testing import events\n"
+            "app = App()\n"
+            "app.websocket('$default', lambda ctx: ctx.websocket.send({'echo': ctx.text}))\n"
+            "assert app(events.websocket_message(body='hi'))['statusCode'] == 200\n"
+        )
+        env = {
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_SESSION_TOKEN": "session-token",
+            "AWS_REGION": "eu-west-1",
+            "LIFT_WS_MANAGEMENT_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}/prod",
+            "NO_PROXY": "127.0.0.1",
+        }
+        loaded = loaded_modules(statement, env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == ['{"echo":"hi"}']
+    assert sorted(loaded & {"boto3", "botocore", "urllib3", "jwt", "cryptography"}) == []

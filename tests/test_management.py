@@ -187,7 +187,7 @@ def test_server_payload_too_large_maps_to_payload_too_large(
         """Skips the local size check so the server's 413 is exercised."""
 
         def post_to_connection(self, connection_id: str, data: bytes) -> None:
-            self._call("POST", connection_id, data)
+            self._call("POST", connection_id, data, time.monotonic() + 5, None)
 
     registry.open("c1")
     oversize = b"a" * (MAX_PAYLOAD_BYTES + 1)
@@ -342,9 +342,9 @@ def test_keep_alive_connection_is_reused(
     registry.open("c1")
     for _ in range(5):
         client.post_to_connection("c1", b"x")
-    assert len(client._open) == 1
+    assert client.idle_connections == 1  # one kept-alive connection served all five
     client.close()
-    assert client._open == set()
+    assert client.idle_connections == 0
     client.post_to_connection("c1", b"after close")
     assert registry.messages("c1")[-1] == b"after close"
 
@@ -565,8 +565,7 @@ def test_post_many_reuses_connections_and_survives_a_server_restart(
     client = ManagementClient(server.endpoint, REGION)
     try:
         assert client.post_many(ids, b"1", concurrency=8) == [None] * 50
-        pool = client._pool
-        assert pool is not None and len(pool.idle) == 8  # kept alive for the next call
+        assert 1 <= client.idle_connections <= 8  # kept alive for the next call
         server.stop()  # every kept-alive connection is closed by the server
         with ConnectionsServer(registry, port=server.port, stage="prod"):
             assert client.post_many(ids, b"2", concurrency=8) == [None] * 50
@@ -581,4 +580,4 @@ def test_post_many_refuses_oversize_before_any_call(server: ConnectionsServer) -
         client.post_many(["a", "b"], b"z" * (MAX_PAYLOAD_BYTES + 1))
     assert client.post_many([], b"x") == []
     assert server.request_count == 0
-    assert client._pool is None
+    assert client.idle_connections == 0

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lift import App, Context
+from lift import App, Context, Handler, LiftError
 from lift.deploy import CONNECTIONS_TABLE_ENV, build_template, render_template, route_keys
 from lift.middleware import JWTConfig, websocket_auth
 from lift.websocket import DynamoDBConnectionStore, WebSocketOptions
@@ -100,6 +100,23 @@ def dynamodb_store_app() -> App:
     return app
 
 
+def refusing_middleware_app() -> App:
+    """The only refusal is a user middleware: no $connect handler, auth or tracking."""
+
+    def members_only(handler: Handler) -> Handler:
+        def wrapped(ctx: Context) -> Any:
+            if ctx.is_websocket and ctx.websocket.is_connect and ctx.query("member") != "yes":
+                raise LiftError(403, "FORBIDDEN", "Members only")
+            return handler(ctx)
+
+        return wrapped
+
+    app = App()
+    app.use(members_only)
+    app.websocket("chat", ok)
+    return app
+
+
 @dataclass
 class Case:
     app: Callable[[], App]
@@ -119,6 +136,7 @@ CASES: dict[str, Case] = {
     "awkward-keys": Case(awkward_keys_app),
     "dynamodb-store": Case(dynamodb_store_app, target="pkg.sub.module:handler"),
     "one-way": Case(legacy_app, options={"route_responses": False}),
+    "refusing-middleware": Case(refusing_middleware_app),
 }
 
 
@@ -553,6 +571,45 @@ def test_skipping_auth_on_connect_adds_no_authorizer(auth_module: types.ModuleTy
 
 
 # -- arguments and routes ---------------------------------------------------------------
+def test_a_middleware_that_can_refuse_deploys_connect_as_the_emulators_run_it() -> None:
+    from lift.testing import WebSocketRefused, WebSocketTestClient
+
+    template = template_of("refusing-middleware")
+    routes = routes_of(template)
+    assert set(routes) == {"$connect", "$disconnect", "chat"}
+    assert routes["$connect"]["Properties"]["AuthorizationType"] == "NONE"
+    assert "RouteResponseSelectionExpression" not in routes["$connect"]["Properties"]
+    app = refusing_middleware_app()
+    with WebSocketTestClient(app) as client:
+        assert client.definition.routes == ("$connect", "$disconnect", "chat")
+        with pytest.raises(WebSocketRefused) as refused:
+            client.connect()
+        assert refused.value.status_code == 403
+        with client.connect(query={"member": "yes"}) as ws:
+            ws.send_json({"action": "chat"})
+            assert ws.receive_json() == {"ok": True}
+
+
+def test_an_app_that_cannot_refuse_deploys_no_connect_route() -> None:
+    assert set(routes_of(template_of("plain"))) == {"chat", "send-message"}
+
+
+def test_the_command_names_the_triggers_it_does_not_wire(tmp_path: Path) -> None:
+    (tmp_path / "mixed.py").write_text(
+        "from lift import App\n"
+        "app = App()\n"
+        "app.websocket('chat', lambda ctx: None)\n"
+        "app.sqs('orders-*')(lambda ctx: None)\n"
+        "app.get('/health')(lambda ctx: 'ok')\n",
+        encoding="utf-8",
+    )
+    result = lift(tmp_path, "template", "mixed:app")
+    assert result.returncode == 0
+    assert "sqs orders-*" in result.stderr
+    assert "http GET /health" in result.stderr
+    assert json.loads(result.stdout)["Resources"]
+
+
 def test_route_keys_lists_implicit_routes_first() -> None:
     assert route_keys(plain_app()) == ["chat", "send-message"]
     assert route_keys(plain_app(), lifecycle=True) == [

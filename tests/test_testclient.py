@@ -408,7 +408,10 @@ def test_close_sends_disconnect_with_code_and_reason() -> None:
         ws.close()  # closing twice does nothing
         with client.connect() as other:
             pass
-    assert closes == [(ws.connection_id, 4001, "bye"), (other.connection_id, 1000, "")]
+    assert closes == [
+        (ws.connection_id, 4001, "bye"),
+        (other.connection_id, 1000, "Connection Closed Normally"),  # a close without reason
+    ]
 
 
 def test_closed_connection_answers_later_sends_with_gone() -> None:
@@ -527,7 +530,7 @@ def test_client_close_closes_open_connections_and_restores_the_api() -> None:
     assert app.management_api is sentinel
     assert second.closed and second.close_code == 1001
     assert closes == [
-        (first.connection_id, 1000, ""),
+        (first.connection_id, 1000, "Connection Closed Normally"),
         (second.connection_id, 1001, "Going away"),
     ]
     client.close()  # idempotent
@@ -756,7 +759,7 @@ def test_legacy_message_key_route() -> None:
     app = App()
     app.handle("MESSAGE", "/chat", lambda ctx: {"chat": ctx.json()["text"]})
     with WebSocketTestClient(app) as client, client.connect() as ws:
-        assert ws.connect_response == {"statusCode": 200}  # accepted by the app
+        assert ws.connect_response == {}  # no $connect route: API Gateway accepts alone
         ws.send_json({"action": "chat", "text": "yo"})
         assert ws.receive_json() == {"chat": "yo"}
 

@@ -161,17 +161,37 @@ def wrap_handler(handler: Callable[[Any], Any], *, simple: bool = False) -> Call
     401 raises :class:`Unauthorized`; any other ``LiftError`` is a deny. Other exceptions
     propagate: API Gateway answers 500 and lets nothing through.
     """
+    from .dispatch import is_async
     from .errors import LiftError
 
-    @functools.wraps(handler)
-    def authorizer(ctx: Any) -> dict[str, Any]:
+    def answer(ctx: Any, call: Callable[[], Any]) -> dict[str, Any]:
         event: AuthorizerEvent = ctx.request.authorizer
         try:
-            result = handler(ctx)
+            result = call()
         except LiftError as exc:
             if exc.status_code == 401:
                 raise Unauthorized() from None
             result = deny()
         return authorizer_response(result, event, simple=simple)
 
+    if is_async(handler):  # awaited like any async def handler, then answered the same way
+
+        @functools.wraps(handler)
+        async def async_authorizer(ctx: Any) -> dict[str, Any]:
+            try:
+                result = await handler(ctx)
+            except LiftError as exc:
+                return answer(ctx, functools.partial(_raise, exc))
+            return answer(ctx, lambda: result)
+
+        return async_authorizer
+
+    @functools.wraps(handler)
+    def authorizer(ctx: Any) -> dict[str, Any]:
+        return answer(ctx, lambda: handler(ctx))
+
     return authorizer
+
+
+def _raise(exc: BaseException) -> Any:
+    raise exc

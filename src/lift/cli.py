@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .app import App
+from .loading import load_app
 
 __all__ = ["load_app", "main"]
-
-
-def load_app(target: str) -> App:
-    """Import ``module:attribute`` from the current directory, as uvicorn does."""
-    module_name, _, attribute = target.partition(":")
-    if not module_name:
-        raise SystemExit(f"error: expected MODULE:APP, got {target!r}")
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SystemExit(f"error: cannot import {module_name!r}: {exc}") from exc
-    app = getattr(module, attribute or "app", None)
-    if not isinstance(app, App):
-        raise SystemExit(f"error: {target!r} is not a lift.App")
-    return app
 
 
 def _routes(args: argparse.Namespace) -> int:
@@ -45,19 +25,6 @@ def _routes(args: argparse.Namespace) -> int:
     return 0
 
 
-class _InvokeContext:
-    """A minimal Lambda context for ``lift invoke``."""
-
-    aws_request_id = "lift-invoke"
-    function_name = "lift-invoke"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:lift-invoke"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 300_000
-
-
 def _invoke(args: argparse.Namespace) -> int:
     app = load_app(args.app)
     try:
@@ -69,10 +36,12 @@ def _invoke(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: cannot read the event: {exc}", file=sys.stderr)
         return 2
+    from .apigw.lambda_context import LambdaContext
     from .errors import LiftError
 
+    context = LambdaContext("lift-invoke", timeout=300.0, region="local", account_id="000000000000")
     try:
-        result = app(event, _InvokeContext())
+        result = app(event, context)
     except LiftError as exc:
         print(json.dumps(exc.to_body(), indent=2), file=sys.stderr)
         return 1
@@ -98,7 +67,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from .deploy import render_template
+    from .deploy import render_template, unwired_triggers
 
     app = load_app(args.app)
     try:
@@ -118,6 +87,10 @@ def _template(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for trigger in unwired_triggers(app):
+        print(
+            f"note: not wired by this template, add it to the function: {trigger}", file=sys.stderr
+        )
     print(template)
     return 0
 

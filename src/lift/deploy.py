@@ -1,14 +1,16 @@
 """``lift template``: an AWS SAM template (JSON) for an app's WebSocket API.
 
-The template is built from the app's registrations: one API Gateway route per WebSocket
-route key, all integrated with one Lambda function, plus the ``$connect``/``$disconnect``
-routes the app answers implicitly when it tracks connections or authenticates; the
-DynamoDB connections table when connections are stored; the ``@connections`` and table
-permissions; and a Lambda REQUEST authorizer on ``$connect`` when ``websocket_auth`` is
-used. JSON is valid YAML and CloudFormation reads it as is, so no YAML library is needed.
+The template renders :class:`lift.apigw.ApiDefinition` (the description the test client
+and the local gateway emulate): one API Gateway route per deployed route key (so
+``$connect`` whenever the app could refuse a connection), all integrated with one Lambda
+function; route responses; the DynamoDB connections table when connections are stored;
+the ``@connections`` and table permissions; and a Lambda REQUEST authorizer on
+``$connect`` when ``websocket_auth`` is used. JSON is valid YAML and CloudFormation
+reads it as is, so no YAML library is needed.
 
-Only WebSocket routes are wired; HTTP routes and SQS/S3/EventBridge triggers are left to
-the user (add ``Events`` to the function).
+Only WebSocket routes are wired; the app's other triggers
+(:attr:`ApiDefinition.triggers`) are listed by :func:`unwired_triggers` for the user to
+add as ``Events`` of the function.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 import sys
 from typing import Any
 
+from .apigw.definition import LIFECYCLE_ROUTES, ApiDefinition
 from .app import App
 from .websocket.stores import CONNECTIONS_TABLE_ENV
 from .websocket.stores.dynamodb import (
@@ -35,6 +38,7 @@ __all__ = [
     "lambda_handler",
     "render_template",
     "route_keys",
+    "unwired_triggers",
 ]
 
 DEFAULT_RUNTIME = "python3.12"
@@ -53,14 +57,12 @@ AUTHORIZER = "ConnectAuthorizer"
 AUTHORIZER_FUNCTION = "AuthorizerFunction"
 AUTHORIZER_PERMISSION = "AuthorizerPermission"
 
-_LIFECYCLE = ("$connect", "$disconnect")
 _IMPLICIT_ORDER = ("$connect", "$disconnect", "$default")
 _STAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _RUNTIME = re.compile(r"python3\.\d+")
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_IDENTITY_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _IDENTITY_SOURCE = re.compile(
     r"route\.request\.(header|querystring)\.[A-Za-z0-9._-]+"
     r"|stageVariables\.[A-Za-z0-9._-]+|context\.[A-Za-z0-9._-]+"
@@ -114,24 +116,22 @@ def build_template(
     """
     _check_arguments(stage, table_name, memory, timeout, runtime)
     handler = lambda_handler(target)
-    auth = _websocket_auth(app)
+    definition = ApiDefinition.from_app(app, route_responses=route_responses)
     if authorizer is None:
-        authorizer = authorizer_handler is not None or (
-            auth is not None and "$connect" not in auth.skip_routes
-        )
+        authorizer = authorizer_handler is not None or definition.authorizer is not None
     auth_handler = _authorizer_handler(target, authorizer_handler) if authorizer else None
-    keys = route_keys(app, lifecycle=auth_handler is not None or auth is not None)
+    keys = _with_lifecycle(definition.routes, auth_handler is not None)
     if not keys:
         raise ValueError("The app has no WebSocket routes to deploy")
-    options = app.websocket_options
-    table = _table_name(app, table_name)
+    table = _table_name(definition, table_name)
 
     resources: dict[str, Any] = {
-        API: _api(options.route_selection if options else "$request.body.action"),
+        API: _api(definition.route_selection),
         INTEGRATION: _integration(),
     }
     if auth_handler is not None:
-        sources = identity_source if identity_source is not None else _identity_sources(auth)
+        default_sources = definition.authorizer.identity_sources if definition.authorizer else ()
+        sources = list(identity_source if identity_source is not None else default_sources)
         for source in sources:
             if not _IDENTITY_SOURCE.fullmatch(source):
                 raise ValueError(f"Not a WebSocket identity source: {source!r}")
@@ -139,7 +139,7 @@ def build_template(
     route_ids = _route_ids(keys)
     for key in keys:
         logical_id = route_ids[key]
-        two_way = route_responses and key not in _LIFECYCLE
+        two_way = definition.returns_response(key)
         resources[logical_id] = _route(key, auth_handler is not None, two_way)
         if two_way:
             resources[f"{logical_id}Response"] = {
@@ -233,20 +233,26 @@ def lambda_handler(target: str) -> str:
 
 
 def route_keys(app: App, *, lifecycle: bool = False) -> list[str]:
-    """The API's route keys: registered ones, plus those the app answers implicitly.
+    """The API's route keys (:attr:`ApiDefinition.routes`), predefined keys first.
 
-    ``$connect`` and ``$disconnect`` are added when connections are tracked or
-    ``lifecycle`` (authentication) is asked for; ``$default`` when a
-    ``default_handler`` is set. Predefined keys come first.
+    ``lifecycle`` adds ``$connect`` and ``$disconnect`` (for an authorizer given on
+    the command line).
     """
-    keys = set(app.websocket_routes)
-    options = app.websocket_options
-    if lifecycle or (options is not None and options.auto_connections):
-        keys.update(_LIFECYCLE)
-    if options is not None and options.default_handler is not None:
-        keys.add("$default")
+    return _with_lifecycle(ApiDefinition.from_app(app).routes, lifecycle)
+
+
+def unwired_triggers(app: App) -> list[str]:
+    """The app's non-WebSocket triggers, described, which the template does not wire."""
+    return [
+        f"{t.kind} {t.method} {t.pattern}" if t.method != "-" else f"{t.kind} {t.pattern}"
+        for t in ApiDefinition.from_app(app).triggers
+    ]
+
+
+def _with_lifecycle(routes: tuple[str, ...], lifecycle: bool) -> list[str]:
+    keys = set(routes) | (set(LIFECYCLE_ROUTES) if lifecycle else set())
     ordered = [key for key in _IMPLICIT_ORDER if key in keys]
-    return ordered + [key for key in app.websocket_routes if key not in _IMPLICIT_ORDER]
+    return ordered + [key for key in routes if key not in _IMPLICIT_ORDER]
 
 
 def _check_arguments(
@@ -262,37 +268,6 @@ def _check_arguments(
         raise ValueError("The timeout must be between 1 and 900 seconds")
     if not _RUNTIME.fullmatch(runtime):
         raise ValueError("The runtime must be a Python runtime such as python3.12")
-
-
-def _instance_of(value: Any, module_name: str, class_name: str) -> bool:
-    """``isinstance`` against a lift class without importing its module (or its deps)."""
-    module = sys.modules.get(module_name)
-    cls = getattr(module, class_name, None) if module is not None else None
-    return isinstance(cls, type) and isinstance(value, cls)
-
-
-def _websocket_auth(app: App) -> Any:
-    """The app's ``websocket_auth`` middleware, or ``None``."""
-    for middleware in app.middleware:
-        if _instance_of(middleware, "lift.middleware.auth", "WebSocketAuth"):
-            return middleware
-    return None
-
-
-def _identity_sources(auth: Any) -> list[str]:
-    """The identity source matching ``websocket_auth``'s token source, when it has one."""
-    sources: tuple[Any, ...] = tuple(getattr(auth, "sources", ()))
-    if len(sources) != 1:
-        return []
-    source = sources[0]
-    if source.kind == "subprotocol":
-        return ["route.request.header.Sec-WebSocket-Protocol"]
-    if not _IDENTITY_NAME.fullmatch(source.name):
-        return []
-    if source.kind == "query":
-        return [f"route.request.querystring.{source.name}"]
-    header = "-".join(part.capitalize() for part in source.name.split("-"))
-    return [f"route.request.header.{header}"]
 
 
 def _authorizer_handler(target: str, explicit: str | None) -> str:
@@ -316,18 +291,15 @@ def _authorizer_handler(target: str, explicit: str | None) -> str:
     return f"{module}.{attribute}"
 
 
-def _table_name(app: App, explicit: str | None) -> Any:
+def _table_name(definition: ApiDefinition, explicit: str | None) -> Any:
     """The table's name (a string or ``Fn::Sub``), or ``None`` when no table is needed."""
-    options = app.websocket_options
-    store = options.store if options is not None else None
-    dynamodb = _instance_of(store, "lift.websocket.stores.dynamodb", "DynamoDBConnectionStore")
-    if not dynamodb and not (options is not None and options.auto_connections):
+    table = definition.connections_table
+    if table is None:
         return None
     if explicit is not None:
         return explicit
-    configured = getattr(store, "table_name", None) if dynamodb else None
-    if isinstance(configured, str) and _TABLE_NAME.fullmatch(configured):
-        return configured
+    if table.name is not None and _TABLE_NAME.fullmatch(table.name):
+        return table.name
     return _sub("${AWS::StackName}-connections")
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ANONYMOUS",
     "Identity",
+    "claim_text",
     "identity_from_authorizer",
     "known_identity",
     "parse_roles",
@@ -71,7 +72,8 @@ def parse_roles(value: Any) -> list[str]:
     return []
 
 
-def _scalar(value: Any) -> str | None:
+def claim_text(value: Any) -> str | None:
+    """A claim as a non-empty string: numbers as text, booleans and empties as ``None``."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -87,14 +89,14 @@ def identity_from_authorizer(
     The user id is ``user_id``, else ``principalId``. API Gateway turns context values
     into strings, so ``roles`` may be ``"a,b"`` or a JSON list; it becomes a list.
     """
-    user_id = _scalar(authorizer.get("user_id")) or _scalar(authorizer.get("principalId"))
+    user_id = claim_text(authorizer.get("user_id")) or claim_text(authorizer.get("principalId"))
     if user_id is None:
         return None
     claims = {k: v for k, v in authorizer.items() if k != "integrationLatency"}
     claims["sub"] = user_id
     if "roles" in claims:
         claims["roles"] = parse_roles(claims["roles"])
-    return user_id, _scalar(authorizer.get("tenant_id")), claims
+    return user_id, claim_text(authorizer.get("tenant_id")), claims
 
 
 def _from_authorizer(ctx: Context) -> Identity | None:

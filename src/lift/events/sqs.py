@@ -30,7 +30,8 @@ def normalise(event: dict[str, Any]) -> Request:
     """Build a :class:`Request` whose ``source`` is the queue name."""
     records: list[Any] = event["Records"]
     for record in records:
-        if not isinstance(record, dict) or not isinstance(record.get("messageId"), str):
+        message_id = record.get("messageId") if isinstance(record, dict) else None
+        if not isinstance(message_id, str) or not message_id:  # what batch failures report
             raise MalformedEventError(_T, "Every SQS record must have a 'messageId'")
     arn = records[0].get("eventSourceARN")
     if not isinstance(arn, str) or not arn:

@@ -41,12 +41,17 @@ def stream_name(arn: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == "stream" else ""
 
 
-def _normalise(event: dict[str, Any], trigger: TriggerType, payload: str, name_of: Any) -> Request:
+def _normalise(
+    event: dict[str, Any], trigger: TriggerType, payload: str, sequence: str, name_of: Any
+) -> Request:
     records: list[Any] = event["Records"]
     source = ""
     for record in records:
-        if not isinstance(record, dict) or not isinstance(record.get(payload), dict):
-            raise MalformedEventError(trigger, f"Every record must carry a '{payload}' object")
+        data = record.get(payload) if isinstance(record, dict) else None
+        number = data.get(sequence) if isinstance(data, dict) else None
+        if not isinstance(number, str) or not number:
+            # The sequence number is what a partial batch failure reports.
+            raise MalformedEventError(trigger, f"Every record must carry '{payload}.{sequence}'")
         arn = record.get("eventSourceARN")
         if arn is not None and not isinstance(arn, str):
             raise MalformedEventError(trigger, "Field 'eventSourceARN' must be a string")
@@ -61,7 +66,7 @@ def normalise_dynamodb(event: dict[str, Any]) -> Request:
     Each record's change is ``record["dynamodb"]`` (``Keys``, ``NewImage``, ``OldImage``,
     ``SequenceNumber``) in DynamoDB's typed JSON (``{"S": "text"}``).
     """
-    return _normalise(event, TriggerType.DYNAMODB_STREAM, "dynamodb", table_name)
+    return _normalise(event, TriggerType.DYNAMODB_STREAM, "dynamodb", "SequenceNumber", table_name)
 
 
 def normalise_kinesis(event: dict[str, Any]) -> Request:
@@ -69,4 +74,4 @@ def normalise_kinesis(event: dict[str, Any]) -> Request:
 
     Each record's payload is ``record["kinesis"]["data"]``, base64-encoded.
     """
-    return _normalise(event, TriggerType.KINESIS, "kinesis", stream_name)
+    return _normalise(event, TriggerType.KINESIS, "kinesis", "sequenceNumber", stream_name)

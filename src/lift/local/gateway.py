@@ -44,7 +44,7 @@ from typing import Any, TextIO
 
 from aiohttp import WebSocketError, WSMsgType, web
 
-from ..websocket.route_selection import DEFAULT_ROUTE_SELECTION, route_for
+from ..apigw.route_selection import DEFAULT_ROUTE_SELECTION, route_for
 from .connections import MAX_PAYLOAD_BYTES, connection_info, handle_connections_request
 from .environment import apply_local_environment, restore_environment
 from .events import (
@@ -812,7 +812,7 @@ def run_dev(
 
         run_with_reload(target, host=host, port=port, stage=stage, static_dir=static_dir)
         return
-    from ..cli import load_app
+    from ..loading import load_app
 
     app = load_app(target)
     gateway = Gateway(app, host=host, port=port, stage=stage, static_dir=static_dir)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+
+from ..apigw.lambda_context import LambdaContext
+from ..apigw.limits import INTEGRATION_TIMEOUT
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -21,28 +23,20 @@ __all__ = [
     "status_of",
 ]
 
-LAMBDA_TIMEOUT_MS = 29_000
+LAMBDA_TIMEOUT_MS = int(INTEGRATION_TIMEOUT * 1000)
 
 
-class LocalLambdaContext:
-    """The Lambda context object handed to the app for each local invocation."""
-
-    function_name = "lift-dev"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:lift-dev"
-    memory_limit_in_mb = 1024
-    log_group_name = "/aws/lambda/lift-dev"
-    log_stream_name = "local"
-    identity = None
-    client_context = None
+class LocalLambdaContext(LambdaContext):
+    """The Lambda context handed to the app for each local invocation (29 s deadline)."""
 
     def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + LAMBDA_TIMEOUT_MS / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left of API Gateway's 29-second integration timeout."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        super().__init__(
+            "lift-dev",
+            memory_limit_in_mb=1024,
+            timeout=LAMBDA_TIMEOUT_MS / 1000,
+            region="local",
+            account_id="000000000000",
+        )
 
 
 class CloseRequest:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from ..apigw.limits import MAX_FRAME_BYTES as MAX_PAYLOAD_BYTES
+from ..apigw.management import ConnectionRegistry
 from ..websocket.errors import ConnectionGoneError, PayloadTooLargeError
-from .connections import MAX_PAYLOAD_BYTES, ConnectionRegistry
 
 __all__ = ["RegistryManagementAPI"]
 

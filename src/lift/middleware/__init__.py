@@ -1,7 +1,8 @@
 """Built-in middleware. A middleware wraps a handler: ``app.use(mw)``, first added outermost.
 
 - :func:`websocket_auth` with :class:`JWTConfig`: JWT authentication for WebSocket
-  routes (token checked on ``$connect``, identity restored on later events).
+  routes (token checked on ``$connect``, identity restored on later events); both
+  live in :mod:`lift.auth` and are re-exported here.
 - :func:`websocket_metrics`: per-event WebSocket metrics as CloudWatch EMF
   (requests, latency, errors, connections, messages and their size).
 - :func:`request_logging`: one structured log line per event, never a header or token.
@@ -17,15 +18,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .auth import websocket_auth
-    from .jwt import JWTConfig
+    from ..auth.jwt import JWTConfig
+    from ..auth.middleware import websocket_auth
     from .logging import request_logging
     from .metrics import websocket_metrics
     from .recovery import recovery
 
 _EXPORTS = {
-    "websocket_auth": ".auth",
-    "JWTConfig": ".jwt",
+    "websocket_auth": "..auth.middleware",
+    "JWTConfig": "..auth.jwt",
     "request_logging": ".logging",
     "websocket_metrics": ".metrics",
     "recovery": ".recovery",

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "WebSocketTestClient": ".client",
-    "TestWebSocket": ".client",
-    "WebSocketRefused": ".client",
-    "WebSocketClosed": ".client",
+    "TestWebSocket": ".websocket",
+    "WebSocketRefused": ".websocket",
+    "WebSocketClosed": ".websocket",
     "lambda_context": ".client",
     "FakeManagementAPI": ".fake_management",
 }

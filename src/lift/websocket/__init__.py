@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..auth.request_authorizer import authorizer
     from .broadcast import BroadcastResult
     from .channel import ChannelMessage, ChannelStore, Member, PublishResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
@@ -18,12 +19,12 @@ if TYPE_CHECKING:
         ConnectionGoneError,
         ForbiddenError,
         ManagementAPIError,
+        ManagementTimeoutError,
         PayloadTooLargeError,
         ThrottledError,
     )
     from .management import ManagementClient
     from .options import ChannelOptions, WebSocketOptions
-    from .request_authorizer import authorizer
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
@@ -44,6 +45,7 @@ __all__ = [
     "ForbiddenError",
     "ManagementAPIError",
     "ManagementClient",
+    "ManagementTimeoutError",
     "MemoryConnectionStore",
     "PayloadTooLargeError",
     "ThrottledError",
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 _MODULES = {
-    "authorizer": ".request_authorizer",
+    "authorizer": "..auth.request_authorizer",
     "BroadcastResult": ".broadcast",
     "ChannelMessage": ".channel",
     "ChannelStore": ".channel",
@@ -69,6 +71,7 @@ _MODULES = {
     "ConnectionGoneError": ".errors",
     "ForbiddenError": ".errors",
     "ManagementAPIError": ".errors",
+    "ManagementTimeoutError": ".errors",
     "PayloadTooLargeError": ".errors",
     "ThrottledError": ".errors",
     "ManagementClient": ".management",

@@ -47,7 +47,9 @@ class Connections:
     :class:`~lift.websocket.PayloadTooLargeError` before any call. A gone connection
     raises :class:`~lift.websocket.ConnectionGoneError` (``broadcast`` reports it
     instead) and is removed from ``store`` and from every channel (with presence events
-    when ``channels`` asks for them).
+    when ``channels`` asks for them). ``deadline`` (a :func:`time.monotonic` time, such
+    as the Lambda's remaining time) bounds every call made through a
+    :class:`~lift.websocket.ManagementClient`, on top of its own timeouts.
     """
 
     def __init__(
@@ -56,13 +58,23 @@ class Connections:
         store: ConnectionStore | None,
         logger: Logger,
         *,
+        deadline: float | None = None,
         channels: ChannelOptions | None = None,
     ) -> None:
         self.api = api
         self.store = store
         self.logger = logger
+        self.deadline = deadline
         self.channel_options = channels
         self._channels: ChannelService | None = None
+
+    def _bounded(self) -> dict[str, Any]:
+        """The ``deadline`` keyword for an API that takes one."""
+        if self.deadline is None:
+            return {}
+        from .management import ManagementClient
+
+        return {"deadline": self.deadline} if isinstance(self.api, ManagementClient) else {}
 
     @property
     def channels(self) -> ChannelService:
@@ -83,7 +95,7 @@ class Connections:
         The one function through which broadcasts, publishes and presence events reach
         ``@connections``.
         """
-        return broadcast(self.api, connection_ids, payload, workers=workers)
+        return broadcast(self.api, connection_ids, payload, workers=workers, deadline=self.deadline)
 
     def publish(self, channel: str, data: Any, *, tenant_id: str | None = None) -> PublishResult:
         """Publish ``data`` to every subscriber of ``channel`` in ``tenant_id``.
@@ -97,7 +109,7 @@ class Connections:
         """Send ``data`` to one connection."""
         payload = encode_payload(data)
         try:
-            self.api.post_to_connection(connection_id, payload)
+            self.api.post_to_connection(connection_id, payload, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise
@@ -136,14 +148,14 @@ class Connections:
     def disconnect(self, connection_id: str) -> None:
         """Close a connection; one that is already gone counts as closed."""
         try:
-            self.api.delete_connection(connection_id)
+            self.api.delete_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
 
     def connection_info(self, connection_id: str) -> ConnectionInfo:
         """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
         try:
-            raw = self.api.get_connection(connection_id)
+            raw = self.api.get_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise

@@ -227,11 +227,14 @@ class WebSocketContext:
                 from .management import client_for
 
                 api = client_for(self.management_endpoint, self.region)
+            from .management.policy import lambda_deadline
+
             options = self.options
             self._connections = Connections(
                 api,
                 self.store,
                 self.ctx.logger,
+                deadline=lambda_deadline(self.ctx.lambda_context),
                 channels=options.channels if options is not None else None,
             )
         return self._connections

@@ -8,6 +8,7 @@ __all__ = [
     "ConnectionGoneError",
     "ForbiddenError",
     "ManagementAPIError",
+    "ManagementTimeoutError",
     "PayloadTooLargeError",
     "ThrottledError",
 ]
@@ -33,13 +34,39 @@ class PayloadTooLargeError(LiftError):
 
 
 class ManagementAPIError(LiftError):
-    """The ``@connections`` Management API failed; ``aws_code`` is AWS's error code."""
+    """The ``@connections`` Management API failed; ``aws_code`` is AWS's error code.
+
+    ``maybe_delivered`` is true when the request was sent and no clear answer came back
+    (a timeout, a reset connection, a malformed answer): the service may have acted on
+    it, so sending it again may deliver it twice.
+    """
 
     def __init__(
-        self, message: str = "The WebSocket management API call failed", aws_code: str = ""
+        self,
+        message: str = "The WebSocket management API call failed",
+        aws_code: str = "",
+        *,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(502, "MANAGEMENT_API_ERROR", message)
         self.aws_code = aws_code
+        self.maybe_delivered = maybe_delivered
+
+
+class ManagementTimeoutError(ManagementAPIError):
+    """The call did not finish before its deadline (504 ``MANAGEMENT_API_TIMEOUT``).
+
+    ``maybe_delivered`` tells whether the request had been sent when time ran out.
+    """
+
+    def __init__(self, *, maybe_delivered: bool) -> None:
+        super().__init__(
+            "The WebSocket management API did not answer in time",
+            "Timeout",
+            maybe_delivered=maybe_delivered,
+        )
+        self.status_code = 504
+        self.code = "MANAGEMENT_API_TIMEOUT"
 
 
 class ForbiddenError(ManagementAPIError):

@@ -6,16 +6,23 @@ memory (from the Lambda authorizer's context, else from the connection store).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
-from ..identity import identity_from_authorizer, restore_identity
+from ..identity import claim_text, identity_from_authorizer, restore_identity
 from ..request import TriggerType
-from ..response import Response
+from ..response import Response, to_response
 from .jwt import REASON_MESSAGES, JWTConfig, TokenError, TokenValidator
+from .tokens import (
+    DEFAULT_TOKEN_SOURCES,
+    TokenSource,
+    find_token,
+    looks_like_jwt,
+    parse_token_sources,
+    pick_subprotocol,
+)
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -34,124 +41,14 @@ __all__ = [
     "websocket_auth",
 ]
 
-DEFAULT_TOKEN_SOURCES = (
-    "query:Authorization",
-    "query:token",
-    "header:Authorization",
-    "subprotocol",
-)
-"""Where tokens are looked for, in order."""
-
 ErrorHook = Callable[["Context", str], Any]
-"""``on_error(ctx, reason)``: return a result to send instead of the 401, or ``None``."""
+"""``on_error(ctx, reason)``: a result to send instead of the 401, or ``None``.
 
-_JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+On ``$connect`` the answer stays a refusal whatever the hook returns: a result that
+is not a 4xx/5xx :class:`~lift.response.Response` is sent with status 401.
+"""
+
 _SUBPROTOCOL_HEADER = "sec-websocket-protocol"
-
-
-@dataclass(frozen=True)
-class TokenSource:
-    """One place a token may be: ``query:<name>``, ``header:<name>`` or ``subprotocol``."""
-
-    kind: str
-    name: str = ""
-
-    @property
-    def label(self) -> str:
-        """The source as written in ``token_sources``."""
-        return f"{self.kind}:{self.name}" if self.name else self.kind
-
-
-def parse_token_sources(sources: str | Iterable[str]) -> tuple[TokenSource, ...]:
-    """Parse ``token_sources``; :class:`ValueError` for an unknown form.
-
-    ``query:<name>`` reads a query parameter (exact name), ``header:<name>`` a header
-    (any case; a ``Bearer`` scheme is stripped), ``subprotocol`` the
-    ``Sec-WebSocket-Protocol`` entry that looks like a JWT.
-    """
-    items = [sources] if isinstance(sources, str) else list(sources)
-    if not items:
-        raise ValueError("token_sources must name at least one source")
-    parsed: list[TokenSource] = []
-    for item in items:
-        kind, _, name = str(item).partition(":")
-        kind = kind.strip().lower()
-        name = name.strip()
-        if kind == "subprotocol" and not name:
-            parsed.append(TokenSource("subprotocol"))
-        elif kind == "query" and name:
-            parsed.append(TokenSource("query", name))
-        elif kind == "header" and name:
-            parsed.append(TokenSource("header", name.lower()))
-        else:
-            raise ValueError(
-                f"Unknown token source {item!r}: use 'query:<name>', 'header:<name>' "
-                "or 'subprotocol'"
-            )
-    return tuple(parsed)
-
-
-def looks_like_jwt(value: str) -> bool:
-    """Whether ``value`` has the shape of a compact JWT (three base64url segments)."""
-    return _JWT_SHAPE.fullmatch(value) is not None
-
-
-def _credential(value: str) -> str | None:
-    """The token in ``value``: as is, or after a ``Bearer`` scheme; ``None`` otherwise."""
-    value = value.strip()
-    if not value:
-        return None
-    scheme, space, rest = value.partition(" ")
-    if not space:
-        return value
-    if scheme.lower() != "bearer":
-        return None
-    return rest.strip() or None
-
-
-def _subprotocols(headers: Mapping[str, str]) -> list[str]:
-    header = headers.get(_SUBPROTOCOL_HEADER) or ""
-    return [part.strip() for part in header.split(",") if part.strip()]
-
-
-def find_token(
-    sources: Sequence[TokenSource], query: Mapping[str, str], headers: Mapping[str, str]
-) -> tuple[str | None, TokenSource | None]:
-    """The first token found in ``sources`` and where it came from.
-
-    ``headers`` must have lower-cased names. An empty value counts as absent.
-    """
-    for source in sources:
-        if source.kind == "query":
-            raw = query.get(source.name)
-            token = _credential(raw) if raw else None
-        elif source.kind == "header":
-            raw = headers.get(source.name)
-            token = _credential(raw) if raw else None
-        else:
-            token = next((p for p in _subprotocols(headers) if looks_like_jwt(p)), None)
-        if token:
-            return token, source
-    return None, None
-
-
-def pick_subprotocol(headers: Mapping[str, str], token: str) -> str | None:
-    """The subprotocol to accept when the token came as one: the first other offer.
-
-    Never the token itself, nor anything shaped like a token.
-    """
-    for offer in _subprotocols(headers):
-        if offer != token and not looks_like_jwt(offer):
-            return offer
-    return None
-
-
-def _scalar(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return str(value)
-    return value if isinstance(value, str) and value else None
 
 
 def _response_header(result: Any, ctx: Context) -> str | None:
@@ -175,6 +72,32 @@ def _scrub_subprotocol(result: Any, ctx: Context, token: str, accepted: str | No
             del headers[name]
         if accepted is not None and headers is ctx.response_headers:
             headers["Sec-WebSocket-Protocol"] = accepted
+
+
+def _connect_refusal(ctx: Context, result: Any, reason: str) -> Response:
+    """The answer to a refused ``$connect``: always 4xx/5xx, so nothing is stored.
+
+    ``result`` (what ``on_error`` returned) is kept when it is such a response;
+    anything else becomes the body of a 401. A response the hook wrote through the
+    context is dropped unless it is a refusal too.
+    """
+    written = ctx.response
+    if written is not None and written.status_code < 400:
+        ctx.response = written = None
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        ctx.logger.warning("websocket_auth on_error must not be async; its result is ignored")
+        result = None
+    if result is None:
+        if written is not None:
+            return written
+        raise LiftError(401, "UNAUTHORIZED", REASON_MESSAGES[reason])
+    response = to_response(result)
+    if response.status_code < 400:
+        response = Response(response.body, 401, dict(response.headers), list(response.cookies))
+    return response
 
 
 class WebSocketAuth:
@@ -235,10 +158,17 @@ class WebSocketAuth:
         if source is not None:
             fields["token_source"] = source.label
         ctx.logger.warning("WebSocket authentication failed", **fields)
-        if self.on_error is not None:
-            result = self.on_error(ctx, reason)
-            if result is not None:
-                return result
+        connect = request.method == "CONNECT"
+        try:
+            result = None if self.on_error is None else self.on_error(ctx, reason)
+        except LiftError as exc:
+            if connect and exc.status_code < 400:
+                raise LiftError(401, "UNAUTHORIZED", REASON_MESSAGES[reason]) from None
+            raise
+        if connect:
+            return _connect_refusal(ctx, result, reason)
+        if result is not None:
+            return result
         raise LiftError(401, "UNAUTHORIZED", REASON_MESSAGES[reason])
 
     def _connect(self, ctx: Context, handler: Handler) -> Any:
@@ -253,7 +183,7 @@ class WebSocketAuth:
         user_id = claims.get("sub")
         if not isinstance(user_id, str) or not user_id:
             return self._refuse(ctx, "invalid", "MissingSubject", source)
-        tenant_id = _scalar(claims.get(self.config.tenant_claim))
+        tenant_id = claim_text(claims.get(self.config.tenant_claim))
         ctx.set_identity(user_id=user_id, tenant_id=tenant_id, claims=claims)
         if source.kind != "subprotocol":
             return handler(ctx)

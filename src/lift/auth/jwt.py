@@ -7,7 +7,6 @@ are imported when a validator is built, never when this module is imported.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
+
+from ..identity import parse_roles
 
 __all__ = [
     "MAX_TOKEN_LENGTH",
@@ -35,6 +36,7 @@ REASON_MESSAGES = {
     "expired": "Token expired",
     "not_yet_valid": "Token not yet valid",
     "unauthenticated": "Not authenticated",
+    "unavailable": "Token could not be verified",
 }
 """The client-facing message of each refusal reason."""
 
@@ -65,7 +67,8 @@ class JWTConfig:
 
     Exactly one key source: ``secret`` (HS256/384/512, at least as long as the hash),
     ``public_key`` (PEM public key or certificate; RS*, PS*, ES*, EdDSA) or ``jwks_url``
-    (keys fetched with PyJWT's ``PyJWKClient``, cached ``jwks_cache_ttl`` seconds, and
+    (keys fetched within ``jwks_timeout`` seconds in all, at most 256 KiB, one fetch at
+    a time; cached ``jwks_cache_ttl`` seconds, a failure ``jwks_failure_ttl`` seconds;
     refetched on an unknown ``kid`` at most once per ``jwks_refresh_interval`` seconds).
     ``algorithms`` is required; ``none`` is never accepted, and HMAC algorithms cannot
     be mixed with a public key or JWKS (which blocks the key-confusion attack).
@@ -89,6 +92,7 @@ class JWTConfig:
     jwks_cache_ttl: float = 300.0
     jwks_refresh_interval: float = 30.0
     jwks_timeout: float = 5.0
+    jwks_failure_ttl: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.algorithms:
@@ -138,10 +142,15 @@ class JWTConfig:
         for name in ("tenant_claim", "roles_claim"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"JWTConfig.{name} must be a non-empty string")
-        if self.jwks_cache_ttl <= 0 or self.jwks_timeout <= 0 or self.jwks_refresh_interval < 0:
+        if (
+            self.jwks_cache_ttl <= 0
+            or self.jwks_timeout <= 0
+            or self.jwks_refresh_interval < 0
+            or self.jwks_failure_ttl < 0
+        ):
             raise ValueError(
                 "JWTConfig: jwks_cache_ttl and jwks_timeout must be positive and "
-                "jwks_refresh_interval not negative"
+                "jwks_refresh_interval and jwks_failure_ttl not negative"
             )
 
     def _check_secret(self, algorithms: tuple[str, ...]) -> None:
@@ -184,7 +193,8 @@ def _check_jwks_url(url: str) -> None:
 class TokenError(Exception):
     """A token was refused.
 
-    ``reason`` is one of ``missing``, ``invalid``, ``expired``, ``not_yet_valid``;
+    ``reason`` is one of ``missing``, ``invalid``, ``expired``, ``not_yet_valid`` or
+    ``unavailable`` (the keys could not be fetched);
     ``message`` is safe to show to clients. ``error_type`` names the underlying error
     class for logs; the library's own text is never kept.
     """
@@ -251,22 +261,25 @@ def _load_public_key(pem: str | bytes, algorithms: Sequence[str]) -> Any:
 
 
 class _JWKSKeys:
-    """Signing keys from a JWKS URL, through PyJWT's ``PyJWKClient`` and its cache.
+    """Signing keys from a JWKS URL, through :class:`~lift.auth.jwks.JWKSCache`.
 
     An unknown ``kid`` forces one refetch, at most once per ``refresh_interval``, so
     rotated keys are picked up while made-up kids cannot make every request fetch.
+    Any failure to get the key set is :class:`TokenError` ``unavailable``.
     """
 
     def __init__(self, jwt: Any, config: JWTConfig) -> None:
         from .. import __version__
+        from .jwks import JWKSCache
 
-        self._client = jwt.PyJWKClient(
+        assert config.jwks_url is not None
+        self._cache = JWKSCache(
             config.jwks_url,
-            cache_keys=False,
-            cache_jwk_set=True,
-            lifespan=config.jwks_cache_ttl,
+            ttl=config.jwks_cache_ttl,
             timeout=config.jwks_timeout,
-            headers={"User-Agent": f"lift-python/{__version__}"},
+            failure_ttl=config.jwks_failure_ttl,
+            user_agent=f"lift-python/{__version__}",
+            jwt=jwt,
         )
         self._refresh_interval = config.jwks_refresh_interval
         self._last_refresh: float | None = None
@@ -281,18 +294,16 @@ class _JWKSKeys:
             self._last_refresh = now
             return True
 
-    @staticmethod
-    def _match(keys: Sequence[Any], kid: str) -> Any:
-        for key in keys:
-            if key.key_id == kid:
-                return key.key
-        return None
-
     def key_for(self, kid: str) -> Any:
-        """The public key of ``kid``; :class:`TokenError` when the set does not have it."""
-        key = self._match(self._client.get_signing_keys(), kid)
-        if key is None and self._may_refresh():
-            key = self._match(self._client.get_signing_keys(refresh=True), kid)
+        """The public key of ``kid``; :class:`TokenError` when it cannot be had."""
+        from .jwks import JWKSError
+
+        try:
+            key = self._cache.keys().get(kid)
+            if key is None and self._may_refresh():
+                key = self._cache.keys(refresh=True).get(kid)
+        except JWKSError as exc:
+            raise TokenError("unavailable", f"JWKSError:{exc.kind}") from None
         if key is None:
             raise TokenError("invalid", "UnknownKeyId")
         return key
@@ -306,9 +317,7 @@ class TokenValidator:
     """
 
     def __init__(self, config: JWTConfig) -> None:
-        jwt = _import_jwt()
         self.config = config
-        self._jwt = jwt
         self._algorithms = list(config.algorithms)
         options: Any = {
             "verify_signature": True,
@@ -326,24 +335,37 @@ class TokenValidator:
             "issuer": _plain(config.issuer),
             "leeway": config.leeway_seconds,
         }
-        self._expired = jwt.ExpiredSignatureError
-        self._immature = jwt.ImmatureSignatureError
-        self._refusals = (jwt.PyJWTError, ValueError, TypeError, KeyError)
+        self._jwt: Any = None
         self._key: Any = None
         self._jwks: _JWKSKeys | None = None
         if config.secret:
+            # PyJWT (and the cryptography it loads) is imported by the first validation,
+            # not at app import: a cold start that serves no $connect never pays for it.
             secret = config.secret
             self._key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
-        elif config.public_key:
+            return
+        self._load_jwt()  # public keys and JWKS are checked now: bad setup fails at start
+        if config.public_key:
             self._key = _load_public_key(config.public_key, self._algorithms)
         else:
             try:
                 import cryptography  # noqa: F401
+                import urllib3  # noqa: F401
             except ImportError:  # pragma: no cover - depends on the installation
                 raise ImportError(
-                    "JWKS validation needs cryptography: pip install 'lift-python[jwt]'"
+                    "JWKS validation needs cryptography and urllib3: pip install 'lift-python[jwt]'"
                 ) from None
-            self._jwks = _JWKSKeys(jwt, config)
+            self._jwks = _JWKSKeys(self._jwt, config)
+
+    def _load_jwt(self) -> Any:
+        """PyJWT and the exception classes :meth:`validate` maps, once per validator."""
+        if self._jwt is None:
+            jwt = _import_jwt()
+            self._expired = jwt.ExpiredSignatureError
+            self._immature = jwt.ImmatureSignatureError
+            self._refusals = (jwt.PyJWTError, ValueError, TypeError, KeyError, RecursionError)
+            self._jwt = jwt
+        return self._jwt
 
     def validate(self, token: str | None) -> dict[str, Any]:
         """The verified claims of ``token``; :class:`TokenError` when it is refused."""
@@ -351,9 +373,10 @@ class TokenValidator:
             raise TokenError("missing")
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
             raise TokenError("invalid", "MalformedToken")
+        jwt = self._jwt or self._load_jwt()
         try:
             key = self._key if self._jwks is None else self._jwks_key(token)
-            claims: dict[str, Any] = self._jwt.decode(token, key, **self._kwargs)
+            claims: dict[str, Any] = jwt.decode(token, key, **self._kwargs)
         except TokenError:
             raise
         except self._expired:
@@ -381,26 +404,6 @@ class TokenValidator:
         if not _key_fits(key, algorithm):
             raise TokenError("invalid", "KeyAlgorithmMismatch")
         return key
-
-
-def parse_roles(value: Any) -> list[str]:
-    """Roles from a claim or an authorizer context value.
-
-    Accepts a list, a JSON list string (``'["a","b"]'``) or a comma or space separated
-    string (``"a,b"``, ``"a b"``).
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except ValueError:
-                value = text.strip("[]")
-        if isinstance(value, str):
-            return [part for part in value.replace(",", " ").split() if part]
-    if isinstance(value, (list, tuple)):
-        return [str(item) for item in value if isinstance(item, (str, int)) and str(item)]
-    return []
 
 
 def claim_roles(claims: dict[str, Any], roles_claim: str = "roles") -> list[str]:

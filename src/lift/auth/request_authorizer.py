@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..middleware.auth import DEFAULT_TOKEN_SOURCES, find_token, parse_token_sources
-from ..middleware.jwt import JWTConfig, TokenError, TokenValidator, claim_roles
+from .jwt import JWTConfig, TokenError, TokenValidator, claim_roles
+from .middleware import DEFAULT_TOKEN_SOURCES, find_token, parse_token_sources
 
 if TYPE_CHECKING:
     from ..observability import Logger

@@ -1,0 +1,196 @@
+"""``ApiDefinition``: what API Gateway deploys in front of an app, read from the app.
+
+One description serves everyone: the test client and the local gateway emulate it, and
+``lift template`` renders it. So a middleware that can refuse connections makes
+``$connect`` a deployed route everywhere, not only in the emulators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .route_selection import DEFAULT_ROUTE_SELECTION, route_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = [
+    "LIFECYCLE_ROUTES",
+    "ApiDefinition",
+    "Authorizer",
+    "ConnectionsTable",
+    "Trigger",
+]
+
+LIFECYCLE_ROUTES = ("$connect", "$disconnect")
+_PREDEFINED = ("$connect", "$disconnect", "$default")
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """A Lambda REQUEST authorizer on ``$connect``.
+
+    ``identity_sources`` lists what API Gateway requires before it calls the authorizer
+    (empty: it runs on every ``$connect``).
+    """
+
+    identity_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectionsTable:
+    """The DynamoDB connections table; ``name`` ``None`` lets the deployment name it."""
+
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A non-WebSocket route of the app: ``kind`` (``http``, ``sqs``, ``s3``,
+    ``eventbridge``, ``schedule``...), ``method`` (``-`` for events) and ``pattern``
+    (a path, queue, bucket, rule...)."""
+
+    kind: str
+    method: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    """The WebSocket API API Gateway runs for an app.
+
+    ``routes``: the deployed route keys (predefined keys first). ``route_selection``:
+    the selection expression. ``route_responses``: the routes whose integration
+    response is sent back to the client. ``authorizer``, ``connections_table`` and the
+    app's other ``triggers``.
+    """
+
+    routes: tuple[str, ...]
+    route_selection: str = DEFAULT_ROUTE_SELECTION
+    route_responses: frozenset[str] = field(default_factory=frozenset)
+    authorizer: Authorizer | None = None
+    connections_table: ConnectionsTable | None = None
+    triggers: tuple[Trigger, ...] = ()
+
+    # -- building -------------------------------------------------------------------
+    @classmethod
+    def from_app(cls, app: Any, *, route_responses: bool = True) -> ApiDefinition:
+        """The definition of ``app`` (a :class:`lift.App`, or any Lambda handler).
+
+        Deployed routes: every registered key; ``$default`` also for a
+        ``default_handler``; ``$connect`` whenever running it could refuse or has an
+        effect (a ``$connect`` handler, any middleware, connection tracking, an
+        authorizer); ``$disconnect`` when registered, tracked or seen by middleware.
+        A plain handler function gets ``$connect``, ``$disconnect`` and ``$default``.
+        ``route_responses`` gives every message route a route response.
+        """
+        routes_attr = getattr(app, "websocket_routes", None)
+        if not isinstance(routes_attr, dict):
+            return cls._for_handler(route_responses=route_responses)
+        options = getattr(app, "websocket_options", None)
+        middleware = list(getattr(app, "middleware", ()))
+        registered = [str(key) for key in routes_attr]
+        keys = set(registered)
+        tracked = bool(getattr(options, "auto_connections", False))
+        authorizer = _authorizer(middleware)
+        if middleware or tracked or authorizer is not None:
+            keys.update(LIFECYCLE_ROUTES)
+        if getattr(options, "default_handler", None) is not None:
+            keys.add("$default")
+        ordered = [key for key in _PREDEFINED if key in keys]
+        ordered += [key for key in registered if key not in _PREDEFINED]
+        selection = str(getattr(options, "route_selection", None) or DEFAULT_ROUTE_SELECTION)
+        routes_method = getattr(app, "routes", None)
+        triggers = tuple(
+            Trigger(str(route.kind), str(route.method), str(route.path))
+            for route in (routes_method() if callable(routes_method) else ())
+            if route.kind != "websocket"
+        )
+        return cls(
+            routes=tuple(ordered),
+            route_selection=selection,
+            route_responses=_two_way(ordered, route_responses),
+            authorizer=authorizer,
+            connections_table=_table(options),
+            triggers=triggers,
+        )
+
+    @classmethod
+    def _for_handler(cls, *, route_responses: bool) -> ApiDefinition:
+        return cls(routes=_PREDEFINED, route_responses=_two_way(_PREDEFINED, route_responses))
+
+    # -- questions the emulators ask ------------------------------------------------
+    def has_route(self, route_key: str) -> bool:
+        """Whether ``route_key`` is deployed."""
+        return route_key in self.routes
+
+    @property
+    def invokes_connect(self) -> bool:
+        """Whether ``$connect`` reaches the app (else API Gateway accepts by itself)."""
+        return "$connect" in self.routes
+
+    @property
+    def invokes_disconnect(self) -> bool:
+        """Whether ``$disconnect`` reaches the app."""
+        return "$disconnect" in self.routes
+
+    def select(self, body: str) -> str | None:
+        """The deployed route a message goes to; ``None``: no route (Forbidden)."""
+        key = route_for(self.route_selection, body, self.routes)
+        return key if key in self.routes else None
+
+    def returns_response(self, route_key: str) -> bool:
+        """Whether ``route_key`` sends its integration response back to the client."""
+        return route_key in self.route_responses
+
+
+def _two_way(routes: Iterable[str], enabled: bool) -> frozenset[str]:
+    if not enabled:
+        return frozenset()
+    return frozenset(key for key in routes if key not in LIFECYCLE_ROUTES)
+
+
+def _is_websocket_auth(middleware: Any) -> bool:
+    cls = type(middleware)
+    return cls.__name__ == "WebSocketAuth" and cls.__module__.startswith("lift.")
+
+
+def _authorizer(middleware: list[Any]) -> Authorizer | None:
+    """A REQUEST authorizer when ``websocket_auth`` checks ``$connect``."""
+    auth = next((mw for mw in middleware if _is_websocket_auth(mw)), None)
+    if auth is None or "$connect" in tuple(getattr(auth, "skip_routes", ())):
+        return None
+    return Authorizer(identity_sources=_identity_sources(auth))
+
+
+def _identity_sources(auth: Any) -> tuple[str, ...]:
+    """The identity source matching ``websocket_auth``'s token source, when it has one.
+
+    With several sources there is none: API Gateway refuses a connection missing any
+    listed source before the authorizer runs, which would break the other sources.
+    """
+    sources: tuple[Any, ...] = tuple(getattr(auth, "sources", ()))
+    if len(sources) != 1:
+        return ()
+    source = sources[0]
+    name = str(getattr(source, "name", ""))
+    if source.kind == "subprotocol":
+        return ("route.request.header.Sec-WebSocket-Protocol",)
+    if not name or not all(c.isalnum() or c in "._-" for c in name):
+        return ()
+    if source.kind == "query":
+        return (f"route.request.querystring.{name}",)
+    header = "-".join(part.capitalize() for part in name.split("-"))
+    return (f"route.request.header.{header}",)
+
+
+def _table(options: Any) -> ConnectionsTable | None:
+    """The connections table when connections are tracked or stored in DynamoDB."""
+    store = getattr(options, "store", None)
+    cls = type(store)
+    dynamodb = cls.__name__ == "DynamoDBConnectionStore" and cls.__module__.startswith("lift.")
+    if not dynamodb and not getattr(options, "auto_connections", False):
+        return None
+    configured = getattr(store, "table_name", None) if dynamodb else None
+    return ConnectionsTable(configured if isinstance(configured, str) else None)
