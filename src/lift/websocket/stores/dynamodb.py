@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -68,7 +69,7 @@ USER_INDEX = "by_user"
 TENANT_INDEX = "by_tenant"
 """Sparse GSI keyed by ``tenant_id``."""
 
-_METADATA_ATTEMPTS = 8
+_METADATA_ATTEMPTS = 12
 
 _CLIENTS: dict[tuple[str | None, str | None], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
@@ -206,7 +207,9 @@ class DynamoDBConnectionStore(DynamoDBChannels):
         """
         if not isinstance(fields, dict):
             raise TypeError("metadata must be a dict")
-        for _attempt in range(_METADATA_ATTEMPTS):
+        for attempt in range(_METADATA_ATTEMPTS):
+            if attempt:  # another writer got there first: back off (full jitter), then reread
+                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311
             current = self.get(connection_id)
             if current is None:
                 return None
