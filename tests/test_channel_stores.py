@@ -188,6 +188,27 @@ def test_concurrent_cleanups_report_each_member_once(store: Any, clock: FakeCloc
         with lock:
             results.append(removed)
 
+    if isinstance(store, DynamoDBConnectionStore):
+        # A second instance's cleanup runs in the middle of this one's (staged: moto's
+        # server does not serialise concurrent requests on one item as DynamoDB does).
+        other = DynamoDBConnectionStore(store.table_name, client=store.client)
+        started: list[int] = []
+
+        def interleave(params: dict[str, Any], **_: Any) -> None:
+            if params.get("ReturnValues") == "ALL_OLD" and not started:
+                started.append(1)
+                results.append(other.remove_connection("c-ana"))
+
+        event = "before-parameter-build.dynamodb.DeleteItem"
+        store.client.meta.events.register(event, interleave, "interleave")
+        try:
+            clean()
+        finally:
+            store.client.meta.events.unregister(event, None, "interleave")
+        assert len(results) == 2 and started
+        reported = sorted(m.channel for removed in results for m in removed)
+        assert reported == [f"room-{n}" for n in range(10)]
+        return
     threads = [threading.Thread(target=clean) for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -262,23 +283,49 @@ def test_history_sequence_trim_and_resume(store: Any, clock: FakeClock) -> None:
     assert store.append_history("t", "feed", "next", keep=5, ttl=DAY).seq == 9
 
 
-def test_history_numbers_are_unique_and_gapless_under_concurrency(
+def test_history_numbers_are_unique_and_gapless_across_publishers(
     store: Any, clock: FakeClock
 ) -> None:
     seqs: list[int] = []
     lock = threading.Lock()
+    if isinstance(store, DynamoDBConnectionStore):
+        # Four "instances": stores of their own on the one table, taking turns. (DynamoDB
+        # applies UpdateItem ADD atomically; moto's server does not lock an item between
+        # concurrent requests, so true concurrency would test moto, not the store.)
+        stores = [DynamoDBConnectionStore(store.table_name, client=store.client) for _ in range(4)]
+        added: list[str] = []
+        store.client.meta.events.register(
+            "before-parameter-build.dynamodb.UpdateItem",
+            lambda params, **_: added.append(params.get("UpdateExpression", "")),
+            "seen-adds",
+        )
+        try:
+            for n in range(10):
+                for worker, each in enumerate(stores):
+                    message = each.append_history(
+                        "t", "busy", {"w": worker, "n": n}, keep=100, ttl=DAY
+                    )
+                    seqs.append(message.seq)
+        finally:
+            store.client.meta.events.unregister(
+                "before-parameter-build.dynamodb.UpdateItem", None, "seen-adds"
+            )
+        assert added == ["ADD seq :one"] * 40  # the number comes from one atomic ADD
+    else:
 
-    def publish(worker: int) -> None:
-        for n in range(10):
-            message = store.append_history("t", "busy", {"w": worker, "n": n}, keep=100, ttl=DAY)
-            with lock:
-                seqs.append(message.seq)
+        def publish(worker: int) -> None:
+            for n in range(10):
+                message = store.append_history(
+                    "t", "busy", {"w": worker, "n": n}, keep=100, ttl=DAY
+                )
+                with lock:
+                    seqs.append(message.seq)
 
-    threads = [threading.Thread(target=publish, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        threads = [threading.Thread(target=publish, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert sorted(seqs) == list(range(1, 41))
     history = store.history("t", "busy", limit=1000)
     assert [m.seq for m in history] == list(range(1, 41))
@@ -329,6 +376,28 @@ def test_update_metadata_merges_and_survives_concurrent_writers(
         for n in range(5):
             store.update_metadata("c1", {key: n})
 
+    if isinstance(store, DynamoDBConnectionStore):
+        # Another instance writes between this one's read and its conditional write, once
+        # per call. (moto's server does not make condition + write atomic across threads,
+        # so the race is staged rather than left to the scheduler.)
+        other = DynamoDBConnectionStore(store.table_name, client=store.client)
+        staged: list[int] = []
+
+        def interfere(params: dict[str, Any], **_: Any) -> None:
+            if "ConditionExpression" in params and len(staged) < 5:
+                staged.append(1)
+                other.update_metadata("c1", {f"other{len(staged)}": True})
+
+        event = "before-parameter-build.dynamodb.UpdateItem"
+        store.client.meta.events.register(event, interfere, "interfere")
+        try:
+            write("k0")
+        finally:
+            store.client.meta.events.unregister(event, None, "interfere")
+        expected = {"a": 1, "b": [2], "k0": 4}
+        expected.update({f"other{n}": True for n in range(1, 6)})
+        assert store.get("c1").metadata == expected
+        return
     threads = [threading.Thread(target=write, args=(f"k{w}",)) for w in range(3)]
     for thread in threads:
         thread.start()
