@@ -71,6 +71,8 @@ def make_app(
     @app.websocket("$connect")
     def on_connect(ctx: Any) -> None:
         recorder.add(ctx.request.event)
+        if ctx.query("sleep"):
+            time.sleep(float(ctx.query("sleep")))
         if ctx.query("deny"):
             raise LiftError(401, "UNAUTHORIZED", "A token is required")
         if ctx.query("user"):

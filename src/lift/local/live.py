@@ -29,7 +29,7 @@ LAMBDA_TIMEOUT_MS = int(INTEGRATION_TIMEOUT * 1000)
 class LocalLambdaContext(LambdaContext):
     """The Lambda context handed to the app for each local invocation (29 s deadline)."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float | None = None) -> None:
         super().__init__(
             "lift-dev",
             memory_limit_in_mb=1024,
@@ -37,6 +37,9 @@ class LocalLambdaContext(LambdaContext):
             region="local",
             account_id="000000000000",
         )
+        if deadline is not None:
+            self._deadline = deadline
+            """``time.monotonic()`` when API Gateway stops waiting."""
 
 
 class CloseRequest:
