@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
 from ..response import json_dumps
+from ..tracing.hook import span
 from .broadcast import DEFAULT_WORKERS, BroadcastResult, broadcast
 from .errors import ConnectionGoneError
 from .payload import encode_payload
@@ -109,7 +110,8 @@ class Connections:
         """Send ``data`` to one connection."""
         payload = encode_payload(data)
         try:
-            self.api.post_to_connection(connection_id, payload, **self._bounded())
+            with span("lift.connections.post", {"lift.connection_id": connection_id}):
+                self.api.post_to_connection(connection_id, payload, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise
@@ -123,7 +125,10 @@ class Connections:
     ) -> BroadcastResult:
         """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
         payload = encode_payload(data)
-        result = self.deliver(connection_ids, payload, workers=workers)
+        with span("lift.connections.broadcast") as handle:
+            result = self.deliver(connection_ids, payload, workers=workers)
+            if handle is not None:
+                _counts(handle, result)
         if result.gone:
             self.prune(result.gone)
         if result.failed:
@@ -138,24 +143,30 @@ class Connections:
     def broadcast_to_user(self, user_id: str, data: Any) -> BroadcastResult:
         """Send to every connection of ``user_id`` in the store."""
         store = self._require_store()
-        return self.broadcast((c.connection_id for c in store.list_by_user(user_id)), data)
+        with span("lift.store.list_by_user"):
+            ids = [c.connection_id for c in store.list_by_user(user_id)]
+        return self.broadcast(ids, data)
 
     def broadcast_to_tenant(self, tenant_id: str, data: Any) -> BroadcastResult:
         """Send to every connection of ``tenant_id`` in the store."""
         store = self._require_store()
-        return self.broadcast((c.connection_id for c in store.list_by_tenant(tenant_id)), data)
+        with span("lift.store.list_by_tenant", {"lift.tenant_id": tenant_id}):
+            ids = [c.connection_id for c in store.list_by_tenant(tenant_id)]
+        return self.broadcast(ids, data)
 
     def disconnect(self, connection_id: str) -> None:
         """Close a connection; one that is already gone counts as closed."""
         try:
-            self.api.delete_connection(connection_id, **self._bounded())
+            with span("lift.connections.delete", {"lift.connection_id": connection_id}):
+                self.api.delete_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
 
     def connection_info(self, connection_id: str) -> ConnectionInfo:
         """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
         try:
-            raw = self.api.get_connection(connection_id, **self._bounded())
+            with span("lift.connections.get", {"lift.connection_id": connection_id}):
+                raw = self.api.get_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise
@@ -180,7 +191,8 @@ class Connections:
             return
         for connection_id in connection_ids:
             try:
-                store.delete(connection_id)
+                with span("lift.store.delete", {"lift.connection_id": connection_id}):
+                    store.delete(connection_id)
             except Exception:  # the send outcome stands; the record expires by TTL
                 self.logger.exception("Could not remove a gone connection from the store")
 
@@ -190,3 +202,18 @@ class Connections:
                 500, "NO_CONNECTION_STORE", "No connection store is configured for this app"
             )
         return self.store
+
+
+def _counts(handle: Any, result: BroadcastResult) -> None:
+    from ..tracing.hook import active
+
+    backend = active()
+    if backend is not None:
+        backend.set_attributes(
+            handle,
+            {
+                "lift.delivered": len(result.delivered),
+                "lift.gone": len(result.gone),
+                "lift.failed": len(result.failed),
+            },
+        )

@@ -213,7 +213,13 @@ class WebSocketContext:
         """This connection's stored record (``None`` without a store or record)."""
         if self._connection is _MISSING:
             store = self.store
-            self._connection = store.get(self.connection_id) if store is not None else None
+            if store is None:
+                self._connection = None
+            else:
+                from ..tracing.hook import span
+
+                with span("lift.store.get", {"lift.connection_id": self.connection_id}):
+                    self._connection = store.get(self.connection_id)
         connection: Connection | None = self._connection
         return connection
 

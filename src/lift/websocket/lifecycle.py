@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..dispatch import run_handler
 from ..errors import LiftError
+from ..tracing.hook import span
 from .connection import Connection, utc_now
 
 if TYPE_CHECKING:
@@ -77,7 +78,10 @@ def connection_lifecycle(handler: Handler) -> Handler:
                 if store is not None:
                     record = connection_record(ctx)
                     try:
-                        store.save(record)
+                        with span(
+                            "lift.store.save", {"lift.connection_id": ctx.websocket.connection_id}
+                        ):
+                            store.save(record)
                         ctx.websocket.complete_connect(record)  # subscriptions made on $connect
                     except Exception:
                         ctx.logger.exception("Could not save the connection; refusing it")
@@ -99,6 +103,8 @@ def connection_lifecycle(handler: Handler) -> Handler:
 
 def _forget(ctx: Context) -> None:
     try:
-        ctx.websocket.forget_connection()  # the record and every channel subscription
+        connection_id = ctx.websocket.connection_id
+        with span("lift.store.delete", {"lift.connection_id": connection_id}):
+            ctx.websocket.forget_connection()  # the record and every channel subscription
     except Exception:
         ctx.logger.exception("Could not delete the connection record on $disconnect")

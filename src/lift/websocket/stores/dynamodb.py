@@ -266,6 +266,7 @@ class DynamoDBConnectionStore(DynamoDBChannels):
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "Select": "COUNT",
+            # Channel items and rate-limit counters share the table: records only.
             "FilterExpression": "sk = :record AND expires_at > :now",
             "ExpressionAttributeValues": {
                 ":now": {"N": str(self._now_epoch())},
@@ -337,7 +338,8 @@ class DynamoDBConnectionStore(DynamoDBChannels):
             "TableName": self.table_name,
             "IndexName": index,
             "KeyConditionExpression": "#key = :value",
-            "FilterExpression": "expires_at > :now",
+            # Rate-limit counters share the table; they carry rate_count, records never do.
+            "FilterExpression": "expires_at > :now AND attribute_not_exists(rate_count)",
             "ExpressionAttributeNames": {"#key": attribute},
             "ExpressionAttributeValues": {
                 ":value": {"S": value},
