@@ -68,6 +68,7 @@ class Results:
     auth: Run | None = None
     gateway: Run | None = None
     fanout: Run | None = None
+    channels: Run | None = None
 
     def runs(self) -> list[Run]:
         """Every run, in report order."""
@@ -78,6 +79,7 @@ class Results:
             self.auth,
             self.gateway,
             self.fanout,
+            self.channels,
         ]
         return [run for run in single if run is not None] + self.broadcast
 
@@ -131,6 +133,7 @@ def run_all(quick: bool) -> Results:
     results.auth = run_script("auth.py", mode)
     results.gateway = run_script("gateway.py", mode)
     results.fanout = run_script("fanout.py", mode)
+    results.channels = run_script("channels.py", mode)
     results.load_after = load()
     return results
 
@@ -203,6 +206,7 @@ def checks_table(results: Results) -> Table:
         *((run, "broadcast", f" ({_size(run)} connections)") for run in results.broadcast),
         (results.gateway, "gateway", ""),
         (results.fanout, "fan-out", ""),
+        (results.channels, "channels", ""),
     ]
     for run, source, suffix in sources:
         if run is None or run.data is None:
@@ -279,6 +283,23 @@ def timings_table(run: Run, baseline: str | None = None) -> Table:
     base = next((e["us"] for e in entries if e["name"] == baseline), entries[0]["us"])
     rows = [[e["name"], _num(e["us"]), f"{e['us'] / base:.2f}x"] for e in entries]
     return ["subject", "µs/call", "vs handler execution"], rows
+
+
+def channels_table(run: Run) -> Table:
+    """Listing a channel's subscribers, delivering, publishing, against broadcast."""
+    assert run.data is not None
+    d = run.data
+    broadcast = d["broadcast_ms"]
+    rows = [
+        [name, _num(d[key], 0), f"{d[key] / broadcast:.2f}x"]
+        for name, key in (
+            ("list subscribers (DynamoDB query)", "list_ms"),
+            ("deliver to them", "deliver_ms"),
+            ("publish (list + deliver)", "publish_ms"),
+            ("broadcast to the same ids", "broadcast_ms"),
+        )
+    ]
+    return [f"{d['subscribers']} subscribers", "ms", "vs broadcast"], rows
 
 
 def gateway_table(run: Run) -> Table:
@@ -418,6 +439,15 @@ def sections(results: Results) -> list[tuple[str, str, Table | None, str | None]
             results.gateway,
             gateway_table,
         ),
+        section(
+            "Channels",
+            "Publishing to every subscriber of one channel (`benchmarks/channels.py`): the "
+            "subscribers' ids read from the connection table (DynamoDB, served by moto in "
+            "another process, with a local `@connections` server adding the same latency "
+            "as the broadcast runs), then delivered; against `broadcast` to the same ids.",
+            results.channels,
+            channels_table,
+        ),
     ]
 
 
@@ -481,7 +511,8 @@ def write_markdown(results: Results, path: Path, plot_name: str) -> None:
         "(`--quick` for a short run, `--json` for machine-readable output): "
         "`benchmarks/dispatch.py`, `benchmarks/import_time.py`, `benchmarks/broadcast.py "
         "--connections N`, `benchmarks/lift_style.py`, `benchmarks/auth.py`, "
-        "`benchmarks/gateway.py`, `benchmarks/fanout.py`.",
+        "`benchmarks/gateway.py`, `benchmarks/fanout.py`, `benchmarks/channels.py`, "
+        "`benchmarks/coldstart.py`.",
         "",
     ]
     path.write_text("\n".join(parts), encoding="utf-8")

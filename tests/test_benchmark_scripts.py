@@ -80,6 +80,7 @@ def test_report_writes_markdown_and_plot_from_every_script(tmp_path: Path) -> No
         "## Lift-style benchmarks",
         "## WebSocket authentication",
         "## Local gateway under load",
+        "## Channels",
         "## How to reproduce",
     ):
         assert f"\n{heading}\n" in markdown, heading
@@ -96,6 +97,7 @@ def test_report_writes_markdown_and_plot_from_every_script(tmp_path: Path) -> No
         "broadcast: lift time / floor (50 connections)",
         "gateway: clients connected",
         "gateway: p99 echo round trip (ms)",
+        "channels: list / broadcast",
     ):
         assert expected in names, f"{expected} missing from {names}"
     for subject in LIFT_STYLE_SUBJECTS:

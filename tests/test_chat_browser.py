@@ -141,3 +141,66 @@ def test_a_bad_token_is_refused_and_explained(gateway: Gateway, browser: Browser
     # The only error is the browser's own report of the refused handshake.
     assert browser.errors, "the browser reports the failed handshake"
     assert all("WebSocket connection" in error for error in browser.errors), browser.errors
+
+
+def test_a_dropped_page_reconnects_and_gets_what_it_missed(
+    gateway: Gateway, browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    alice, bob = browser.page(), browser.page()
+    sign_in(alice, gateway, "alice", "acme", "general")
+    before = set(gateway.connection_ids)
+    sign_in(bob, gateway, "bob", "acme", "general")
+    [bob_id] = set(gateway.connection_ids) - before
+    alice.locator("#text").fill("before the drop")
+    alice.click("#send")
+    expect(bob.locator("#messages .message .bubble")).to_have_text(["before the drop"])
+
+    # Bob's network goes away and the gateway drops his connection (@connections DELETE).
+    bob.context.set_offline(True)
+    assert gateway.delete(bob_id)
+    expect(bob.locator("#status")).to_have_text("reconnecting…")
+    expect(alice.locator("#presence li")).to_have_text(["alice (you)"])
+    for text in ("missed one", "missed two"):
+        alice.locator("#text").fill(text)
+        alice.click("#send")
+    expect(alice.locator("#messages .message .bubble")).to_have_count(3)
+    expect(bob.locator("#messages .message .bubble")).to_have_text(["before the drop"])
+
+    # The network comes back: the page reconnects by itself and resumes from its last seq.
+    bob.context.set_offline(False)
+    expect(bob.locator("#status")).to_have_text("online", timeout=20_000)
+    expect(bob.locator("#messages .message .bubble")).to_have_text(
+        ["before the drop", "missed one", "missed two"]
+    )
+    expect(bob.locator("#presence li")).to_have_text(["alice", "bob (you)"])
+    expect(alice.locator("#presence li")).to_have_text(["alice (you)", "bob"])
+    alice.locator("#text").fill("welcome back")
+    alice.click("#send")
+    expect(bob.locator("#messages .message .bubble")).to_have_text(
+        ["before the drop", "missed one", "missed two", "welcome back"]
+    )
+    assert bob_id not in gateway.connection_ids
+    # Only the browser's own reports of the refused reconnects while offline.
+    assert all("WebSocket connection" in error for error in browser.errors), browser.errors
+
+
+def test_the_inspector_shows_each_connections_channels(gateway: Gateway, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    inspector = browser.page()
+    inspector.goto(gateway.inspector_url)
+    alice, bob = browser.page(), browser.page()
+    sign_in(alice, gateway, "alice", "acme", "general")
+    sign_in(bob, gateway, "bob", "acme", "random")
+    rows = inspector.locator("#connections tr")
+    expect(rows).to_have_count(2)
+    expect(inspector.locator("#connections td.channels")).to_have_text(
+        ["general", "random"], timeout=10_000
+    )
+    # Bob moves to alice's room: his row follows.
+    bob.click("#disconnect")
+    expect(rows).to_have_count(1)
+    sign_in(bob, gateway, "bob", "acme", "general")
+    expect(inspector.locator("#connections td.channels")).to_have_text(["general", "general"])

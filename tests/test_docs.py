@@ -31,6 +31,7 @@ import pytest
 from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
 from lift.testing import WebSocketRefused, WebSocketTestClient, events, lambda_context
 from lift.websocket import Connection
+from lift.websocket.stores.dynamodb_channels import record_key
 from tests.auth_support import authorizer_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,7 @@ SCRIPTS = {
 DRIVEN = {
     "asyncapi_app.py": "tests/test_asyncapi.py",
     "auth_app.py": "test_auth_app_*",
+    "channels_app.py": "test_channels_app.py",
     "chat_app.py": "test_chat_app.py, test_with_gateway.py",
     "disconnecting.py": "test_disconnecting",
     "dynamodb_store.py": "test_dynamodb_store",
@@ -78,6 +80,8 @@ DRIVEN = {
     "migration_boto3_before.py": "test_boto3_migration",
     "migration_legacy_after.py": "test_legacy_migration",
     "migration_legacy_before.py": "test_legacy_migration",
+    "migration_rooms_after.py": "test_rooms_migration",
+    "migration_rooms_before.py": "test_rooms_migration",
     "observability_app.py": "test_observability_app",
     "observability_powertools.py": "test_powertools_sink",
     "overview_app.py": "test_with_events.py",
@@ -451,9 +455,10 @@ def test_dynamodb_store(moto_url: str, ddb: Any, monkeypatch: pytest.MonkeyPatch
     with WebSocketTestClient(module.app) as client:
         ana = client.connect(query={"user": "ana", "org": "acme", "client": "ios"})
         anonymous = client.connect()
-        item = ddb.get_item(TableName=table, Key={"connection_id": {"S": ana.connection_id}})
-        item = item["Item"]
+        item = ddb.get_item(TableName=table, Key=record_key(ana.connection_id))["Item"]
         assert {name: next(iter(value)) for name, value in item.items()} == {
+            "pk": "S",
+            "sk": "S",
             "connection_id": "S",
             "user_id": "S",
             "tenant_id": "S",
@@ -467,9 +472,7 @@ def test_dynamodb_store(moto_url: str, ddb: Any, monkeypatch: pytest.MonkeyPatch
         assert item["endpoint"]["S"] == "https://abc123.execute-api.us-east-1.amazonaws.com/test"
         assert int(item["expires_at"]["N"]) - time.time() > 7100  # two hours from now
 
-        sparse = ddb.get_item(
-            TableName=table, Key={"connection_id": {"S": anonymous.connection_id}}
-        )["Item"]
+        sparse = ddb.get_item(TableName=table, Key=record_key(anonymous.connection_id))["Item"]
         assert "user_id" not in sparse and "tenant_id" not in sparse
 
         assert [c.connection_id for c in module.store.list_by_tenant("acme")] == [ana.connection_id]
@@ -690,3 +693,22 @@ def test_boto3_migration(
 
     assert call(events.websocket_disconnect(connection_id="c-ana"))["statusCode"] == 200
     assert not stored("c-ana") and stored("c-cy")
+
+
+def test_rooms_migration() -> None:
+    """Hand-rolled rooms and channels deliver the same messages to the same people."""
+    received = {}
+    for name in ("migration_rooms_before.py", "migration_rooms_after.py"):
+        module = load(name)
+        with WebSocketTestClient(module.app, route_responses=False) as client:
+            ana = client.connect(query={"user": "ana", "org": "acme", "room": "books"})
+            ben = client.connect(query={"user": "ben", "org": "acme", "room": "books"})
+            cy = client.connect(query={"user": "cy", "org": "acme", "room": "films"})
+            gus = client.connect(query={"user": "gus", "org": "globex", "room": "books"})
+            ana.send_json({"action": "say", "text": "hello"})
+            frames = [ws.receive_json() for ws in (ana, ben) for _ in range(ws.pending)]
+            assert cy.pending == gus.pending == 0
+            # Channels also announce joins (presence events); the messages are the same.
+            received[name] = [f.get("data", f) for f in frames if f.get("event") != "presence"]
+    assert received["migration_rooms_before.py"] == [{"from": "ana", "text": "hello"}] * 2
+    assert received["migration_rooms_after.py"] == received["migration_rooms_before.py"]

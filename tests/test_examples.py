@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from examples.chat import app as chat_module
 from examples.chat.__main__ import STATIC_DIR
-from examples.chat.rooms import HISTORY_SIZE, MemoryRoomStore
-from examples.chat.tokens import mint
 from examples.legacy import legacy_app, native_app
 from examples.progress import app as progress_module
 from examples.progress.jobs import QUEUE_NAME, QUEUE_URL_ENV, LocalJobQueue, SQSJobQueue
@@ -46,230 +43,7 @@ def of_type(frames: list[Any], kind: str) -> list[Any]:
     return [frame for frame in frames if frame.get("type") == kind]
 
 
-# -- chat ------------------------------------------------------------------------------
-class Chat:
-    """A fresh chat app with its stores, and a test client in front of it."""
-
-    def __init__(self, store: Any = None) -> None:
-        self.store = store if store is not None else MemoryConnectionStore()
-        self.rooms = MemoryRoomStore()
-        self.app = chat_module.create_app(store=self.store, rooms=self.rooms)
-        # Replies go through @connections only, as deployed (no route responses).
-        self.client = WebSocketTestClient(self.app, route_responses=False)
-
-    def connect(self, user: str, tenant: str) -> TestWebSocket:
-        return self.client.connect(query={"token": mint(user, tenant)})
-
-    def join(self, user: str, tenant: str, room: str) -> TestWebSocket:
-        ws = self.connect(user, tenant)
-        ws.send_json({"action": "join", "room": room})
-        return ws
-
-
-@pytest.fixture
-def chat() -> Iterator[Chat]:
-    harness = Chat()
-    with harness.client:
-        yield harness
-
-
-def test_chat_module_app_is_a_tracked_authenticated_app() -> None:
-    app = chat_module.app
-    assert isinstance(app, App)
-    assert app.websocket_options is not None and app.websocket_options.auto_connections
-    assert {"$connect", "$disconnect", "$default", "join", "leave", "message", "typing"} == set(
-        app.websocket_routes
-    )
-
-
-def test_chat_refuses_connections_without_a_valid_token(chat: Chat) -> None:
-    refusals = {
-        "missing": {},
-        "wrong secret": {"token": mint("mallory", "acme", key="another-secret-" + "x" * 32)},
-        "expired": {"token": mint("alice", "acme", ttl=-60)},
-        "other audience": {"token": mint("alice", "acme", aud="billing")},
-        "no tenant": {"token": mint("alice", "acme", tenant_id=None)},
-        "header instead of query": {},
-        "garbage": {"token": "not-a-token"},
-    }
-    for case, query in refusals.items():
-        headers = (
-            {"Authorization": f"Bearer {mint('alice', 'acme')}"}
-            if case == "header instead of query"
-            else None
-        )
-        with pytest.raises(WebSocketRefused) as refused:
-            chat.client.connect(query=query, headers=headers)
-        assert refused.value.status_code == 401, case
-        assert refused.value.json()["error"]["code"] == "UNAUTHORIZED", case
-    assert chat.store.count_active() == 0
-    assert chat.client.connections == []
-
-
-def test_accepted_connection_is_stored_with_user_and_tenant(chat: Chat) -> None:
-    ws = chat.connect("alice", "acme")
-    record = chat.store.get(ws.connection_id)
-    assert record is not None
-    assert (record.user_id, record.tenant_id) == ("alice", "acme")
-    ws.close()
-    assert chat.store.get(ws.connection_id) is None
-
-
-def test_messages_reach_only_the_same_tenant_and_room(chat: Chat) -> None:
-    alice = chat.join("alice", "acme", "general")
-    bob = chat.join("bob", "acme", "general")
-    carol = chat.join("carol", "acme", "random")  # same tenant, other room
-    dave = chat.join("dave", "globex", "general")  # other tenant, same room name
-    for ws in (alice, bob, carol, dave):
-        drain(ws)
-
-    alice.send_json({"action": "message", "text": "hello acme general"})
-    for ws in (alice, bob):  # the sender sees its own message too
-        [frame] = drain(ws)
-        assert frame["type"] == "message"
-        assert (frame["room"], frame["user"], frame["text"]) == (
-            "general",
-            "alice",
-            "hello acme general",
-        )
-        assert isinstance(frame["at"], int)
-    assert drain(carol) == []
-    assert drain(dave) == []
-
-    dave.send_json({"action": "message", "text": "globex only"})
-    assert [f["text"] for f in drain(dave)] == ["globex only"]
-    for ws in (alice, bob, carol):
-        assert drain(ws) == []
-
-
-def test_typing_reaches_the_others_in_the_room_but_not_the_sender(chat: Chat) -> None:
-    alice = chat.join("alice", "acme", "general")
-    bob = chat.join("bob", "acme", "general")
-    carol = chat.join("carol", "acme", "random")
-    eve = chat.join("eve", "globex", "general")
-    for ws in (alice, bob, carol, eve):
-        drain(ws)
-
-    alice.send_json({"action": "typing", "typing": True})
-    assert drain(bob) == [{"type": "typing", "room": "general", "user": "alice", "typing": True}]
-    assert drain(alice) == []
-    assert drain(carol) == []
-    assert drain(eve) == []
-
-    bob.send_json({"action": "typing"})  # "typing" defaults to true
-    bob.send_json({"action": "typing", "typing": False})
-    assert [f["typing"] for f in drain(alice)] == [True, False]
-    assert drain(bob) == []
-
-
-def test_joining_sends_history_and_presence(chat: Chat) -> None:
-    alice = chat.join("alice", "acme", "general")
-    [joined, presence] = drain(alice)
-    assert joined == {"type": "joined", "room": "general", "history": []}
-    assert presence == {"type": "presence", "room": "general", "users": ["alice"]}
-
-    for n in range(HISTORY_SIZE + 5):
-        alice.send_json({"action": "message", "text": f"message {n}"})
-    drain(alice)
-
-    bob = chat.join("bob", "acme", "general")
-    [joined, presence] = drain(bob)
-    history = joined["history"]
-    assert len(history) == HISTORY_SIZE  # only the last 50 are kept
-    assert [m["text"] for m in history[:2]] == ["message 5", "message 6"]
-    assert history[-1]["text"] == f"message {HISTORY_SIZE + 4}"
-    assert presence["users"] == ["alice", "bob"]
-    assert drain(alice) == [presence]  # the room learns that bob arrived
-
-    # History belongs to the tenant's room: globex's "general" is empty.
-    eve = chat.join("eve", "globex", "general")
-    assert drain(eve)[0] == {"type": "joined", "room": "general", "history": []}
-
-
-def test_presence_follows_leave_switch_and_disconnect(chat: Chat) -> None:
-    alice = chat.join("alice", "acme", "general")
-    bob = chat.join("bob", "acme", "general")
-    carol = chat.join("carol", "acme", "general")
-    drain(alice), drain(bob), drain(carol)
-
-    bob.send_json({"action": "join", "room": "random"})  # switching rooms leaves the first
-    assert drain(alice) == [{"type": "presence", "room": "general", "users": ["alice", "carol"]}]
-    assert of_type(drain(bob), "presence") == [
-        {"type": "presence", "room": "random", "users": ["bob"]}
-    ]
-
-    assert of_type(drain(carol), "presence")[0]["users"] == ["alice", "carol"]
-
-    carol.send_json({"action": "leave"})
-    assert drain(alice) == [{"type": "presence", "room": "general", "users": ["alice"]}]
-    assert drain(carol) == []
-
-    bob.send_json({"action": "join", "room": "general"})
-    drain(alice)
-    bob.close()
-    assert drain(alice) == [{"type": "presence", "room": "general", "users": ["alice"]}]
-    assert chat.rooms.membership(bob.connection_id) is None
-
-
-def test_errors_are_sent_to_the_sender(chat: Chat) -> None:
-    alice = chat.connect("alice", "acme")
-    cases = [
-        ({"action": "message", "text": "hi"}, "NOT_IN_ROOM"),
-        ({"action": "typing"}, "NOT_IN_ROOM"),
-        ({"action": "join", "room": "Not A Room!"}, "INVALID_ROOM"),
-        ({"action": "join"}, "INVALID_ROOM"),
-        ({"action": "dance"}, "UNKNOWN_ACTION"),
-    ]
-    for message, code in cases:
-        response = alice.send_json(message)
-        assert response is not None and response["statusCode"] >= 400
-        [frame] = drain(alice)
-        assert frame["type"] == "error" and frame["code"] == code, message
-        assert frame["message"]
-
-    alice.send_text("not json at all")  # no action: $default
-    assert drain(alice)[0]["code"] == "UNKNOWN_ACTION"
-
-    alice.send_json({"action": "join", "room": "general"})
-    drain(alice)
-    for text in ("", "   ", "x" * (chat_module.MAX_TEXT + 1), 42):
-        alice.send_json({"action": "message", "text": text})
-        assert drain(alice)[0]["code"] == "INVALID_TEXT"
-    alice.send_json({"action": "typing", "typing": "yes"})
-    assert drain(alice)[0]["code"] == "INVALID_TYPING"
-
-
-def test_connections_lost_without_disconnect_leave_the_room(chat: Chat) -> None:
-    alice = chat.join("alice", "acme", "general")
-    bob = chat.join("bob", "acme", "general")
-    drain(alice)
-    # Bob's network vanishes: API Gateway answers Gone, and no $disconnect has run yet.
-    chat.client.management_api.close(bob.connection_id, 1006, "")
-    alice.send_json({"action": "message", "text": "anyone?"})
-    assert [f["text"] for f in drain(alice)] == ["anyone?"]
-    assert chat.rooms.membership(bob.connection_id) is None
-    assert chat.store.get(bob.connection_id) is None  # pruned by the broadcast
-
-
-def test_chat_on_dynamodb_restores_identity_from_the_table(ddb: Any) -> None:
-    name = f"chat-{uuid.uuid4().hex[:10]}"
-    store = DynamoDBConnectionStore(name, client=ddb)
-    store.create_table()
-    try:
-        harness = Chat(store)
-        with harness.client:
-            alice = harness.join("alice", "acme", "general")
-            bob = harness.join("bob", "acme", "general")
-            bob.send_json({"action": "message", "text": "from dynamo"})
-            frames = of_type(drain(alice), "message")
-            assert [(f["user"], f["text"]) for f in frames] == [("bob", "from dynamo")]
-            assert {c.user_id for c in store.list_by_tenant("acme")} == {"alice", "bob"}
-        assert store.count_active() == 0  # closing the client ran every $disconnect
-    finally:
-        with contextlib.suppress(Exception):
-            ddb.delete_table(TableName=name)
-
-
+# -- chat (more in tests/test_chat_example.py) ---------------------------------------
 def test_chat_store_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CONNECTIONS_TABLE_ENV, raising=False)
     options = chat_module.create_app().websocket_options

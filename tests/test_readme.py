@@ -35,9 +35,10 @@ def test_readme_example_runs() -> None:
         bob = client.connect(query={"user": "bob", "room": "blue"})
         carol = client.connect(query={"user": "carol", "room": "green"})
         alice.send_json({"action": "say", "text": "hello"})
-        assert alice.receive_json() == {"text": "hello"}
+        frame = {"event": "message", "channel": "blue", "seq": None, "data": {"text": "hello"}}
+        assert alice.receive_json() == frame
         assert alice.receive_json() == {"delivered": 2}
-        assert bob.receive_json() == {"text": "hello"}
+        assert bob.receive_json() == frame
         assert carol.pending == 0
 
 

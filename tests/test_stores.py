@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lift.websocket.connection import Connection, ConnectionStore, ConnectionStoreError
 from lift.websocket.stores import dynamodb as dynamodb_module
 from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
+from lift.websocket.stores.dynamodb_channels import record_key
 from lift.websocket.stores.memory import MemoryConnectionStore
 
 from .conftest import REGION
@@ -79,7 +80,7 @@ def raw_item(store: ConnectionStore, connection_id: str) -> dict[str, Any] | Non
     assert isinstance(store, DynamoDBConnectionStore)
     response = store.client.get_item(
         TableName=store.table_name,
-        Key={"connection_id": {"S": connection_id}},
+        Key=record_key(connection_id),
         ConsistentRead=True,
     )
     item: dict[str, Any] | None = response.get("Item")

@@ -388,7 +388,10 @@ def test_the_connections_table_matches_the_store(name: str) -> None:
     properties = table["Properties"]
     assert table["Type"] == "AWS::DynamoDB::Table"
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
-    assert properties["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
     indexes = {
         index["IndexName"]: (index["KeySchema"], index["Projection"])
         for index in properties["GlobalSecondaryIndexes"]
@@ -408,7 +411,16 @@ def test_the_connections_table_matches_the_store(name: str) -> None:
     assert CONNECTIONS_TABLE_ENV == "LIFT_CONNECTIONS_TABLE"
     (statement,) = [s for s in statements_of(template) if "dynamodb:GetItem" in s["Action"]]
     assert sorted(statement["Action"]) == sorted(
-        f"dynamodb:{action}" for action in ("GetItem", "PutItem", "DeleteItem", "Query", "Scan")
+        f"dynamodb:{action}"
+        for action in (
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchWriteItem",
+            "Query",
+            "Scan",
+        )
     )
     assert statement["Resource"] == [
         {"Fn::GetAtt": ["ConnectionsTable", "Arn"]},

@@ -1,18 +1,19 @@
 from lift import App, Context
-from lift.websocket import WebSocketOptions
+from lift.websocket import ChannelOptions, WebSocketOptions
 
-app = App(websocket=WebSocketOptions(auto_connections=True))
+app = App(websocket=WebSocketOptions(auto_connections=True, channels=ChannelOptions()))
 
 
 @app.websocket("$connect")
 def connect(ctx: Context) -> None:
-    ctx.set_identity(user_id=ctx.query("user"), tenant_id=ctx.query("room"))
+    ctx.set_identity(user_id=ctx.query("user"))
+    ctx.websocket.subscribe(ctx.query("room") or "lobby")  # kept in the store, not memory
 
 
 @app.websocket("say")
 def say(ctx: Context) -> dict[str, int]:
-    room = ctx.websocket.connection.tenant_id
-    result = ctx.websocket.broadcast_to_tenant(room, {"text": ctx.json()["text"]})
+    room = ctx.websocket.subscriptions()[0]
+    result = ctx.websocket.publish(room, {"text": ctx.json()["text"]})
     return {"delivered": len(result.delivered)}
 
 

@@ -17,7 +17,7 @@ def test_chat_over_real_sockets() -> None:
         connect(gateway.ws_url + "?name=ben") as ben,
     ):
         ana.send(json.dumps({"action": "chat", "text": "hi"}))
-        assert json.loads(ben.recv(timeout=5)) == {"from": "ana", "text": "hi"}
+        assert json.loads(ben.recv(timeout=5))["data"] == {"from": "ana", "text": "hi"}
 
         # Any process can post through the gateway's @connections endpoint.
         (record,) = app.websocket_options.store.list_by_user("ben")

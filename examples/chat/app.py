@@ -1,4 +1,4 @@
-"""A multi-tenant chat on API Gateway WebSockets.
+"""A multi-tenant chat on API Gateway WebSockets, built on Lift's channels.
 
 Run it locally with its page (http://127.0.0.1:8000/)::
 
@@ -8,24 +8,32 @@ or without the page, with the gateway's inspector only::
 
     lift dev examples.chat.app:app
 
+Nothing lives in process memory: connections, room membership (channels), presence and
+history are in the connection store (DynamoDB when deployed), and every frame goes
+through the ``@connections`` Management API, so any number of Lambda instances can serve
+the same room.
+
 The protocol (JSON text frames; API Gateway routes on ``action``):
 
 * connect with ``?token=<JWT>``: ``sub`` is the user, ``tenant_id`` the tenant. A missing
   or bad token refuses the connection with 401 (``websocket_auth``).
-* ``{"action": "join", "room": "general"}``: the sender gets
-  ``{"type": "joined", "room", "history"}`` (the last 50 messages) and everyone in the
-  room gets ``{"type": "presence", "room", "users"}``. A connection sits in one room;
-  joining another leaves the first.
+* ``{"action": "join", "room": "general", "after": 12}``: the sender gets
+  ``{"type": "joined", "room", "members", "history"}``: the room's members and its kept
+  messages (the last 50), or only those after sequence number ``after`` when given (a
+  page that reconnects resumes this way). The others in the room get a presence event.
+  A connection sits in one room; joining another leaves the first.
 * ``{"action": "message", "text": "hi"}``: everyone in the room, the sender included,
-  gets ``{"type": "message", "room", "user", "text", "at"}`` (``at`` in epoch ms).
-* ``{"action": "typing", "typing": true}``: everyone else in the room gets
-  ``{"type": "typing", "room", "user", "typing"}``.
+  gets a message event whose ``data`` is ``{"type": "message", "user", "text", "at"}``
+  (``at`` in epoch ms).
+* ``{"action": "typing", "typing": true}``: everyone else in the room gets a message
+  event (not numbered, not kept) whose ``data`` is ``{"type": "typing", "user", "typing"}``.
 * ``{"action": "leave"}``: leave the room (as closing the connection does).
 * anything else, or a bad request: the sender gets ``{"type": "error", "code", "message"}``.
 
-Rooms belong to a tenant: users of different tenants never see each other, even in
-rooms with the same name. Every reply goes through the ``@connections`` Management API
-(``ctx.websocket.send``/``broadcast``), so the API needs no route responses.
+Channel events are ``{"event": "message", "channel", "seq", "data"}`` and
+``{"event": "presence", "channel", "joined": [member], "left": [member]}`` with members
+``{"connection_id", "user_id", "joined_at", "metadata"}``. Rooms belong to a tenant:
+users of different tenants never see each other, even in rooms with the same name.
 """
 
 from __future__ import annotations
@@ -38,15 +46,17 @@ from typing import Any
 import lift.websocket
 from lift import App, Context, Handler, LiftError
 from lift.middleware import JWTConfig, request_logging, websocket_auth, websocket_metrics
-from lift.websocket import ConnectionGoneError, ConnectionStore, WebSocketOptions
+from lift.websocket import ChannelOptions, ConnectionGoneError, ConnectionStore, WebSocketOptions
 
-from .rooms import Member, MemoryRoomStore, RoomStore
 from .tokens import AUDIENCE, secret
 
-__all__ = ["MAX_TEXT", "ChatHandlers", "app", "create_app", "reply_errors"]
+__all__ = ["HISTORY_SIZE", "MAX_TEXT", "app", "create_app", "reply_errors"]
 
 MAX_TEXT = 2000
 """The longest message text, in characters."""
+
+HISTORY_SIZE = 50
+"""How many messages of each room are kept (replayed on join and on resume)."""
 
 _ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
@@ -78,111 +88,107 @@ def _body(ctx: Context) -> dict[str, Any]:
     return body
 
 
-def _identity(ctx: Context) -> tuple[str, str]:
-    """The user and tenant that ``websocket_auth`` restored for this connection."""
+def _user(ctx: Context) -> str:
+    """The user that ``websocket_auth`` restored for this connection."""
     if not ctx.user_id or not ctx.tenant_id:
         raise LiftError(401, "UNAUTHORIZED", "Not authenticated")
-    return ctx.user_id, ctx.tenant_id
+    return ctx.user_id
 
 
-class ChatHandlers:
-    """The chat's route handlers, over one :class:`RoomStore`."""
+def _room(ctx: Context) -> str:
+    """The room this connection sits in (409 ``NOT_IN_ROOM``)."""
+    rooms = ctx.websocket.subscriptions()
+    if not rooms:
+        raise LiftError(409, "NOT_IN_ROOM", "Join a room first")
+    return rooms[0]
 
-    def __init__(self, rooms: RoomStore) -> None:
-        self.rooms = rooms
 
-    # -- routes --------------------------------------------------------------------
-    def connect(self, ctx: Context) -> None:
-        """``$connect``: ``websocket_auth`` has already verified the token (or refused).
+def connect(ctx: Context) -> None:
+    """``$connect``: ``websocket_auth`` has already verified the token (or refused).
 
-        The identity it set is saved with the connection once this returns 2xx.
-        """
-        _identity(ctx)
+    The identity it set is saved with the connection once this returns 2xx.
+    """
+    _user(ctx)
 
-    def join(self, ctx: Context) -> None:
-        """``join``: move into a room; history to the sender, presence to the room."""
-        user_id, tenant_id = _identity(ctx)
-        room = _body(ctx).get("room")
-        if not isinstance(room, str) or not _ROOM_NAME.fullmatch(room):
-            raise LiftError(
-                400, "INVALID_ROOM", "A room name is 1-32 lowercase letters, digits, - or _"
-            )
-        ws = ctx.websocket
-        previous = self.rooms.join(Member(ws.connection_id, user_id, tenant_id, room))
-        if previous is not None and previous.room != room:
-            self._left(ctx, previous)
-        history = self.rooms.history(tenant_id, room)
-        ws.send({"type": "joined", "room": room, "history": history})
-        self._presence(ctx, tenant_id, room)
 
-    def leave(self, ctx: Context) -> None:
-        """``leave``: leave the room."""
-        _identity(ctx)
-        self._left(ctx, self.rooms.leave(ctx.websocket.connection_id))
+def join(ctx: Context) -> None:
+    """``join``: move into a room; members and history (or what was missed) to the sender."""
+    _user(ctx)
+    body = _body(ctx)
+    room = body.get("room")
+    if not isinstance(room, str) or not _ROOM_NAME.fullmatch(room):
+        raise LiftError(
+            400, "INVALID_ROOM", "A room name is 1-32 lowercase letters, digits, - or _"
+        )
+    after = body.get("after", 0)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise LiftError(400, "INVALID_AFTER", "'after' must be a sequence number")
+    ws = ctx.websocket
+    for other in ws.subscriptions():
+        if other != room:
+            ws.unsubscribe(other)
+    # Subscribe first, then read the history: a message published meanwhile is either
+    # delivered live or found kept, never lost (the page drops sequence numbers it has).
+    ws.subscribe(room)
+    history = ws.history(room, after=after, limit=HISTORY_SIZE)
+    ws.send(
+        {
+            "type": "joined",
+            "room": room,
+            "members": [m.public() for m in ws.members(room)],
+            "history": [
+                {"event": "message", "channel": room, "seq": m.seq, "data": m.data} for m in history
+            ],
+        }
+    )
 
-    def message(self, ctx: Context) -> None:
-        """``message``: to everyone in the room (the sender too), and into the history."""
-        user_id, tenant_id = _identity(ctx)
-        text = _body(ctx).get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-            raise LiftError(
-                400, "INVALID_TEXT", f"A message needs a text of 1-{MAX_TEXT} characters"
-            )
-        member = self._member(ctx)
-        at = ctx.websocket.request_time
-        frame = {
+
+def leave(ctx: Context) -> None:
+    """``leave``: leave the room."""
+    _user(ctx)
+    for room in ctx.websocket.subscriptions():
+        ctx.websocket.unsubscribe(room)
+
+
+def message(ctx: Context) -> None:
+    """``message``: to everyone in the room (the sender too), numbered and kept."""
+    user = _user(ctx)
+    text = _body(ctx).get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        raise LiftError(400, "INVALID_TEXT", f"A message needs a text of 1-{MAX_TEXT} characters")
+    room = _room(ctx)
+    at = ctx.websocket.request_time
+    ctx.websocket.publish(
+        room,
+        {
             "type": "message",
-            "room": member.room,
-            "user": user_id,
+            "user": user,
             "text": text,
             "at": int(at.timestamp() * 1000) if at else int(time.time() * 1000),
-        }
-        self.rooms.add_message(tenant_id, member.room, frame)
-        self._to_room(ctx, tenant_id, member.room, frame)
+        },
+    )
 
-    def typing(self, ctx: Context) -> None:
-        """``typing``: to everyone in the room but the sender."""
-        user_id, tenant_id = _identity(ctx)
-        value = _body(ctx).get("typing", True)
-        if not isinstance(value, bool):
-            raise LiftError(400, "INVALID_TYPING", "'typing' must be true or false")
-        member = self._member(ctx)
-        frame = {"type": "typing", "room": member.room, "user": user_id, "typing": value}
-        self._to_room(ctx, tenant_id, member.room, frame, exclude=member.connection_id)
 
-    def unknown(self, ctx: Context) -> None:
-        """``$default``: an action this chat does not have."""
-        raise LiftError(400, "UNKNOWN_ACTION", "Unknown action: use join, leave, message or typing")
+def typing(ctx: Context) -> None:
+    """``typing``: to everyone in the room but the sender; not numbered, not kept."""
+    user = _user(ctx)
+    value = _body(ctx).get("typing", True)
+    if not isinstance(value, bool):
+        raise LiftError(400, "INVALID_TYPING", "'typing' must be true or false")
+    room = _room(ctx)
+    ctx.websocket.publish(
+        room, {"type": "typing", "user": user, "typing": value}, exclude_self=True, ephemeral=True
+    )
 
-    def disconnect(self, ctx: Context) -> None:
-        """``$disconnect``: leave the room (auto_connections then deletes the record)."""
-        self._left(ctx, self.rooms.leave(ctx.websocket.connection_id))
 
-    # -- helpers -------------------------------------------------------------------
-    def _member(self, ctx: Context) -> Member:
-        member = self.rooms.membership(ctx.websocket.connection_id)
-        if member is None:
-            raise LiftError(409, "NOT_IN_ROOM", "Join a room first")
-        return member
+def unknown(ctx: Context) -> None:
+    """``$default``: an action this chat does not have."""
+    raise LiftError(400, "UNKNOWN_ACTION", "Unknown action: use join, leave, message or typing")
 
-    def _to_room(
-        self, ctx: Context, tenant_id: str, room: str, data: Any, *, exclude: str | None = None
-    ) -> None:
-        """Broadcast to a room (concurrently); connections found gone leave it."""
-        ids = [m.connection_id for m in self.rooms.members(tenant_id, room)]
-        ids = [connection_id for connection_id in ids if connection_id != exclude]
-        if ids:
-            result = ctx.websocket.broadcast(ids, data)
-            for connection_id in result.gone:
-                self.rooms.leave(connection_id)
 
-    def _presence(self, ctx: Context, tenant_id: str, room: str) -> None:
-        users = sorted({m.user_id for m in self.rooms.members(tenant_id, room)})
-        self._to_room(ctx, tenant_id, room, {"type": "presence", "room": room, "users": users})
-
-    def _left(self, ctx: Context, member: Member | None) -> None:
-        if member is not None:
-            self._presence(ctx, member.tenant_id, member.room)
+def disconnect(ctx: Context) -> None:
+    """``$disconnect``: nothing to do; Lift removes the connection from its room and the
+    room hears of it (presence events)."""
 
 
 TOKEN_SOURCES = ("query:token",)
@@ -198,18 +204,19 @@ def token_config(jwt_secret: str | None = None) -> JWTConfig:
     )
 
 
-def create_app(
-    *,
-    store: ConnectionStore | None = None,
-    rooms: RoomStore | None = None,
-    jwt_secret: str | None = None,
-) -> App:
+def create_app(*, store: ConnectionStore | None = None, jwt_secret: str | None = None) -> App:
     """Build the chat app (tests build fresh ones; Lambda uses the module's ``app``).
 
-    Without a ``store``, Lift tracks connections in the DynamoDB table named by
+    Without a ``store``, Lift keeps connections and rooms in the DynamoDB table named by
     ``LIFT_CONNECTIONS_TABLE`` (which ``lift template`` sets when deployed), else in memory.
     """
-    app = App(websocket=WebSocketOptions(auto_connections=True, store=store))
+    app = App(
+        websocket=WebSocketOptions(
+            auto_connections=True,
+            store=store,
+            channels=ChannelOptions(presence_events=True, history=HISTORY_SIZE),
+        )
+    )
     jwt_config = token_config(jwt_secret)
     # The first middleware added is the outermost: log and measure everything,
     # authenticate, then turn errors of authenticated messages into error frames.
@@ -220,16 +227,14 @@ def create_app(
         websocket_auth(jwt_config, token_sources=TOKEN_SOURCES)
     )
     app.use(reply_errors)
-
-    chat = ChatHandlers(rooms if rooms is not None else MemoryRoomStore())
     (
-        app.websocket("$connect", chat.connect)
-        .websocket("join", chat.join)
-        .websocket("leave", chat.leave)
-        .websocket("message", chat.message)
-        .websocket("typing", chat.typing)
-        .websocket("$default", chat.unknown)
-        .websocket("$disconnect", chat.disconnect)
+        app.websocket("$connect", connect)
+        .websocket("join", join)
+        .websocket("leave", leave)
+        .websocket("message", message)
+        .websocket("typing", typing)
+        .websocket("$default", unknown)
+        .websocket("$disconnect", disconnect)
     )
     return app
 

@@ -72,7 +72,11 @@ class App:
         (see :mod:`lift.tracing`); off by default, at no cost."""
         from .observability import default_logger, default_metrics
 
-        if websocket is not None and websocket.auto_connections and websocket.store is None:
+        if (
+            websocket is not None
+            and (websocket.auto_connections or websocket.channels is not None)
+            and websocket.store is None
+        ):
             from .websocket.stores import default_store
 
             websocket.store = default_store()  # made once, shared by every invocation
@@ -314,7 +318,8 @@ class App:
             region = region or (options.region if options else None)
             api = client_for(target, resolve_region(target, option=region))
             endpoint = target
-        return Connections(api, store, self.logger, app=self, endpoint=endpoint)
+        channels = options.channels if options is not None else None
+        return Connections(api, store, self.logger, channels=channels, app=self, endpoint=endpoint)
 
     # -- composition ---------------------------------------------------------------
     def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:

@@ -401,7 +401,9 @@ def _function(handler: str, runtime: str, memory: int, timeout: int, table: bool
                 "Action": [
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
                     "dynamodb:DeleteItem",
+                    "dynamodb:BatchWriteItem",
                     "dynamodb:Query",
                     "dynamodb:Scan",
                 ],

@@ -10,8 +10,16 @@ const TYPING_EVERY_MS = 2000; // resend "typing" at most this often while keys a
 const TYPING_IDLE_MS = 3000; // then say "stopped typing" after this long without a key
 const TYPING_SHOWN_MS = 5000; // how long another user's indicator stays without news
 
+const RECONNECT_FIRST_MS = 500; // first retry after a lost connection, then doubling...
+const RECONNECT_MAX_MS = 10000; // ...up to this, with jitter
+
 const $ = (id) => document.getElementById(id);
-const state = { ws: null, user: "", tenant: "", room: "", typingSentAt: 0, idleTimer: 0 };
+const state = {
+  ws: null, user: "", tenant: "", room: "", pastedToken: "", typingSentAt: 0, idleTimer: 0,
+  leaving: false, attempts: 0, retryTimer: 0, lastSeq: 0,
+};
+const seen = new Set(); // sequence numbers already shown (live and history may overlap)
+const members = new Map(); // connection id -> user id
 const typingUsers = new Map(); // user -> timer that hides their indicator
 
 // -- tokens ---------------------------------------------------------------------------
@@ -34,10 +42,11 @@ async function mintDevToken(user, tenant) {
 }
 
 // -- rendering --------------------------------------------------------------------------
-function setStatus(online) {
-  $("status").textContent = online ? "online" : "offline";
-  $("status").className = `pill ${online ? "on" : "off"}`;
-  $("whoami").textContent = online ? `${state.user} @ ${state.tenant}` : "not connected";
+function setStatus(status) {
+  const labels = { online: "online", offline: "offline", reconnecting: "reconnecting…" };
+  $("status").textContent = labels[status];
+  $("status").className = `pill ${status === "online" ? "on" : status === "reconnecting" ? "wait" : "off"}`;
+  $("whoami").textContent = status === "offline" ? "not connected" : `${state.user} @ ${state.tenant}`;
 }
 
 function scrollToEnd() {
@@ -53,9 +62,14 @@ function addSystem(text, isError = false) {
   scrollToEnd();
 }
 
-function addMessage(message) {
+// A numbered message, placed in sequence order; one already shown is skipped.
+function addMessage(seq, message) {
+  if (seen.has(seq)) return;
+  seen.add(seq);
+  state.lastSeq = Math.max(state.lastSeq, seq);
   const item = document.createElement("li");
   item.className = message.user === state.user ? "message mine" : "message";
+  item.dataset.seq = String(seq);
   const meta = document.createElement("div");
   meta.className = "meta";
   const time = new Date(message.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -64,13 +78,15 @@ function addMessage(message) {
   bubble.className = "bubble";
   bubble.textContent = message.text; // text, never HTML
   item.append(meta, bubble);
-  $("messages").append(item);
+  const later = [...$("messages").querySelectorAll("li.message")].find(
+    (other) => Number(other.dataset.seq) > seq);
+  $("messages").insertBefore(item, later || null);
   scrollToEnd();
 }
 
-function renderPresence(users) {
-  const list = $("presence");
-  list.replaceChildren(...users.map((user) => {
+function renderPresence() {
+  const users = [...new Set(members.values())].sort();
+  $("presence").replaceChildren(...users.map((user) => {
     const item = document.createElement("li");
     item.textContent = user === state.user ? `${user} (you)` : user;
     return item;
@@ -99,23 +115,35 @@ function send(frame) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
 }
 
+function onChannelMessage(frame) {
+  const data = frame.data || {};
+  if (data.type === "typing") {
+    setTyping(data.user, data.typing);
+  } else if (data.type === "message" && Number.isInteger(frame.seq)) {
+    setTyping(data.user, false);
+    addMessage(frame.seq, data);
+  }
+}
+
 function onFrame(frame) {
+  if (frame.event === "message") return onChannelMessage(frame);
+  if (frame.event === "presence") {
+    for (const member of frame.joined) members.set(member.connection_id, member.user_id);
+    for (const member of frame.left) members.delete(member.connection_id);
+    return renderPresence();
+  }
   switch (frame.type) {
-    case "joined":
-      $("messages").replaceChildren();
-      for (const message of frame.history) addMessage(message);
-      addSystem(`You joined #${frame.room}`);
+    case "joined": {
+      const resumed = state.attempts > 0 || seen.size > 0;
+      members.clear();
+      for (const member of frame.members) members.set(member.connection_id, member.user_id);
+      renderPresence();
+      for (const message of frame.history) onChannelMessage(message);
+      state.attempts = 0;
+      setStatus("online");
+      addSystem(resumed ? `Back in #${frame.room}` : `You joined #${frame.room}`);
       break;
-    case "presence":
-      renderPresence(frame.users);
-      break;
-    case "message":
-      setTyping(frame.user, false);
-      addMessage(frame);
-      break;
-    case "typing":
-      setTyping(frame.user, frame.typing);
-      break;
+    }
     case "error":
       addSystem(`${frame.code}: ${frame.message}`, true);
       break;
@@ -124,16 +152,14 @@ function onFrame(frame) {
   }
 }
 
-async function connect(event) {
-  event.preventDefault();
-  state.user = $("user").value.trim();
-  state.tenant = $("tenant").value.trim();
-  state.room = $("room").value.trim();
-  $("login-error").textContent = "";
-  $("connect").disabled = true;
-  const token = $("token").value.trim() || await mintDevToken(state.user, state.tenant);
+async function token() {
+  return state.pastedToken || await mintDevToken(state.user, state.tenant);
+}
+
+async function open() {
+  clearTimeout(state.retryTimer);
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${scheme}//${location.host}/?token=${encodeURIComponent(token)}`);
+  const ws = new WebSocket(`${scheme}//${location.host}/?token=${encodeURIComponent(await token())}`);
   state.ws = ws;
   let opened = false;
 
@@ -143,8 +169,8 @@ async function connect(event) {
     $("chat").hidden = false;
     $("room-name").textContent = state.room;
     $("tenant-name").textContent = `(${state.tenant})`;
-    setStatus(true);
-    send({ action: "join", room: state.room });
+    // Resume: ask only for what followed the last message shown (all kept ones at first).
+    send({ action: "join", room: state.room, after: state.lastSeq });
     $("text").focus();
   });
   ws.addEventListener("message", (message) => {
@@ -155,18 +181,46 @@ async function connect(event) {
     }
   });
   ws.addEventListener("close", (close) => {
-    setStatus(false);
-    $("connect").disabled = false;
-    if (!opened) {
-      // Browsers do not expose the handshake status; a refusal is almost always the token.
-      $("login-error").textContent = "The server refused the connection (check the token).";
-      return;
-    }
-    addSystem(`Disconnected (${close.code}${close.reason ? ` ${close.reason}` : ""})`);
+    if (state.ws !== ws) return;
     typingUsers.forEach((timer) => clearTimeout(timer));
     typingUsers.clear();
     renderTyping();
+    if (state.leaving) return setStatus("offline");
+    if (!opened && state.attempts === 0) {
+      // Browsers do not expose the handshake status; a refusal is almost always the token.
+      setStatus("offline");
+      $("connect").disabled = false;
+      $("login-error").textContent = "The server refused the connection (check the token).";
+      return;
+    }
+    if (opened) addSystem(`Connection lost (${close.code}); reconnecting…`);
+    scheduleReconnect();
   });
+}
+
+function scheduleReconnect() {
+  setStatus("reconnecting");
+  const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** state.attempts);
+  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+  state.attempts += 1;
+  state.retryTimer = setTimeout(() => open().catch(scheduleReconnect), delay);
+}
+
+async function connect(event) {
+  event.preventDefault();
+  state.user = $("user").value.trim();
+  state.tenant = $("tenant").value.trim();
+  state.room = $("room").value.trim();
+  state.pastedToken = $("token").value.trim();
+  state.leaving = false;
+  state.attempts = 0;
+  state.lastSeq = 0;
+  seen.clear();
+  members.clear();
+  $("messages").replaceChildren();
+  $("login-error").textContent = "";
+  $("connect").disabled = true;
+  await open();
 }
 
 function onKey() {
@@ -196,7 +250,11 @@ function sendMessage(event) {
 }
 
 function leave() {
+  state.leaving = true;
+  clearTimeout(state.retryTimer);
   if (state.ws) state.ws.close(1000, "Left");
+  setStatus("offline");
+  $("connect").disabled = false;
   $("chat").hidden = true;
   $("login").hidden = false;
 }

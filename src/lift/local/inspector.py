@@ -90,8 +90,16 @@ class Inspector:
 
     def connected(self, connection: dict[str, Any]) -> None:
         """A connection was accepted."""
+        connection.setdefault("channels", [])
         self.connections[connection["id"]] = connection
         self._push({"type": "connect", "connection": connection})
+
+    def channels(self, connection_id: str, channels: list[str]) -> None:
+        """The channels a connection is subscribed to (pushed when they change)."""
+        connection = self.connections.get(connection_id)
+        if connection is not None and connection.get("channels") != channels:
+            connection["channels"] = channels
+            self._push({"type": "channels", "id": connection_id, "channels": channels})
 
     def disconnected(self, connection_id: str) -> None:
         """A connection closed."""

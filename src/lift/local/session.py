@@ -223,6 +223,7 @@ class Sessions:
         gw.write_event("CONNECT", connection_id, f"{status}  {outcome.elapsed_ms:.1f} ms{who_text}")
         if gw.inspector is not None:
             gw.inspector.connected(conn.summary())
+            await self._show_channels(connection_id)
         gw.record("connect", connection_id, status=status, user=user_id, tenant=tenant_id)
         if gw.closing:  # accepted while the gateway was stopping
             gw.close_connection(conn, 1001, "Going away")
@@ -343,6 +344,16 @@ class Sessions:
             except (ConnectionError, RuntimeError):
                 continue
 
+    async def _show_channels(self, connection_id: str) -> None:
+        """Refresh the inspector's channels column of one connection (from the store)."""
+        gw = self.gateway
+        if gw.inspector is None:
+            return
+        loop = asyncio.get_running_loop()
+        channels = await loop.run_in_executor(None, gw.channels_of, connection_id)
+        if channels is not None and gw.inspector is not None:
+            gw.inspector.channels(connection_id, channels)
+
     async def _processor(self, conn: LiveConnection) -> None:
         gw = self.gateway
         while (item := await conn.inbox.get()) is not None:
@@ -355,6 +366,7 @@ class Sessions:
                 status, elapsed = 500, 0.0
             detail = f"{route_key}  {status}  {elapsed:.1f} ms  {len(body)} chars"
             gw.write_event("MESSAGE", conn.id, detail)
+            await self._show_channels(conn.id)
 
     async def _message(self, conn: LiveConnection, body: str, route_key: str) -> tuple[int, float]:
         gw = self.gateway

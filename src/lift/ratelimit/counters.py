@@ -96,9 +96,9 @@ class DynamoDBCounterStore:
 
     ``add`` is one ``UpdateItem``: ``ADD rate_count :one`` under the condition that the
     counter is absent or below the limit, so concurrent hits from any number of instances
-    are counted exactly. ``key_attribute`` is the table's partition key
-    (``connection_id`` for :class:`~lift.websocket.DynamoDBConnectionStore`'s table);
-    ``sort_key`` an ``(attribute, value)`` pair for a table with a sort key.
+    are counted exactly. ``key_attribute`` is the table's partition key and ``sort_key``
+    an ``(attribute, value)`` pair for a table with a sort key (``None`` without one); the
+    defaults fit :class:`~lift.websocket.DynamoDBConnectionStore`'s table (``pk``/``sk``).
     ``ttl_attribute`` is the table's TTL attribute. The client, region and endpoint are
     chosen as the connection store chooses them.
     """
@@ -110,8 +110,8 @@ class DynamoDBCounterStore:
         client: Any = None,
         region: str | None = None,
         endpoint_url: str | None = None,
-        key_attribute: str = "connection_id",
-        sort_key: tuple[str, str] | None = None,
+        key_attribute: str = "pk",
+        sort_key: tuple[str, str] | None = ("sk", "rate"),
         ttl_attribute: str = "expires_at",
     ) -> None:
         if not table_name:

@@ -12,6 +12,7 @@ from .._lazy import lazy_attributes
 if TYPE_CHECKING:
     from ..auth.request_authorizer import authorizer
     from .broadcast import BroadcastResult
+    from .channel import ChannelMessage, ChannelStore, Member, PublishResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .connections import ConnectionInfo, Connections
     from .context import WebSocketContext
@@ -25,12 +26,17 @@ if TYPE_CHECKING:
     )
     from .fanout import FanoutOptions, FanoutResult, Listing
     from .management import ManagementClient
-    from .options import WebSocketOptions
+    from .options import ChannelOptions, WebSocketOptions
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
 __all__ = [
     "BroadcastResult",
+    "ChannelMessage",
+    "ChannelOptions",
+    "ChannelStore",
+    "Member",
+    "PublishResult",
     "Connection",
     "ConnectionGoneError",
     "ConnectionInfo",
@@ -56,6 +62,11 @@ __all__ = [
 _MODULES = {
     "authorizer": "..auth.request_authorizer",
     "BroadcastResult": ".broadcast",
+    "ChannelMessage": ".channel",
+    "ChannelStore": ".channel",
+    "Member": ".channel",
+    "PublishResult": ".channel",
+    "ChannelOptions": ".options",
     "Connection": ".connection",
     "ConnectionStore": ".connection",
     "ConnectionStoreError": ".connection",

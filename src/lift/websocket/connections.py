@@ -2,7 +2,7 @@
 
 A WebSocket handler gets one through ``ctx.websocket`` (which knows the API from the
 event). Code that handles no WebSocket event (an SQS worker, a scheduled job) gets one
-from ``app.connections(endpoint)``.
+from ``app.connections(endpoint)``, and publishes to channels with it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ from .payload import encode_payload
 
 if TYPE_CHECKING:
     from ..observability import Logger
+    from .channel import PublishResult
+    from .channels import ChannelService
     from .connection import ConnectionStore
     from .fanout import Listing
     from .management import ManagementAPI
+    from .options import ChannelOptions
 
 __all__ = ["ConnectionInfo", "Connections"]
 
@@ -45,8 +48,9 @@ class Connections:
     Payloads: dict/list are sent as JSON, str as text, bytes as is; over 128 KiB raises
     :class:`~lift.websocket.PayloadTooLargeError` before any call. A gone connection
     raises :class:`~lift.websocket.ConnectionGoneError` (``broadcast`` reports it
-    instead) and is removed from ``store``. ``deadline`` (a :func:`time.monotonic`
-    time, such as the Lambda's remaining time) bounds every call made through a
+    instead) and is removed from ``store`` and from every channel (with presence events
+    when ``channels`` asks for them). ``deadline`` (a :func:`time.monotonic` time, such
+    as the Lambda's remaining time) bounds every call made through a
     :class:`~lift.websocket.ManagementClient`, on top of its own timeouts.
     """
 
@@ -60,6 +64,7 @@ class Connections:
         app: Any = None,
         endpoint: str | None = None,
         lambda_context: Any = None,
+        channels: ChannelOptions | None = None,
     ) -> None:
         self.api = api
         self.store = store
@@ -71,6 +76,8 @@ class Connections:
         """The Management API endpoint (carried by fan-out shards to their workers)."""
         self.lambda_context = lambda_context
         """The invocation's Lambda context (the time left bounds inline sends)."""
+        self.channel_options = channels
+        self._channels: ChannelService | None = None
 
     def _bounded(self) -> dict[str, Any]:
         """The ``deadline`` keyword for an API that takes one."""
@@ -79,6 +86,35 @@ class Connections:
         from .management import ManagementClient
 
         return {"deadline": self.deadline} if isinstance(self.api, ManagementClient) else {}
+
+    @property
+    def channels(self) -> ChannelService:
+        """Channel operations over ``store`` (500 ``NO_CHANNEL_STORE`` without one)."""
+        if self._channels is None:
+            from .channels import ChannelService, require_channel_store
+
+            self._channels = ChannelService(
+                self, require_channel_store(self.store), self.channel_options
+            )
+        return self._channels
+
+    def deliver(
+        self, connection_ids: Iterable[str], payload: bytes, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send an encoded payload to every id; nothing is pruned (the callers do it).
+
+        The one function through which broadcasts, publishes and presence events reach
+        ``@connections``.
+        """
+        return broadcast(self.api, connection_ids, payload, workers=workers, deadline=self.deadline)
+
+    def publish(self, channel: str, data: Any, *, tenant_id: str | None = None) -> PublishResult:
+        """Publish ``data`` to every subscriber of ``channel`` in ``tenant_id``.
+
+        For code that handles no WebSocket event (a worker); handlers use
+        ``ctx.websocket.publish``. Gone subscribers are pruned.
+        """
+        return self.channels.publish(tenant_id or None, channel, data)
 
     def send(self, connection_id: str, data: Any) -> None:
         """Send ``data`` to one connection."""
@@ -133,9 +169,7 @@ class Connections:
     ) -> BroadcastResult:
         """Send encoded ``payload`` from this invocation (no queue, no time check)."""
         with span("lift.connections.broadcast") as handle:
-            result = broadcast(
-                self.api, connection_ids, payload, workers=workers, deadline=self.deadline
-            )
+            result = self.deliver(connection_ids, payload, workers=workers)
             if handle is not None:
                 _counts(handle, result)
         if result.gone:
@@ -189,9 +223,14 @@ class Connections:
         )
 
     def prune(self, connection_ids: list[str]) -> None:
-        """Remove gone connections from the store (best effort, failures logged)."""
+        """Remove gone connections from the store and their channels (failures logged)."""
         store = self.store
         if store is None:
+            return
+        from .channel import ChannelStore
+
+        if isinstance(store, ChannelStore):
+            self.channels.forget(connection_ids)
             return
         for connection_id in connection_ids:
             try:

@@ -12,12 +12,17 @@ from .connections import ConnectionInfo, Connections
 
 if TYPE_CHECKING:
     from ..context import Context
+    from .channel import ChannelMessage, Member, PublishResult
+    from .channels import ChannelService
     from .connection import Connection, ConnectionStore
     from .options import WebSocketOptions
 
 __all__ = ["ConnectionInfo", "WebSocketContext"]
 
 _MISSING: Any = object()
+
+CONNECTION_METADATA_MAX = 8192
+"""The largest connection metadata ``update_metadata`` writes, in bytes of compact JSON."""
 
 
 def _epoch_ms(value: Any) -> datetime | None:
@@ -47,6 +52,7 @@ class WebSocketContext:
         self._connections: Connections | None = None
         self.metadata: dict[str, Any] = {}
         """Saved with the connection on ``$connect`` when connections are tracked."""
+        self._pending: list[tuple[str, dict[str, Any]]] = []
 
     # -- facts about the event -------------------------------------------------
     @property
@@ -229,6 +235,7 @@ class WebSocketContext:
                 api = client_for(self.management_endpoint, self.region)
             from .management.policy import lambda_deadline
 
+            options = self.options
             self._connections = Connections(
                 api,
                 self.store,
@@ -237,6 +244,7 @@ class WebSocketContext:
                 app=app,
                 endpoint=self._endpoint_or_none(),
                 lambda_context=self.ctx.lambda_context,
+                channels=options.channels if options is not None else None,
             )
         return self._connections
 
@@ -280,6 +288,152 @@ class WebSocketContext:
     def connection_info(self, connection_id: str | None = None) -> ConnectionInfo:
         """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
         return self.connections.connection_info(connection_id or self.connection_id)
+
+    # -- channels ----------------------------------------------------------------------
+    @property
+    def channels(self) -> ChannelService:
+        """The app's channel operations (the store keeps them; 500 without a store)."""
+        return self.connections.channels
+
+    def subscribe(self, channel: str, *, metadata: dict[str, Any] | None = None) -> Member:
+        """Subscribe this connection to ``channel`` of its tenant.
+
+        ``ChannelOptions.authorize`` decides first (403 ``CHANNEL_FORBIDDEN``). On
+        ``$connect`` with ``auto_connections`` the subscription is written right after the
+        connection is saved; later, the connection must be in the store (409 otherwise).
+        Subscribing again updates ``metadata``.
+        """
+        from .channel import Member, validate_channel, validate_metadata
+        from .channels import require_channel_store
+
+        validate_channel(channel)
+        metadata = validate_metadata(metadata)
+        require_channel_store(self.store)
+        options = self.options
+        channel_options = options.channels if options is not None else None
+        authorize = channel_options.authorize if channel_options is not None else None
+        if authorize is not None and not authorize(self.ctx, channel):
+            raise LiftError(
+                403, "CHANNEL_FORBIDDEN", "This connection may not subscribe to that channel"
+            )
+        if self.is_connect and options is not None and options.auto_connections:
+            self._pending = [p for p in self._pending if p[0] != channel]
+            self._pending.append((channel, dict(metadata or {})))
+            return Member(
+                connection_id=self.connection_id,
+                user_id=self.ctx.user_id,
+                metadata=dict(metadata or {}),
+                channel=channel,
+                tenant_id=self.ctx.tenant_id,
+            )
+        return self.channels.subscribe(self._subscriber(), channel, metadata)
+
+    def unsubscribe(self, channel: str) -> bool:
+        """Leave ``channel``; whether this connection was subscribed."""
+        from .channel import validate_channel
+
+        validate_channel(channel)
+        if self.is_connect:
+            before = len(self._pending)
+            self._pending = [p for p in self._pending if p[0] != channel]
+            if len(self._pending) != before:
+                return True
+        return self.channels.unsubscribe(self.connection_id, self._tenant(), channel)
+
+    def subscriptions(self) -> list[str]:
+        """The channels this connection is subscribed to, sorted."""
+        pending = [channel for channel, _ in self._pending]
+        stored = self.channels.store.channels_of(self.connection_id)
+        return sorted({*stored, *pending})
+
+    def publish(
+        self, channel: str, data: Any, *, exclude_self: bool = False, ephemeral: bool = False
+    ) -> PublishResult:
+        """Send ``data`` (a JSON value) to every subscriber of ``channel`` in this tenant.
+
+        Subscribers get ``{"event": "message", "channel", "seq", "data"}``; ``seq`` is the
+        channel's sequence number when it keeps history (``None`` for an ``ephemeral``
+        message, which is not kept). Gone subscribers are pruned.
+        """
+        exclude = (self.connection_id,) if exclude_self else ()
+        return self.channels.publish(
+            self._tenant(), channel, data, exclude=exclude, ephemeral=ephemeral
+        )
+
+    def members(self, channel: str) -> list[Member]:
+        """The live subscribers of ``channel`` in this tenant (one per connection)."""
+        return self.channels.members(self._tenant(), channel)
+
+    def history(self, channel: str, *, after: int = 0, limit: int = 100) -> list[ChannelMessage]:
+        """Kept messages of ``channel`` with ``seq > after``, oldest first."""
+        return self.channels.history(self._tenant(), channel, after=after, limit=limit)
+
+    def update_metadata(self, **fields: Any) -> None:
+        """Merge ``fields`` into this connection's stored metadata (and ``self.metadata``).
+
+        On ``$connect`` the metadata is saved with the connection; later the stored
+        record is updated (409 ``NOT_CONNECTED`` when there is none).
+        """
+        from .channel import validate_metadata
+
+        validate_metadata({**self.metadata, **fields}, CONNECTION_METADATA_MAX)
+        self.metadata.update(fields)
+        if self.is_connect:
+            return
+        store = self.store
+        from .channels import require_channel_store
+
+        updated = require_channel_store(store).update_metadata(self.connection_id, fields)
+        if updated is None:
+            raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
+        self._connection = updated
+
+    def complete_connect(self, record: Connection) -> None:
+        """Write the subscriptions made on ``$connect`` (called once the record is saved)."""
+        pending, self._pending = self._pending, []
+        self._connection = record
+        for channel, metadata in pending:
+            self.channels.subscribe(record, channel, metadata)
+
+    def forget_connection(self) -> None:
+        """Remove this connection from the store and every channel (``$disconnect``).
+
+        Leaves are announced when ``ChannelOptions.presence_events`` is on. Without a way
+        to reach ``@connections`` the record is still deleted.
+        """
+        store = self.store
+        if store is None:
+            return
+        options = self.options
+        if options is None or options.channels is None or not options.channels.presence_events:
+            store.delete(self.connection_id)  # no announcement: no @connections client needed
+            return
+        try:
+            connections = self.connections
+        except Exception:  # no endpoint or client: leave quietly rather than not at all
+            self.ctx.logger.exception("No @connections client to announce the leave")
+            store.delete(self.connection_id)
+            return
+        connections.prune([self.connection_id])
+
+    def _tenant(self) -> str | None:
+        """The tenant that scopes channels: the identity's, else the stored record's."""
+        if self.ctx.tenant_id:
+            return self.ctx.tenant_id
+        record = None if self.is_connect else self.connection
+        return record.tenant_id if record is not None else None
+
+    def _subscriber(self) -> Connection:
+        from dataclasses import replace
+
+        record = self.connection
+        if record is None:
+            raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
+        return replace(
+            record,
+            user_id=self.ctx.user_id or record.user_id,
+            tenant_id=self.ctx.tenant_id or record.tenant_id,
+        )
 
     def __repr__(self) -> str:
         return f"<WebSocketContext {self.event_type} {self.route_key} {self.connection_id}>"

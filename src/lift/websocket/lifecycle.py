@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -75,13 +76,17 @@ def connection_lifecycle(handler: Handler) -> Handler:
             if response.ok:
                 store = ctx.websocket.store
                 if store is not None:
+                    record = connection_record(ctx)
                     try:
                         with span(
                             "lift.store.save", {"lift.connection_id": ctx.websocket.connection_id}
                         ):
-                            store.save(connection_record(ctx))
+                            store.save(record)
+                        ctx.websocket.complete_connect(record)  # subscriptions made on $connect
                     except Exception:
                         ctx.logger.exception("Could not save the connection; refusing it")
+                        with contextlib.suppress(Exception):
+                            store.delete(record.connection_id)
                         raise LiftError(
                             503, "CONNECTION_STORE_ERROR", "The connection could not be registered"
                         ) from None
@@ -98,10 +103,8 @@ def connection_lifecycle(handler: Handler) -> Handler:
 
 def _forget(ctx: Context) -> None:
     try:
-        store = ctx.websocket.store
-        if store is not None:
-            connection_id = ctx.websocket.connection_id
-            with span("lift.store.delete", {"lift.connection_id": connection_id}):
-                store.delete(connection_id)
+        connection_id = ctx.websocket.connection_id
+        with span("lift.store.delete", {"lift.connection_id": connection_id}):
+            ctx.websocket.forget_connection()  # the record and every channel subscription
     except Exception:
         ctx.logger.exception("Could not delete the connection record on $disconnect")

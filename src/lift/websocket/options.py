@@ -1,15 +1,44 @@
-"""WebSocketOptions: how an App treats WebSocket events."""
+"""WebSocketOptions and ChannelOptions: how an App treats WebSocket events and channels."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..types import Handler
     from .fanout import FanoutOptions
 
-__all__ = ["WebSocketOptions"]
+__all__ = ["ChannelOptions", "WebSocketOptions"]
+
+HISTORY_MAX = 10_000
+"""The most messages a channel may keep."""
+
+
+@dataclass
+class ChannelOptions:
+    """How channels behave (one set of options for every channel of the app).
+
+    ``authorize(ctx, channel) -> bool``, when set, decides whether the connection of
+    ``ctx`` may subscribe to ``channel`` (a refusal is 403 ``CHANNEL_FORBIDDEN``).
+    ``presence_events`` publishes joins and leaves to the channel's members. ``history``
+    keeps the last N messages of each channel (0: no history, no sequence numbers) for
+    ``history_ttl``.
+    """
+
+    authorize: Callable[[Context, str], bool] | None = None
+    presence_events: bool = False
+    history: int = 0
+    history_ttl: timedelta = timedelta(hours=24)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.history, bool) or not 0 <= self.history <= HISTORY_MAX:
+            raise ValueError(f"history must be an int from 0 to {HISTORY_MAX}")
+        if self.history_ttl <= timedelta(0):
+            raise ValueError("history_ttl must be positive")
 
 
 @dataclass
@@ -22,6 +51,7 @@ class WebSocketOptions:
     ``@connections`` calls go. ``route_selection`` is the API's route selection
     expression (used by the local gateway, the test client and the deploy template).
     ``fanout`` sends to many connections through a queue (see :class:`FanoutOptions`).
+    ``channels`` configures channels (subscriptions live in ``store``).
     """
 
     auto_connections: bool = False
@@ -31,3 +61,4 @@ class WebSocketOptions:
     region: str | None = None
     route_selection: str = "$request.body.action"
     fanout: FanoutOptions | None = None
+    channels: ChannelOptions | None = None

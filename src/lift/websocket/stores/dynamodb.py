@@ -1,8 +1,10 @@
-"""DynamoDBConnectionStore: connections in a DynamoDB table, one item per connection.
+"""DynamoDBConnectionStore: connections and channels in one DynamoDB table.
 
-Item layout (low-level attribute values)::
+The table's key is ``pk`` (partition, S) and ``sk`` (sort, S). A connection's record is
+the item ``pk = "c#<connection_id>"``, ``sk = "#"`` (channel items: see
+:mod:`.dynamodb_channels`). Record attributes (low-level attribute values)::
 
-    connection_id  S  partition key
+    connection_id  S  the connection's id
     user_id        S  key of the sparse GSI ``by_user``; absent for anonymous connections
     tenant_id      S  key of the sparse GSI ``by_tenant``; absent when there is no tenant
     connected_at   S  ISO 8601, UTC
@@ -23,20 +25,29 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from ..connection import Connection, ConnectionStoreError, utc_now
+from .dynamodb_channels import (
+    KEY_ATTRIBUTE,
+    RECORD_SORT,
+    SORT_ATTRIBUTE,
+    DynamoDBChannels,
+    aws_call,
+    record_key,
+)
 
 __all__ = [
     "table_definition",
     "ENDPOINT_ENV",
     "KEY_ATTRIBUTE",
+    "SORT_ATTRIBUTE",
     "TENANT_ATTRIBUTE",
     "TENANT_INDEX",
     "TTL_ATTRIBUTE",
@@ -49,8 +60,6 @@ __all__ = [
 #: Environment variable naming a DynamoDB endpoint (DynamoDB Local, moto) for development.
 ENDPOINT_ENV = "LIFT_DYNAMODB_ENDPOINT"
 
-KEY_ATTRIBUTE = "connection_id"
-"""The table's partition key."""
 USER_ATTRIBUTE = "user_id"
 TENANT_ATTRIBUTE = "tenant_id"
 TTL_ATTRIBUTE = "expires_at"
@@ -59,6 +68,8 @@ USER_INDEX = "by_user"
 """Sparse GSI keyed by ``user_id``."""
 TENANT_INDEX = "by_tenant"
 """Sparse GSI keyed by ``tenant_id``."""
+
+_METADATA_ATTEMPTS = 12
 
 _CLIENTS: dict[tuple[str | None, str | None], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
@@ -84,22 +95,8 @@ def _shared_client(region: str | None, endpoint_url: str | None) -> Any:
         return client
 
 
-@contextmanager
-def _aws_call(operation: str) -> Iterator[None]:
-    """Turn botocore failures into :class:`ConnectionStoreError`, chaining the original."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        raise ConnectionStoreError(operation, code) from exc
-    except BotoCoreError as exc:
-        raise ConnectionStoreError(operation) from exc
-
-
 def table_definition() -> dict[str, Any]:
-    """Billing, keys and both sparse indexes of the connections table.
+    """Billing, keys and both sparse indexes of the connections (and channels) table.
 
     ``create_table`` passes it to DynamoDB and ``lift template`` puts it in the
     CloudFormation table, so the two can never differ. TTL is set separately.
@@ -108,9 +105,12 @@ def table_definition() -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in (KEY_ATTRIBUTE, USER_ATTRIBUTE, TENANT_ATTRIBUTE)
+            for name in (KEY_ATTRIBUTE, SORT_ATTRIBUTE, USER_ATTRIBUTE, TENANT_ATTRIBUTE)
         ],
-        "KeySchema": [{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        "KeySchema": [
+            {"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"},
+            {"AttributeName": SORT_ATTRIBUTE, "KeyType": "RANGE"},
+        ],
         "GlobalSecondaryIndexes": [
             {
                 "IndexName": index,
@@ -122,8 +122,8 @@ def table_definition() -> dict[str, Any]:
     }
 
 
-class DynamoDBConnectionStore:
-    """Connections in the DynamoDB table ``table_name``.
+class DynamoDBConnectionStore(DynamoDBChannels):
+    """Connections (and their channels) in the DynamoDB table ``table_name``.
 
     ``ttl`` sets ``expires_at`` for connections saved without one (``connected_at + ttl``;
     API Gateway closes a connection after 2 hours). ``client`` is a boto3 ``dynamodb``
@@ -137,7 +137,9 @@ class DynamoDBConnectionStore:
     read. ``get`` and ``count_active`` are strongly consistent; ``list_by_user`` and
     ``list_by_tenant`` read global secondary indexes, which are eventually consistent, so a
     connection saved a moment ago may be missing from them briefly. Failures raise
-    :class:`ConnectionStoreError` (503) with a generic message.
+    :class:`ConnectionStoreError` (503) with a generic message. Channel operations
+    (:class:`~lift.websocket.channel.ChannelStore`) are described in
+    :mod:`.dynamodb_channels`; ``delete`` removes the connection from every channel.
     """
 
     def __init__(
@@ -167,7 +169,7 @@ class DynamoDBConnectionStore:
     def client(self) -> Any:
         """The low-level boto3 ``dynamodb`` client this store uses."""
         if self._client is None:
-            with _aws_call("CreateClient"):
+            with aws_call("CreateClient"):
                 self._client = _shared_client(self._region, self._endpoint_url)
         return self._client
 
@@ -176,18 +178,16 @@ class DynamoDBConnectionStore:
     def save(self, connection: Connection) -> None:
         """Write the item (``PutItem``), replacing any previous record of this id."""
         item = self._to_item(connection)
-        with _aws_call("PutItem"):
+        with aws_call("PutItem"):
             self.client.put_item(TableName=self.table_name, Item=item)
 
     def get(self, connection_id: str) -> Connection | None:
         """The record (strongly consistent read), or ``None`` when absent or expired."""
         if not connection_id:
             return None
-        with _aws_call("GetItem"):
+        with aws_call("GetItem"):
             response = self.client.get_item(
-                TableName=self.table_name,
-                Key={"connection_id": {"S": connection_id}},
-                ConsistentRead=True,
+                TableName=self.table_name, Key=record_key(connection_id), ConsistentRead=True
             )
         item = response.get("Item")
         if item is None:
@@ -196,13 +196,49 @@ class DynamoDBConnectionStore:
         return None if connection.is_expired(self._clock()) else connection
 
     def delete(self, connection_id: str) -> None:
-        """Remove the item (``DeleteItem``); deleting an absent item is not an error."""
-        if not connection_id:
-            return
-        with _aws_call("DeleteItem"):
-            self.client.delete_item(
-                TableName=self.table_name, Key={"connection_id": {"S": connection_id}}
-            )
+        """Remove the record and every subscription; deleting an absent one is not an error."""
+        self.remove_connection(connection_id)
+
+    def update_metadata(self, connection_id: str, fields: dict[str, Any]) -> Connection | None:
+        """Merge ``fields`` into the record's metadata (``None`` when there is no record).
+
+        A read, then an ``UpdateItem`` conditioned on the metadata read, retried when
+        another writer got there first, so concurrent updates never lose each other.
+        """
+        if not isinstance(fields, dict):
+            raise TypeError("metadata must be a dict")
+        for attempt in range(_METADATA_ATTEMPTS):
+            if attempt:  # another writer got there first: back off (full jitter), then reread
+                time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311
+            current = self.get(connection_id)
+            if current is None:
+                return None
+            old_text = json.dumps(current.metadata, separators=(",", ":"), allow_nan=False)
+            merged = {**current.metadata, **fields}
+            try:
+                new_text = json.dumps(merged, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise TypeError("metadata must be JSON-serialisable") from exc
+            from botocore.exceptions import ClientError
+
+            try:
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=record_key(connection_id),
+                    UpdateExpression="SET metadata = :new",
+                    ConditionExpression="metadata = :old",
+                    ExpressionAttributeValues={":new": {"S": new_text}, ":old": {"S": old_text}},
+                )
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code == "ConditionalCheckFailedException":
+                    continue
+                raise ConnectionStoreError("UpdateItem", code) from exc
+            except Exception as exc:
+                raise ConnectionStoreError("UpdateItem") from exc
+            current.metadata = merged
+            return current
+        raise ConnectionStoreError("UpdateItem", "ConditionalCheckFailedException")
 
     def list_by_user(self, user_id: str) -> Iterator[Connection]:
         """Every live connection of ``user_id``, read page by page from ``by_user``."""
@@ -216,10 +252,11 @@ class DynamoDBConnectionStore:
         """The exact number of unexpired connections.
 
         A strongly consistent ``Scan`` with ``Select=COUNT`` and the filter
-        ``expires_at > now``, followed to the last page. Its cost is O(table size): every
-        item (expired ones the TTL sweeper has not removed yet included) is read, so one
-        count consumes about one read unit per 4 KB of table and one request per MB. It is
-        meant for dashboards and checks, not the per-message path.
+        ``sk = "#" AND expires_at > now`` (records only), followed to the last page. Its cost
+        is O(table size): every item (channel items, and expired ones the TTL sweeper has
+        not removed yet, included) is read, so one count consumes about one read unit per
+        4 KB of table and one request per MB. It is meant for dashboards and checks, not
+        the per-message path.
 
         No counter item is kept: TTL deletions happen without any call through this store,
         and a repeated delete or an overwrite would have to be told apart from a new
@@ -229,15 +266,18 @@ class DynamoDBConnectionStore:
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "Select": "COUNT",
-            # other items share the table (rate counters, fan-out progress): count
-            # connection records only
-            "FilterExpression": "expires_at > :now AND attribute_exists(connected_at)",
-            "ExpressionAttributeValues": {":now": {"N": str(self._now_epoch())}},
+            # Channel items, rate-limit counters and fan-out progress share the table:
+            # count connection records only.
+            "FilterExpression": "sk = :record AND expires_at > :now",
+            "ExpressionAttributeValues": {
+                ":now": {"N": str(self._now_epoch())},
+                ":record": {"S": RECORD_SORT},
+            },
             "ConsistentRead": True,
         }
         total = 0
         while True:
-            with _aws_call("Scan"):
+            with aws_call("Scan"):
                 page = self.client.scan(**params)
             total += int(page.get("Count", 0))
             last_key = page.get("LastEvaluatedKey")
@@ -257,14 +297,14 @@ class DynamoDBConnectionStore:
         from botocore.exceptions import ClientError
 
         client = self.client
-        with _aws_call("CreateTable"):
+        with aws_call("CreateTable"):
             try:
                 client.create_table(TableName=self.table_name, **table_definition())
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
                     raise
         self._wait_active(timeout)
-        with _aws_call("UpdateTimeToLive"):
+        with aws_call("UpdateTimeToLive"):
             description = client.describe_time_to_live(TableName=self.table_name)
             status = description.get("TimeToLiveDescription", {}).get("TimeToLiveStatus")
             if status not in ("ENABLED", "ENABLING"):
@@ -276,7 +316,7 @@ class DynamoDBConnectionStore:
     def _wait_active(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            with _aws_call("DescribeTable"):
+            with aws_call("DescribeTable"):
                 table = self.client.describe_table(TableName=self.table_name)["Table"]
             statuses = [table.get("TableStatus")] + [
                 index.get("IndexStatus") for index in table.get("GlobalSecondaryIndexes", [])
@@ -308,7 +348,7 @@ class DynamoDBConnectionStore:
             },
         }
         while True:
-            with _aws_call("Query"):
+            with aws_call("Query"):
                 page = self.client.query(**params)
             for item in page.get("Items", []):
                 yield _from_item(item)
@@ -316,9 +356,6 @@ class DynamoDBConnectionStore:
             if not last_key:
                 return
             params["ExclusiveStartKey"] = last_key
-
-    def _now_epoch(self) -> int:
-        return math.floor(self._clock().timestamp())
 
     def _to_item(self, connection: Connection) -> dict[str, dict[str, str]]:
         if not connection.connection_id:
@@ -335,6 +372,7 @@ class DynamoDBConnectionStore:
         except (TypeError, ValueError) as exc:
             raise TypeError("Connection claims and metadata must be JSON-serialisable") from exc
         item = {
+            **record_key(connection.connection_id),
             "connection_id": {"S": connection.connection_id},
             "connected_at": {"S": connected_at.astimezone(timezone.utc).isoformat()},
             "claims": {"S": claims},

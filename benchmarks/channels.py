@@ -1,0 +1,189 @@
+"""Publish to one channel's subscribers: listing them from DynamoDB, then delivering.
+
+A child process serves DynamoDB (moto's server) and ``@connections`` (a local server that
+adds a fixed latency to every call), as AWS would, outside the measuring process. The
+channel has N subscribers in the connection table. Measured, median of repeats:
+
+* list: reading the subscribers' ids (``store.member_ids``, the strongly consistent, paged
+  ``Query`` publish makes);
+* deliver: posting to those ids (``Connections.deliver``, the function publish uses);
+* publish: ``Connections.publish`` (list + deliver);
+* broadcast: ``Connections.broadcast`` to the same ids (a caller that already has them).
+
+Target: listing adds at most 25% to the delivery time (list / broadcast <= 0.25).
+
+    python benchmarks/channels.py [--subscribers 1000] [--latency-ms 5] [--quick] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+STAGE = "bench"
+TABLE = "channels-bench"
+REGION = "eu-west-1"
+TARGET = 0.25
+
+
+def serve(subscribers: int, latency: float) -> None:
+    """Child process: moto's server and a ConnectionsServer with ``subscribers`` open ids."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    registry = MemoryConnectionRegistry()
+    for index in range(subscribers):
+        registry.open(f"conn-{index}")
+    server = ConnectionsServer(registry, stage=STAGE, latency=latency).start()
+    print(
+        json.dumps({"endpoint": server.endpoint, "dynamodb": f"http://{host}:{port}"}), flush=True
+    )
+    sys.stdin.read()  # until the parent closes our stdin
+    server.stop()
+    moto.stop()
+
+
+def timed(func: Callable[[], Any], repeats: int) -> float:
+    """The median wall time of ``func`` over ``repeats`` calls, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return float(statistics.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="100 subscribers, 3 repeats")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(int(args.serve[0]), float(args.serve[1]))
+        return
+    subscribers = 100 if args.quick else args.subscribers
+    repeats = 3 if args.quick else args.repeats
+    latency = args.latency_ms / 1000
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_REGION", REGION),
+    ):
+        os.environ.setdefault(name, value)
+
+    import boto3
+
+    from lift.observability import default_logger
+    from lift.websocket.connection import Connection
+    from lift.websocket.connections import Connections
+    from lift.websocket.management import ManagementClient
+    from lift.websocket.options import ChannelOptions
+    from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
+
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(subscribers), str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    urls = json.loads(child.stdout.readline())
+    try:
+        ddb = boto3.session.Session().client(
+            "dynamodb", region_name=REGION, endpoint_url=urls["dynamodb"]
+        )
+        store = DynamoDBConnectionStore(TABLE, client=ddb)
+        store.create_table()
+
+        def join(index: int) -> None:
+            connection = Connection(f"conn-{index}", user_id=f"user-{index}", tenant_id="acme")
+            store.save(connection)
+            store.subscribe(connection, "prices", {"plan": "pro"})
+
+        with ThreadPoolExecutor(8) as pool:  # setup only: not measured
+            list(pool.map(join, range(subscribers)))
+        client = ManagementClient(urls["endpoint"], REGION)
+        connections = Connections(
+            client, store, default_logger(), channels=ChannelOptions(presence_events=True)
+        )
+        data = {"symbol": "LIFT", "price": 42.5}
+        payload = json.dumps(data).encode()
+        ids = [m.connection_id for m in store.members("acme", "prices")]
+        assert len(ids) == subscribers
+        connections.deliver(ids[:64], payload)  # warm the client, its pool and threads
+
+        listing = timed(lambda: list(store.member_ids("acme", "prices")), repeats)
+        delivery = timed(lambda: connections.deliver(ids, payload), repeats)
+        broadcast = timed(lambda: connections.broadcast(ids, data), repeats)
+        publish = timed(lambda: connections.publish("prices", data, tenant_id="acme"), repeats)
+        result = connections.publish("prices", data, tenant_id="acme")
+        assert len(result.delivered) == subscribers and result.ok, result
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=20)
+
+    ratio = listing / broadcast
+    overhead = publish / broadcast
+    checks = [
+        {
+            "name": "channels: list / broadcast",
+            "value": round(ratio, 3),
+            "comparison": "<=",
+            "target": TARGET,
+            "verdict": "PASS" if ratio <= TARGET else "FAIL",
+        }
+    ]
+    document = {
+        "subscribers": subscribers,
+        "latency_ms": args.latency_ms,
+        "repeats": repeats,
+        "list_ms": round(listing * 1000, 3),
+        "deliver_ms": round(delivery * 1000, 3),
+        "publish_ms": round(publish * 1000, 3),
+        "broadcast_ms": round(broadcast * 1000, 3),
+        "list_over_broadcast": round(ratio, 3),
+        "publish_over_broadcast": round(overhead, 3),
+        "checks": checks,
+    }
+    if args.json:
+        print(json.dumps(document))
+        return
+    rows: list[tuple[str, str]] = [
+        ("subscribers", str(subscribers)),
+        ("@connections latency per call", f"{args.latency_ms:.1f} ms"),
+        ("list subscribers (DynamoDB)", f"{listing * 1000:.0f} ms"),
+        ("deliver to them", f"{delivery * 1000:.0f} ms"),
+        ("publish (list + deliver)", f"{publish * 1000:.0f} ms"),
+        ("broadcast to the same ids", f"{broadcast * 1000:.0f} ms"),
+    ]
+    for name, value in rows:
+        print(f"{name:<32} {value}")
+    print(f"publish / broadcast: {overhead:.2f}x")
+    print(
+        f"list / broadcast: {ratio:.2f} (target <= {TARGET}): "
+        f"{'PASS' if ratio <= TARGET else 'FAIL'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

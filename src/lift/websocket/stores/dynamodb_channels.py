@@ -1,0 +1,410 @@
+"""Channel subscriptions and history in the connections table (DynamoDB).
+
+Items (``ck`` is ``"<channel>#<tenant>"``; a channel name never holds ``#``, so the
+key is unambiguous, and a connection without a tenant has an empty tenant part)::
+
+    pk = "c#<connection_id>"  sk = "#"            the connection's record
+    pk = "c#<connection_id>"  sk = "s#<ck>"       one per channel of the connection
+    pk = "m#<ck>"             sk = <connection_id> one per subscriber of the channel
+    pk = "h#<ck>"             sk = "~seq"          the channel's sequence counter
+    pk = "h#<ck>"             sk = <seq, 20 digits> one per kept message
+
+Access patterns, all strongly consistent ``GetItem``/``Query`` on the base table:
+
+* subscribers of a channel (publish, members): ``Query pk = "m#<ck>"``, page by page;
+  100,000 subscribers of ~150 bytes are ~15 pages of 1 MB;
+* channels of a connection (subscriptions, cleanup): ``Query pk = "c#<id>"``; a
+  connection in 50 channels is one page;
+* next sequence number: ``UpdateItem ADD seq 1`` on the counter (atomic);
+* history after a seq: ``Query pk = "h#<ck>" AND sk BETWEEN <after+1> AND <max>``.
+
+Subscription items carry the connection's ``expires_at`` (the table's TTL attribute), so
+they expire with the connection. Their user and tenant are kept as ``member_user`` and
+``member_tenant``, never ``user_id``/``tenant_id``, so they stay out of the sparse indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..channel import ChannelMessage, Member
+from ..connection import Connection, ConnectionStoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "CleanupIncompleteError",
+    "KEY_ATTRIBUTE",
+    "RECORD_SORT",
+    "SORT_ATTRIBUTE",
+    "DynamoDBChannels",
+    "aws_call",
+    "channel_key",
+    "record_key",
+]
+
+KEY_ATTRIBUTE = "pk"
+"""The table's partition key."""
+SORT_ATTRIBUTE = "sk"
+"""The table's sort key."""
+RECORD_SORT = "#"
+"""The sort key of a connection's record (its channel items sort after it)."""
+
+_COUNTER_SORT = "~seq"
+_SEQ_DIGITS = 20
+_SEQ_MAX = 10**_SEQ_DIGITS - 1
+_BATCH = 25
+_BATCH_ATTEMPTS = 8
+
+
+@contextmanager
+def aws_call(operation: str) -> Iterator[None]:
+    """Turn botocore failures into :class:`ConnectionStoreError`, chaining the original."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        raise ConnectionStoreError(operation, code) from exc
+    except BotoCoreError as exc:
+        raise ConnectionStoreError(operation) from exc
+
+
+class CleanupIncompleteError(ConnectionStoreError):
+    """A connection's cleanup stopped after removing ``removed``; a retry finishes it."""
+
+    def __init__(self, operation: str, aws_code: str, removed: list[Member]) -> None:
+        super().__init__(operation, aws_code)
+        self.removed = removed
+
+
+def record_key(connection_id: str) -> dict[str, dict[str, str]]:
+    """The key of a connection's record item."""
+    return {KEY_ATTRIBUTE: {"S": "c#" + connection_id}, SORT_ATTRIBUTE: {"S": RECORD_SORT}}
+
+
+def channel_key(tenant_id: str | None, channel: str) -> str:
+    """``"<channel>#<tenant>"``: one channel of one tenant."""
+    return f"{channel}#{tenant_id or ''}"
+
+
+def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    return {KEY_ATTRIBUTE: {"S": pk}, SORT_ATTRIBUTE: {"S": sk}}
+
+
+def _seq_sort(seq: int) -> str:
+    return f"{seq:0{_SEQ_DIGITS}d}"
+
+
+def _epoch(value: datetime) -> int:
+    return math.floor(value.timestamp())
+
+
+class DynamoDBChannels:
+    """The :class:`~lift.websocket.channel.ChannelStore` half of the DynamoDB store."""
+
+    table_name: str
+    ttl: timedelta
+    _clock: Callable[[], datetime]
+
+    @property
+    def client(self) -> Any:  # pragma: no cover - provided by the store
+        raise NotImplementedError
+
+    def subscribe(
+        self, connection: Connection, channel: str, metadata: dict[str, Any]
+    ) -> tuple[Member, bool]:
+        """Write the connection's channel item, then the channel's member item.
+
+        Re-subscribing updates the metadata and keeps ``joined_at``; the result says
+        whether the subscription is new.
+        """
+        tenant = connection.tenant_id or None
+        ck = channel_key(tenant, channel)
+        now = self._clock()
+        connected_at = _aware(connection.connected_at)
+        expires_at = (
+            _aware(connection.expires_at)
+            if connection.expires_at is not None
+            else connected_at + self.ttl
+        )
+        try:
+            metadata_text = json.dumps(metadata, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("metadata must be JSON-serialisable") from exc
+        values: dict[str, Any] = {
+            ":cid": {"S": connection.connection_id},
+            ":channel": {"S": channel},
+            ":now": {"S": now.astimezone(timezone.utc).isoformat()},
+            ":metadata": {"S": metadata_text},
+            ":expires": {"N": str(_epoch(expires_at))},
+        }
+        sets = [
+            "connection_id = :cid",
+            "channel = :channel",
+            "joined_at = if_not_exists(joined_at, :now)",
+            "metadata = :metadata",
+            "expires_at = :expires",
+        ]
+        if connection.user_id:
+            values[":user"] = {"S": connection.user_id}
+            sets.append("member_user = :user")
+        if tenant:
+            values[":tenant"] = {"S": tenant}
+            sets.append("member_tenant = :tenant")
+        update = "SET " + ", ".join(sets)
+        client = self.client
+        with aws_call("UpdateItem"):
+            # The connection's item first: cleanup finds a subscription through it.
+            client.update_item(
+                TableName=self.table_name,
+                Key=_key("c#" + connection.connection_id, "s#" + ck),
+                UpdateExpression=update,
+                ExpressionAttributeValues=values,
+            )
+            response = client.update_item(
+                TableName=self.table_name,
+                Key=_key("m#" + ck, connection.connection_id),
+                UpdateExpression=update,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        old = response.get("Attributes")
+        member = Member(
+            connection_id=connection.connection_id,
+            user_id=connection.user_id or None,
+            joined_at=_member(old).joined_at if old else now,
+            metadata=json.loads(metadata_text),
+            channel=channel,
+            tenant_id=tenant,
+            expires_at=datetime.fromtimestamp(_epoch(expires_at), timezone.utc),
+        )
+        return member, not old
+
+    def unsubscribe(self, connection_id: str, tenant_id: str | None, channel: str) -> Member | None:
+        """Delete the member item (reporting it), then the connection's channel item."""
+        ck = channel_key(tenant_id, channel)
+        client = self.client
+        with aws_call("DeleteItem"):
+            response = client.delete_item(
+                TableName=self.table_name,
+                Key=_key("m#" + ck, connection_id),
+                ReturnValues="ALL_OLD",
+            )
+            client.delete_item(TableName=self.table_name, Key=_key("c#" + connection_id, "s#" + ck))
+        old = response.get("Attributes")
+        return _member(old) if old else None
+
+    def channels_of(self, connection_id: str) -> list[str]:
+        """The connection's live channels, sorted (one ``Query`` of its partition)."""
+        now = self._now_epoch()
+        return sorted(
+            item["channel"]["S"]
+            for item in self._query_items(
+                "c#" + connection_id, begins_with="s#", attributes="channel, expires_at"
+            )
+            if _live(item, now)
+        )
+
+    def members(
+        self, tenant_id: str | None, channel: str, *, expired: list[Member] | None = None
+    ) -> Iterator[Member]:
+        """Live subscribers, page by page; expired ones go to ``expired`` when given."""
+        now = self._now_epoch()
+        for item in self._query_items("m#" + channel_key(tenant_id, channel)):
+            if _live(item, now):
+                yield _member(item)
+            elif expired is not None:
+                expired.append(_member(item))
+
+    def member_ids(
+        self, tenant_id: str | None, channel: str, *, expired: list[str] | None = None
+    ) -> Iterator[str]:
+        """Ids of live subscribers: the same ``Query`` projecting only the key and TTL."""
+        now = self._now_epoch()
+        pk = "m#" + channel_key(tenant_id, channel)
+        for item in self._query_items(pk, attributes="sk, expires_at"):
+            if _live(item, now):
+                yield item[SORT_ATTRIBUTE]["S"]
+            elif expired is not None:
+                expired.append(item[SORT_ATTRIBUTE]["S"])
+
+    def remove_connection(self, connection_id: str) -> list[Member]:
+        """Delete every subscription, then the connection's items (retries finish the job).
+
+        Each member item is deleted on its own with ``ReturnValues=ALL_OLD``, so of several
+        concurrent cleanups exactly one reports each member. The connection's own items
+        (its channel items and record) go last, in batches: a cleanup cut short is
+        completed by the next one, which finds what is left through them.
+        """
+        if not connection_id:
+            return []
+        items = list(self._query_items("c#" + connection_id, attributes="pk, sk"))
+        removed: list[Member] = []
+        client = self.client
+        for item in items:
+            sort = item[SORT_ATTRIBUTE]["S"]
+            if not sort.startswith("s#"):
+                continue
+            with aws_call("DeleteItem"):
+                response = client.delete_item(
+                    TableName=self.table_name,
+                    Key=_key("m#" + sort[2:], connection_id),
+                    ReturnValues="ALL_OLD",
+                )
+            old = response.get("Attributes")
+            if old:
+                removed.append(_member(old))
+        keys = [{KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]} for i in items]
+        if not keys:
+            keys = [record_key(connection_id)]
+        try:
+            self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+        except ConnectionStoreError as exc:
+            # The subscriptions are gone; say so, so that their leaves are still announced.
+            raise CleanupIncompleteError(exc.operation, exc.aws_code, removed) from exc
+        return removed
+
+    def append_history(
+        self, tenant_id: str | None, channel: str, data: Any, *, keep: int, ttl: timedelta
+    ) -> ChannelMessage:
+        """``ADD seq 1`` on the counter, then keep the message and drop the one N back."""
+        pk = "h#" + channel_key(tenant_id, channel)
+        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+        client = self.client
+        with aws_call("UpdateItem"):
+            response = client.update_item(
+                TableName=self.table_name,
+                Key=_key(pk, _COUNTER_SORT),
+                UpdateExpression="ADD seq :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )
+        seq = int(response["Attributes"]["seq"]["N"])
+        now = self._clock()
+        writes: list[dict[str, Any]] = []
+        if keep > 0:
+            item = {
+                **_key(pk, _seq_sort(seq)),
+                "seq": {"N": str(seq)},
+                "published_at": {"S": now.astimezone(timezone.utc).isoformat()},
+                "data": {"S": text},
+                "expires_at": {"N": str(_epoch(now + ttl))},
+            }
+            writes.append({"PutRequest": {"Item": item}})
+        if seq - keep >= 1:
+            writes.append({"DeleteRequest": {"Key": _key(pk, _seq_sort(seq - keep))}})
+        self._batch_write(writes)
+        return ChannelMessage(seq=seq, published_at=now, data=json.loads(text))
+
+    def history(
+        self, tenant_id: str | None, channel: str, *, after: int = 0, limit: int = 100
+    ) -> list[ChannelMessage]:
+        """Kept messages with ``seq > after``, oldest first (paged until ``limit``)."""
+        if limit <= 0 or after >= _SEQ_MAX:
+            return []
+        now = self._now_epoch()
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": "h#" + channel_key(tenant_id, channel)},
+                ":low": {"S": _seq_sort(max(after, 0) + 1)},
+                ":high": {"S": _seq_sort(_SEQ_MAX)},
+            },
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        out: list[ChannelMessage] = []
+        while len(out) < limit:
+            with aws_call("Query"):
+                page = self.client.query(**params)
+            for item in page.get("Items", []):
+                if _live(item, now) and len(out) < limit:
+                    out.append(
+                        ChannelMessage(
+                            seq=int(item["seq"]["N"]),
+                            published_at=datetime.fromisoformat(item["published_at"]["S"]),
+                            data=json.loads(item["data"]["S"]),
+                        )
+                    )
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                break
+            params["ExclusiveStartKey"] = last_key
+        return out
+
+    # -- Helpers ---------------------------------------------------------------------
+
+    def _now_epoch(self) -> int:
+        return _epoch(self._clock())
+
+    def _query_items(
+        self, pk: str, *, begins_with: str | None = None, attributes: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of partition ``pk`` (strongly consistent), following LastEvaluatedKey."""
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": True,
+        }
+        if begins_with is not None:
+            params["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
+            params["ExpressionAttributeValues"][":prefix"] = {"S": begins_with}
+        if attributes is not None:
+            params["ProjectionExpression"] = attributes
+        while True:
+            with aws_call("Query"):
+                page = self.client.query(**params)
+            yield from page.get("Items", [])
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                return
+            params["ExclusiveStartKey"] = last_key
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """``BatchWriteItem`` in chunks of 25, re-sending unprocessed items with backoff."""
+        for start in range(0, len(requests), _BATCH):
+            pending: list[dict[str, Any]] = requests[start : start + _BATCH]
+            for attempt in range(_BATCH_ATTEMPTS):
+                with aws_call("BatchWriteItem"):
+                    response = self.client.batch_write_item(RequestItems={self.table_name: pending})
+                pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            else:
+                raise ConnectionStoreError("BatchWriteItem", "UnprocessedItems")
+
+
+def _live(item: dict[str, Any], now: int) -> bool:
+    expires = item.get("expires_at")
+    return expires is None or int(expires["N"]) > now
+
+
+def _member(item: dict[str, Any]) -> Member:
+    expires = item.get("expires_at")
+    return Member(
+        connection_id=item["connection_id"]["S"],
+        user_id=item["member_user"]["S"] if "member_user" in item else None,
+        joined_at=datetime.fromisoformat(item["joined_at"]["S"]),
+        metadata=json.loads(item["metadata"]["S"]) if "metadata" in item else {},
+        channel=item["channel"]["S"],
+        tenant_id=item["member_tenant"]["S"] if "member_tenant" in item else None,
+        expires_at=(
+            None if expires is None else datetime.fromtimestamp(int(expires["N"]), timezone.utc)
+        ),
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
