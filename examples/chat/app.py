@@ -28,7 +28,8 @@ The protocol (JSON text frames; API Gateway routes on ``action``):
 * ``{"action": "typing", "typing": true}``: everyone else in the room gets a message
   event (not numbered, not kept) whose ``data`` is ``{"type": "typing", "user", "typing"}``.
 * ``{"action": "leave"}``: leave the room (as closing the connection does).
-* anything else, or a bad request: the sender gets ``{"type": "error", "code", "message"}``.
+* anything else, or a bad request: the sender gets one ``{"type": "error", "code",
+  "message"}`` frame, with or without route responses.
 
 Channel events are ``{"event": "message", "channel", "seq", "data"}`` and
 ``{"event": "presence", "channel", "joined": [member], "left": [member]}`` with members
@@ -44,7 +45,7 @@ import time
 from typing import Any
 
 import lift.websocket
-from lift import App, Context, Handler, LiftError
+from lift import App, Context, Handler, LiftError, Response
 from lift.middleware import JWTConfig, request_logging, websocket_auth, websocket_metrics
 from lift.websocket import ChannelOptions, ConnectionGoneError, ConnectionStore, WebSocketOptions
 
@@ -62,21 +63,24 @@ _ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
 def reply_errors(handler: Handler) -> Handler:
-    """Middleware: tell the sender why a message failed, as an ``error`` frame.
+    """Middleware: tell the sender why a message failed, as one ``error`` frame.
 
-    API Gateway only returns a route's result to the client when the route has a route
-    response; sending the error through ``@connections`` works without one. The error
-    is re-raised so logs and metrics still count it.
+    The frame goes through ``@connections``, so it arrives whether or not the route has
+    a route response; the result is then the error's status with no body, so a route
+    response (``lift template`` adds them unless ``--no-route-responses``) sends
+    nothing more. Used outermost, so logging and metrics inside it still see the
+    error itself, with its code.
     """
 
     def replying(ctx: Context) -> Any:
         try:
             return handler(ctx)
         except LiftError as exc:
-            if ctx.is_websocket and ctx.websocket.is_message:
-                with contextlib.suppress(ConnectionGoneError):
-                    ctx.websocket.send({"type": "error", "code": exc.code, "message": exc.message})
-            raise
+            if not (ctx.is_websocket and ctx.websocket.is_message):
+                raise
+            with contextlib.suppress(ConnectionGoneError):
+                ctx.websocket.send({"type": "error", "code": exc.code, "message": exc.message})
+            return Response(status_code=exc.status_code)
 
     return replying
 
@@ -218,15 +222,16 @@ def create_app(*, store: ConnectionStore | None = None, jwt_secret: str | None =
         )
     )
     jwt_config = token_config(jwt_secret)
-    # The first middleware added is the outermost: log and measure everything,
-    # authenticate, then turn errors of authenticated messages into error frames.
+    # The first middleware added is the outermost: turn a failed message into one
+    # error frame; inside it, log and measure everything (errors with their codes),
+    # then authenticate.
+    app.use(reply_errors)
     app.use(request_logging())
     app.use(websocket_metrics())
     app.use(
         # Browsers cannot set headers on a WebSocket, so the page passes ?token=.
         websocket_auth(jwt_config, token_sources=TOKEN_SOURCES)
     )
-    app.use(reply_errors)
     (
         app.websocket("$connect", connect)
         .websocket("join", join)

@@ -44,6 +44,7 @@ async function mintDevToken(user, tenant) {
 // -- rendering --------------------------------------------------------------------------
 function setStatus(status) {
   const labels = { online: "online", offline: "offline", reconnecting: "reconnecting…" };
+  if (status === "online") $("send-note").textContent = "";
   $("status").textContent = labels[status];
   $("status").className = `pill ${status === "online" ? "on" : status === "reconnecting" ? "wait" : "off"}`;
   $("whoami").textContent = status === "offline" ? "not connected" : `${state.user} @ ${state.tenant}`;
@@ -243,7 +244,13 @@ function sendMessage(event) {
   event.preventDefault();
   const text = $("text").value;
   if (!text.trim()) return;
+  if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
+    // Offline or reconnecting: keep what was typed; it can be sent once back online.
+    $("send-note").textContent = "Not sent: waiting for the connection. Your text is kept.";
+    return;
+  }
   send({ action: "message", text });
+  $("send-note").textContent = "";
   $("text").value = "";
   clearTimeout(state.idleTimer);
   state.typingSentAt = 0; // receivers clear the indicator when the message arrives
