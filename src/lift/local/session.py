@@ -175,11 +175,9 @@ class Sessions:
             source_ip=source_ip,
         )
         rc = event["requestContext"]
-        authorizer = await self._authorize(event, connection_id)
-        if isinstance(authorizer, web.Response):
-            return authorizer
-        if authorizer is not None:
-            rc["authorizer"] = authorizer
+        refusal = await self._authorize(event, connection_id)
+        if refusal is not None:
+            return refusal
 
         def identity(result: Any) -> tuple[str | None, str | None]:
             return gw.identity_of(connection_id) if 200 <= status_of(result) < 300 else (None, None)
@@ -207,7 +205,7 @@ class Sessions:
             user_id=user_id,
             tenant_id=tenant_id,
         )
-        conn.authorizer = authorizer
+        conn.authorizer = rc.get("authorizer")
         try:
             await ws.prepare(request)
         except asyncio.CancelledError:
@@ -235,10 +233,9 @@ class Sessions:
             raise
         return ws
 
-    async def _authorize(
-        self, event: dict[str, Any], connection_id: str
-    ) -> dict[str, Any] | web.Response | None:
-        """Run the app's REQUEST authorizer, if any: its context, or the refusal."""
+    async def _authorize(self, event: dict[str, Any], connection_id: str) -> web.Response | None:
+        """Run the app's REQUEST authorizer, if any: its refusal, or ``None`` (its context
+        is then ``requestContext.authorizer`` of ``event``)."""
         gw = self.gateway
         authorizer, pool = gw.authorizer, gw.pool
         if authorizer is None or pool is None:
@@ -247,14 +244,11 @@ class Sessions:
             event, pool, timeout=gw.integration_timeout, report=gw.write
         )
         if decision.allowed:
-            return decision.context
+            event["requestContext"]["authorizer"] = decision.context
+            return None
         gw.write_event("CONNECT", connection_id, f"{decision.status} refused by the authorizer")
-        gw.record(
-            "refused",
-            connection_id,
-            status=decision.status,
-            reason=f"authorizer: {decision.message}",
-        )
+        reason = f"authorizer: {decision.message}"
+        gw.record("refused", connection_id, status=decision.status, reason=reason)
         return web.json_response({"message": decision.message}, status=decision.status)
 
     def _disconnect_later(self, conn: LiveConnection) -> None:
