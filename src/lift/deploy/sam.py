@@ -9,6 +9,7 @@ is not alphanumeric. Every other trigger is an event of the app's
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..apigw.definition import CONNECTIONS_TABLE_ENV
@@ -26,9 +27,18 @@ from .plan import (
     Source,
 )
 
-__all__ = ["WS_INTEGRATION", "render_sam", "sam_route_ids", "shared_resources"]
+__all__ = [
+    "WS_INTEGRATION",
+    "outputs",
+    "parameters",
+    "render_sam",
+    "rest_definition",
+    "sam_route_ids",
+    "shared_resources",
+]
 
 WS_INTEGRATION = "WebSocketRawIntegration"
+_SAM_KEY = re.compile(r"[A-Za-z0-9]{1,180}")
 _PREDEFINED = {"$connect": "Connect", "$disconnect": "Disconnect", "$default": "Default"}
 
 
@@ -44,24 +54,31 @@ def _arn_of(name: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [name, "Arn"]}
 
 
-def sam_expresses(key: str) -> bool:
-    """Whether ``AWS::Serverless::WebSocketApi`` can carry the route ``key``."""
-    return key in _PREDEFINED or key.isalnum()
+def sam_route_ids(plan: Plan) -> dict[str, tuple[str, bool]]:
+    """Each route's logical id after the SAM transform, and whether
+    ``AWS::Serverless::WebSocketApi`` carries it (else it is a raw route).
 
-
-def sam_route_ids(plan: Plan) -> dict[str, str]:
-    """The logical id of each route after the SAM transform (or of its raw route)."""
+    SAM takes ``$connect``, ``$disconnect``, ``$default`` and alphanumeric keys, named
+    ``<Api><Key.capitalize()>Route``; keys it cannot name (other characters, too long,
+    or two keys one name such as ``chat`` and ``Chat``) stay raw.
+    """
     from .plan import logical_id
 
-    ids: dict[str, str] = {}
+    ids: dict[str, tuple[str, bool]] = {}
     taken: set[str] = set()
     for key in plan.routes:
         if key in _PREDEFINED:
-            ids[key] = f"{API}{_PREDEFINED[key]}Route"
-        elif key.isalnum():
-            ids[key] = f"{API}{key.capitalize()}Route"
+            name = f"{API}{_PREDEFINED[key]}Route"
+        elif _SAM_KEY.fullmatch(key):
+            name = f"{API}{key.capitalize()}Route"
         else:
-            ids[key] = logical_id("WebSocketRoute", key, taken)
+            continue
+        if name not in taken:
+            taken.add(name)
+            ids[key] = (name, True)
+    for key in plan.routes:
+        if key not in ids:
+            ids[key] = (logical_id("WebSocketRoute", key, taken), False)
     return ids
 
 
@@ -71,9 +88,9 @@ def render_sam(plan: Plan) -> dict[str, Any]:
     function_arn = _arn_of(FUNCTION)
     sam_routes: dict[str, Any] = {}
     route_ids = sam_route_ids(plan)
-    raw = [key for key in plan.routes if not sam_expresses(key)]
+    raw = [key for key in plan.routes if not route_ids[key][1]]
     for key in plan.routes:
-        if not sam_expresses(key):
+        if not route_ids[key][1]:
             continue
         spec: dict[str, Any] = {
             "FunctionArn": function_arn,
@@ -128,16 +145,16 @@ def render_sam(plan: Plan) -> dict[str, Any]:
             }
             if key in plan.route_responses:
                 properties["RouteResponseSelectionExpression"] = "$default"
-            resources[route_ids[key]] = {
+            resources[route_ids[key][0]] = {
                 "Type": "AWS::ApiGatewayV2::Route",
                 "Properties": properties,
             }
     for key in plan.route_responses:
-        resources[f"{route_ids[key]}Response"] = {
+        resources[f"{route_ids[key][0]}Response"] = {
             "Type": "AWS::ApiGatewayV2::RouteResponse",
             "Properties": {
                 "ApiId": _ref(API),
-                "RouteId": _ref(route_ids[key]),
+                "RouteId": _ref(route_ids[key][0]),
                 "RouteResponseKey": "$default",
             },
         }
