@@ -88,6 +88,7 @@ def _template(args: argparse.Namespace) -> int:
             existing=args.existing or (),
             throttle_rate=args.throttle_rate,
             throttle_burst=args.throttle_burst,
+            queue_env=dict(item.partition("=")[::2] for item in args.queue_env or ()),
         )
         text = dump(render_sam(plan), args.format)
     except ValueError as exc:
@@ -168,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KIND:NAME",
         help="reference this queue/topic/stream/bucket instead of creating it, "
         "e.g. sqs:orders (repeatable)",
+    )
+    template.add_argument(
+        "--queue-env",
+        action="append",
+        default=None,
+        metavar="VAR=QUEUE",
+        help="set VAR to the URL of the app's queue QUEUE in every function (repeatable)",
     )
     template.add_argument("--throttle-rate", type=float, default=1000.0, help="stage req/s")
     template.add_argument("--throttle-burst", type=int, default=500, help="stage burst")

@@ -66,7 +66,8 @@ def build_template(app: Any, target: str, **options: Any) -> dict[str, Any]:
     handler's result reaches the sender; turn it off for apps that answer only through
     ``@connections``. ``http`` puts HTTP routes behind an ``"http"`` (HTTP API) or
     ``"rest"`` (REST API) API. ``existing`` lists ``kind:name`` queues, topics, streams
-    and buckets to reference instead of create. ``throttle_rate`` and
+    and buckets to reference instead of create; ``queue_env`` maps environment
+    variables to the URL of queues the app handles. ``throttle_rate`` and
     ``throttle_burst`` are the stages' throttling; ``memory``, ``timeout``, ``runtime``
     the functions'.
 

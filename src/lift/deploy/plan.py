@@ -150,6 +150,7 @@ class Plan:
     throttle_burst: int
     fanout_concurrency: int | None
     parameters: dict[str, Any] = field(default_factory=dict)
+    queue_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def websocket(self) -> bool:
@@ -188,6 +189,10 @@ class Plan:
         fanout = self.definition.fanout
         if fanout is not None:
             env[FANOUT_QUEUE_ENV] = fanout.queue_url or _ref(FANOUT_QUEUE)
+        queues = {s.name: s for s in self.sources if s.kind == "sqs"}
+        for variable, queue in self.queue_env.items():
+            source = queues[queue]
+            env[variable] = _ref(source.logical_id) if source.create else _queue_url(queue)
         return env
 
     def fanout_queue_arn(self) -> Any:
@@ -235,10 +240,14 @@ class Plan:
                     ],
                 }
             )
+        # The app may send to its own queues (a WebSocket route enqueueing for its worker).
+        queues = [source.arn for source in self.sources if source.kind == "sqs"]
         fanout_arn = self.fanout_queue_arn()
         if fanout_arn is not None:
+            queues.insert(0, fanout_arn)
+        if queues:
             statements.append(
-                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": fanout_arn}
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queues}
             )
         return statements
 
@@ -279,12 +288,15 @@ def build_plan(
     throttle_rate: float = 1000.0,
     throttle_burst: int = 500,
     management_quota: float = MANAGEMENT_QUOTA,
+    queue_env: dict[str, str] | None = None,
 ) -> Plan:
     """The plan for ``app`` imported from ``target`` (``module:app``).
 
     ``http``: HTTP routes behind an ``http`` API (API Gateway HTTP API) or a ``rest``
     API. ``existing``: ``kind:name`` of queues, topics, streams and buckets that exist
-    already (referenced, not created). Other options as :func:`lift.deploy.build_template`.
+    already (referenced, not created). ``queue_env`` maps environment variables to the
+    URL of the app's queues (``{"JOBS_URL": "jobs"}``). Other options as
+    :func:`lift.deploy.build_template`.
     :class:`ValueError` for a bad argument.
     """
     _check_arguments(stage, table_name, memory, timeout, runtime)
@@ -319,6 +331,13 @@ def build_plan(
         if not _IDENTITY_SOURCE.fullmatch(source):
             raise ValueError(f"Not a WebSocket identity source: {source!r}")
     fanout = definition.fanout
+    queue_env = dict(queue_env or {})
+    wired_queues = {source.name for source in sources if source.kind == "sqs"}
+    for variable, queue in queue_env.items():
+        if not _IDENTIFIER.fullmatch(variable) or variable.startswith("AWS_"):
+            raise ValueError(f"Not an environment variable name for a queue URL: {variable!r}")
+        if queue not in wired_queues:
+            raise ValueError(f"{variable}: {queue!r} is not a queue the app handles (@app.sqs)")
     return Plan(
         definition=definition,
         target=target,
@@ -341,6 +360,7 @@ def build_plan(
             fanout.maximum_concurrency(management_quota) if fanout is not None else None
         ),
         parameters=parameters,
+        queue_env=queue_env,
     )
 
 
@@ -353,6 +373,10 @@ def logical_id(prefix: str, name: str, taken: set[str]) -> str:
         candidate = base + hashlib.sha256(name.encode()).hexdigest()[:8]
     taken.add(candidate)
     return candidate
+
+
+def _queue_url(name: str) -> dict[str, Any]:
+    return _sub(f"https://sqs.${{AWS::Region}}.${{AWS::URLSuffix}}/${{AWS::AccountId}}/{name}")
 
 
 def _arn(service: str, resource: str) -> dict[str, Any]:
