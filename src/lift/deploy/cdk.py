@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_lambda
+from aws_cdk import aws_iam, aws_lambda
 from constructs import Construct
 
 from ..loading import load_app
@@ -165,9 +165,28 @@ class LiftApp(Construct):
         environment = {
             name: cdk.Token.as_string(value) for name, value in plan.environment().items()
         }
+        role = aws_iam.Role(
+            self,
+            f"{logical_id}Role",
+            assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),  # type: ignore[arg-type]
+            managed_policies=[
+                aws_iam.ManagedPolicy.from_managed_policy_arn(
+                    self,
+                    f"{logical_id}BasicExecution",
+                    cdk.Fn.sub(
+                        "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                        "AWSLambdaBasicExecutionRole"
+                    ),
+                )
+            ],
+        )
+        role_resource = role.node.default_child
+        if isinstance(role_resource, cdk.CfnResource):
+            role_resource.override_logical_id(f"{logical_id}Role")
         function = aws_lambda.Function(
             self,
             logical_id,
+            role=role,  # type: ignore[arg-type]
             code=code,
             handler=handler,
             runtime=aws_lambda.Runtime(plan.runtime, aws_lambda.RuntimeFamily.PYTHON),
@@ -178,9 +197,8 @@ class LiftApp(Construct):
         default = function.node.default_child
         if isinstance(default, cdk.CfnResource):
             default.override_logical_id(logical_id)
-        role = function.role.node.default_child if function.role is not None else None
-        if isinstance(role, cdk.CfnResource):
-            role.override_logical_id(f"{logical_id}Role")
+            # ``Role`` is a GetAtt of the role already.
+            default.add_deletion_override("DependsOn")
         return function
 
     def _websocket(self, plan: Plan) -> dict[str, Any]:
@@ -332,7 +350,8 @@ class LiftApp(Construct):
                 },
             }
         for source in plan.sources:
-            resources.update(_source_resources(plan, source, policy))
+            if source.kind != "http":  # routes of the HTTP API
+                resources.update(_source_resources(plan, source, policy))
         return resources
 
     def _http(self, plan: Plan) -> dict[str, Any]:
