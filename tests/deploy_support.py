@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +83,4 @@ def cfn_lint(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
 
 
 def lint_summary(findings: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"{f['Rule']['Id']} {f['Message']} @ {f['Location']['Path']}" for f in findings
-    ]
+    return [f"{f['Rule']['Id']} {f['Message']} @ {f['Location']['Path']}" for f in findings]

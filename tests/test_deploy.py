@@ -192,9 +192,10 @@ def triggers(template: dict[str, Any]) -> set[tuple[Any, ...]]:
     for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values():
         scaling = mapping.get("ScalingConfig", {}).get("MaximumConcurrency")
         source = name_of(template, mapping["EventSourceArn"])
-        if isinstance(mapping["EventSourceArn"], dict) and mapping["EventSourceArn"].get(
-            "Fn::GetAtt", [""]
-        )[0] == "FanoutQueue":
+        if (
+            isinstance(mapping["EventSourceArn"], dict)
+            and mapping["EventSourceArn"].get("Fn::GetAtt", [""])[0] == "FanoutQueue"
+        ):
             source = "fanout"
         found.add(("mapping", source, mapping.get("StartingPosition"), scaling))
     for subscription in resources(template, "AWS::SNS::Subscription").values():
@@ -237,7 +238,8 @@ def covered(found: set[tuple[Any, ...]], kind: str, pattern: str) -> bool:
     if kind == "dynamodb_stream":
         return any(t[0] == "mapping" and t[1].startswith("parameter:") for t in found)
     if kind == "eventbridge":
-        return any(t[0] == "eventbridge" and pattern.split(" ")[0] in t[1] for t in found)
+        word = pattern.split(" ", maxsplit=1)[0]
+        return any(t[0] == "eventbridge" and word in t[1] for t in found)
     return any(t[0] == kind and t[1] == pattern for t in found)
 
 

@@ -18,10 +18,10 @@ import pytest
 
 from lift import App, Context, Handler, LiftError
 from lift.deploy import CONNECTIONS_TABLE_ENV, build_template, render_template, route_keys
-from tests.deploy_support import CFN_LINT, CFN_LINT_FLAGS, CFN_LINT_STRICT, translate
 from lift.middleware import JWTConfig, websocket_auth
 from lift.websocket import DynamoDBConnectionStore, WebSocketOptions
 from lift.websocket import authorizer as make_authorizer
+from tests.deploy_support import CFN_LINT, CFN_LINT_FLAGS, CFN_LINT_STRICT, translate
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "template-tests-secret-" + "x" * 40
@@ -321,8 +321,7 @@ def test_the_skeleton_is_complete(name: str) -> None:
     assert permissions
     assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
     assert template["Outputs"]["WebSocketUrl"]["Value"] == {
-        "Fn::Sub": "wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
-        "/${StageName}"
+        "Fn::Sub": "wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
     }
     assert template["Outputs"]["ManagementEndpoint"]["Value"] == MANAGEMENT
     for function in resources_of(template, "AWS::Lambda::Function").values():

@@ -82,13 +82,12 @@ def dump(template: dict[str, Any], output_format: str = "json") -> str:
         return json.dumps(template, indent=2, ensure_ascii=False)
     if output_format != "yaml":
         raise ValueError("The format is json or yaml")
-    import yaml
-
-    class _Dumper(yaml.SafeDumper):
-        pass
-
-    # Keys keep their order; strings that look like YAML 1.1 booleans stay quoted.
-    text: str = yaml.dump(template, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    try:
+        import yaml
+    except ImportError as exc:
+        raise ValueError("YAML output needs PyYAML (pip install pyyaml)") from exc
+    # Keys keep their order; strings that read as other YAML types stay quoted.
+    text: str = yaml.safe_dump(template, sort_keys=False, allow_unicode=True)
     return text
 
 

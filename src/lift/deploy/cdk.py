@@ -168,7 +168,7 @@ class LiftApp(Construct):
         role = aws_iam.Role(
             self,
             f"{logical_id}Role",
-            assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),  # type: ignore[arg-type]
+            assumed_by=aws_iam.ServicePrincipal("lambda.amazonaws.com"),
             managed_policies=[
                 aws_iam.ManagedPolicy.from_managed_policy_arn(
                     self,
@@ -186,7 +186,7 @@ class LiftApp(Construct):
         function = aws_lambda.Function(
             self,
             logical_id,
-            role=role,  # type: ignore[arg-type]
+            role=role,
             code=code,
             handler=handler,
             runtime=aws_lambda.Runtime(plan.runtime, aws_lambda.RuntimeFamily.PYTHON),
@@ -252,7 +252,10 @@ class LiftApp(Construct):
                         "RouteResponseKey": "$default",
                     },
                 }
-            resources[route_ids[key]] = {"Type": "AWS::ApiGatewayV2::Route", "Properties": properties}
+            resources[route_ids[key]] = {
+                "Type": "AWS::ApiGatewayV2::Route",
+                "Properties": properties,
+            }
         if plan.authorizer_handler is not None:
             authorizer: dict[str, Any] = {
                 "ApiId": _ref(API),
@@ -412,9 +415,7 @@ class LiftApp(Construct):
                 "Properties": {
                     "ApiId": _ref(HTTP_API),
                     "RouteKey": f"{source.method} {source.path}",
-                    "Target": {
-                        "Fn::Join": ["/", ["integrations", _ref(f"{HTTP_API}Integration")]]
-                    },
+                    "Target": {"Fn::Join": ["/", ["integrations", _ref(f"{HTTP_API}Integration")]]},
                 },
             }
         resources[f"{HTTP_API}Stage"] = {
@@ -509,4 +510,3 @@ def _source_resources(plan: Plan, source: Source, policy: list[str]) -> dict[str
             },
         }
     raise ValueError(f"No CDK rendering for a {kind} trigger")  # pragma: no cover
-

@@ -320,7 +320,7 @@ def build_plan(
             raise ValueError(f"Expected KIND:NAME (sqs, sns, kinesis or s3), got {item!r}")
     ids: set[str] = set()
     for trigger in definition.triggers:
-        wired = _wire(trigger, http, existing_set, parameters, timeout, ids)
+        wired = _wire(trigger, http, existing_set, parameters, ids)
         if isinstance(wired, Unwired):
             unwired.append(wired)
         else:
@@ -380,7 +380,9 @@ def _queue_url(name: str) -> dict[str, Any]:
 
 
 def _arn(service: str, resource: str) -> dict[str, Any]:
-    return _sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+    return _sub(
+        f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+    )
 
 
 def _wire(
@@ -388,7 +390,6 @@ def _wire(
     http: str,
     existing: set[str],
     parameters: dict[str, Any],
-    timeout: int,
     ids: set[str],
 ) -> Source | Unwired:
     kind, pattern = trigger.kind, trigger.pattern
