@@ -62,7 +62,7 @@ def sam_route_ids(plan: Plan) -> dict[str, tuple[str, bool]]:
     ``<Api><Key.capitalize()>Route``; keys it cannot name (other characters, too long,
     or two keys one name such as ``chat`` and ``Chat``) stay raw.
     """
-    from .plan import logical_id
+    from .triggers import logical_id
 
     ids: dict[str, tuple[str, bool]] = {}
     taken: set[str] = set()
