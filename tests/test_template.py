@@ -454,6 +454,7 @@ def test_the_connections_table_matches_the_store(name: str) -> None:
             "UpdateItem",
             "DeleteItem",
             "BatchWriteItem",
+            "ConditionCheckItem",
             "Query",
             "Scan",
         )

@@ -185,6 +185,7 @@ class Plan:
                         "dynamodb:UpdateItem",
                         "dynamodb:DeleteItem",
                         "dynamodb:BatchWriteItem",
+                        "dynamodb:ConditionCheckItem",
                         "dynamodb:Query",
                         "dynamodb:Scan",
                     ],
