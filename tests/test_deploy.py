@@ -217,6 +217,10 @@ def triggers(template: dict[str, Any]) -> set[tuple[Any, ...]]:
     return found
 
 
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
 def environments(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         name: function["Environment"]["Variables"]
@@ -225,10 +229,13 @@ def environments(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def expected_triggers(app: App) -> set[tuple[str, str]]:
-    """What each registered handler needs: ``(kind, pattern)``."""
+    """What each registered handler needs: ``(kind, pattern)``; Lift's own fan-out
+    delivery route needs the fan-out queue."""
     expected = {("websocket", key) for key in app.websocket_routes}
     for route in app.routes():
-        if route.kind != "websocket":
+        if getattr(route.handler, "__module__", "").startswith("lift.websocket.fanout"):
+            expected.add(("fanout", route.path))
+        elif route.kind != "websocket":
             expected.add((route.kind, route.path))
     return expected
 
@@ -236,6 +243,8 @@ def expected_triggers(app: App) -> set[tuple[str, str]]:
 def covered(found: set[tuple[Any, ...]], kind: str, pattern: str) -> bool:
     if kind == "websocket":
         return ("websocket", pattern) in found
+    if kind == "fanout":
+        return any(t[0] == "mapping" and t[1] == "fanout" and t[3] for t in found)
     if kind == "http":
         path = pattern.replace(":", "")
         return any(t[0] == "http" and t[1].endswith(" " + path) for t in found)
@@ -406,11 +415,30 @@ def fanout_options(**settings: Any) -> Any:
 
 
 def fanout_app(**settings: Any) -> App:
-    options = WebSocketOptions(auto_connections=True)
-    app = App(websocket=options)
-    options.fanout = fanout_options(**settings)  # type: ignore[attr-defined]
+    """An app broadcasting through a fan-out queue; with Lift's ``FanoutOptions`` the app
+    registers its own delivery route for the queue, as deployed."""
+    fanout = fanout_options(**settings)
+    try:
+        options = WebSocketOptions(auto_connections=True, fanout=fanout)  # type: ignore[call-arg]
+        app = App(websocket=options)
+    except TypeError:  # a Lift without fan-out options: the definition reads the attribute
+        options = WebSocketOptions(auto_connections=True)
+        app = App(websocket=options)
+        options.fanout = fanout  # type: ignore[attr-defined]
     app.websocket("chat", lambda ctx: None)
     return app
+
+
+def test_the_fanout_delivery_route_is_the_fanout_queue_not_another_queue() -> None:
+    app = fanout_app()
+    template = build_template(app, "m:app")
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    assert set(queues) == {"FanoutQueue", "FanoutDeadLetterQueue"}
+    events = template["Resources"]["AppFunction"]["Properties"]["Events"]
+    assert list(events) == ["FanoutQueueEvent"]
+    from lift.deploy import unwired_triggers
+
+    assert unwired_triggers(app, "m:app") == []
 
 
 def test_the_fanout_queue_has_a_dead_letter_queue_and_sized_workers() -> None:
