@@ -478,6 +478,14 @@ def test_a_fanout_queue_configured_in_code_is_referenced() -> None:
     assert queue["Fn::Sub"].endswith(":shared-fanout")
 
 
+@pytest.mark.parametrize(
+    "url", ["https://sqs.eu-west-1.amazonaws.com/1/${AWS::AccountId}", "file:///etc/q", "x"]
+)
+def test_a_fanout_queue_url_must_be_an_sqs_url(url: str) -> None:
+    with pytest.raises(ValueError, match="not an SQS queue URL"):
+        build_template(fanout_app(queue_url=url), "m:app")
+
+
 def test_a_fanout_queue_named_in_the_shell_is_not_hard_coded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "Source",
     "Unwired",
     "build_plan",
+    "fanout_queue_name",
     "lambda_handler",
     "route_keys",
 ]
@@ -62,6 +63,7 @@ FANOUT_DLQ = "FanoutDeadLetterQueue"
 STAGE_PARAMETER = "StageName"
 
 _IMPLICIT_ORDER = ("$connect", "$disconnect", "$default")
+_SQS_NAME = re.compile(r"[A-Za-z0-9_-]{1,75}(\.fifo)?")
 _STAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _RUNTIME = re.compile(r"python3\.\d+")
@@ -155,7 +157,7 @@ class Plan:
             return None
         if fanout.queue_url is None:
             return {"Fn::GetAtt": [FANOUT_QUEUE, "Arn"]}
-        return arn("sqs", fanout.queue_url.rstrip("/").rsplit("/", 1)[-1])
+        return arn("sqs", fanout_queue_name(fanout.queue_url))
 
     def statements(self) -> list[dict[str, Any]]:
         """The app function's IAM statements (event-source reads are the renderers')."""
@@ -205,6 +207,14 @@ class Plan:
                 {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queues}
             )
         return statements
+
+
+def fanout_queue_name(url: str) -> str:
+    """The queue name of an SQS queue URL; :class:`ValueError` for anything else."""
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    if not url.startswith("https://") or not _SQS_NAME.fullmatch(name):
+        raise ValueError(f"The fan-out queue_url is not an SQS queue URL: {url!r}")
+    return name
 
 
 def lambda_handler(target: str) -> str:
@@ -286,6 +296,8 @@ def build_plan(
         if not _IDENTITY_SOURCE.fullmatch(source):
             raise ValueError(f"Not a WebSocket identity source: {source!r}")
     fanout = definition.fanout
+    if fanout is not None and fanout.queue_url is not None:
+        fanout_queue_name(fanout.queue_url)
     queue_env = dict(queue_env or {})
     wired_queues = {source.name for source in sources if source.kind == "sqs"}
     for variable, queue in queue_env.items():
