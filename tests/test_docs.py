@@ -27,6 +27,7 @@ from typing import Any
 
 import jwt
 import pytest
+import yaml
 
 from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
 from lift.testing import WebSocketRefused, WebSocketTestClient, events, lambda_context
@@ -41,7 +42,7 @@ GENERATED = {"performance.md"}  # written by benchmarks/report.py, not by hand
 README_SNIPPET = "readme_app.py"  # README.md's example, checked by test_readme.py
 MARKER = re.compile(r"^# snippet: (\S+)$")
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```$", re.M | re.S)
-SHELL_PROGRAMS = {"lift", "sam", "pytest", "./scripts/test"}
+SHELL_PROGRAMS = {"lift", "sam", "cdk", "pytest", "./scripts/test"}
 
 SCRIPTS = {
     "async_handlers.py",
@@ -73,6 +74,8 @@ DRIVEN = {
     "asyncapi_app.py": "tests/test_asyncapi.py",
     "auth_app.py": "test_auth_app_*",
     "channels_app.py": "test_channels_app.py",
+    "cdk_app.py": "test_cdk_app_synthesizes_the_deploy_app",
+    "deploy_app.py": "test_lift_commands_exist, test_cdk_app_synthesizes_the_deploy_app",
     "chat_app.py": "test_chat_app.py, test_with_gateway.py",
     "disconnecting.py": "test_disconnecting",
     "dynamodb_store.py": "test_dynamodb_store",
@@ -280,9 +283,11 @@ def test_lift_commands_exist(line: str) -> None:
         result = _lift(*words[1:], env=clean_env(JWT_SECRET=secrets.token_urlsafe(48)))
         assert result.returncode == 0, result.stderr
         if subcommand == "template":
-            template = json.loads(result.stdout)
+            yaml_output = "yaml" in words
+            template = yaml.safe_load(result.stdout) if yaml_output else json.loads(result.stdout)
             assert template["Transform"] == "AWS::Serverless-2016-10-31"
             assert "WebSocketApi" in template["Resources"]
+            assert result.stderr == ""  # every trigger wired
         else:
             assert "$connect" in result.stdout
 
@@ -712,3 +717,45 @@ def test_rooms_migration() -> None:
             received[name] = [f.get("data", f) for f in frames if f.get("event") != "presence"]
     assert received["migration_rooms_before.py"] == [{"from": "ana", "text": "hello"}] * 2
     assert received["migration_rooms_after.py"] == received["migration_rooms_before.py"]
+
+
+# -- deploying ------------------------------------------------------------------------------
+def test_cdk_app_synthesizes_the_deploy_app(tmp_path: Path) -> None:
+    """``python cdk_app.py`` (what ``cdk deploy --app`` runs) synthesizes the stack."""
+    for name in ("cdk_app.py", "deploy_app.py"):
+        (tmp_path / name).write_text((SNIPPETS / name).read_text(encoding="utf-8"), "utf-8")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "deploy_app.py").write_text("# the app's code\n", encoding="utf-8")
+    out = tmp_path / "cdk.out"
+    env = clean_env(
+        CDK_OUTDIR=str(out),
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT / "src")]),
+        JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+    )
+    result = subprocess.run(
+        [sys.executable, "cdk_app.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    template = json.loads((out / "Reports.template.json").read_text(encoding="utf-8"))
+    resources = template["Resources"]
+    routes = {
+        r["Properties"]["RouteKey"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGatewayV2::Route"
+    }
+    assert routes == {"$connect", "$disconnect", "report", "GET /health"}
+    function = resources["AppFunction"]["Properties"]
+    assert set(function["Environment"]["Variables"]) == {
+        "LIFT_WS_MANAGEMENT_ENDPOINT",
+        "LIFT_CONNECTIONS_TABLE",
+        "REPORTS_QUEUE_URL",
+    }
+    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    assert rules[0]["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert resources["QueueReports"]["Properties"]["QueueName"] == "reports"

@@ -1,4 +1,5 @@
-"""``lift template``: the SAM template built from an app, checked by cfn-lint and by reading it."""
+"""``lift template``: the SAM template built from an app, transformed by the AWS SAM
+translator, checked by cfn-lint and by reading it."""
 
 from __future__ import annotations
 
@@ -20,14 +21,13 @@ from lift.deploy import CONNECTIONS_TABLE_ENV, build_template, render_template, 
 from lift.middleware import JWTConfig, websocket_auth
 from lift.websocket import DynamoDBConnectionStore, WebSocketOptions
 from lift.websocket import authorizer as make_authorizer
+from tests.deploy_support import CFN_LINT, CFN_LINT_FLAGS, CFN_LINT_STRICT, translate
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "template-tests-secret-" + "x" * 40
-# The console script's own code, run with this interpreter (``cfnlint`` has no __main__).
-CFN_LINT = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
-# Errors, warnings and informational rules all fail the run (experimental rules are off).
-CFN_LINT_FLAGS = ["--regions", "us-east-1", "--include-checks", "I"]
-CFN_LINT_STRICT = ["--non-zero-exit-code", "informational", "--format", "json"]
+MANAGEMENT = {
+    "Fn::Sub": "https://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
+}
 ALNUM = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -158,12 +158,22 @@ def example_text(target: str) -> str:
 
 
 def text_of(name: str) -> str:
+    """The SAM template of a case, as the command prints it."""
     case = CASES[name]
     return render_template(case.app(), case.target, **case.options)
 
 
-def template_of(name: str) -> dict[str, Any]:
+def sam_of(name: str) -> dict[str, Any]:
     return json.loads(text_of(name))  # type: ignore[no-any-return]
+
+
+def template_of(name: str) -> dict[str, Any]:
+    """The case's template after the AWS SAM transform: what CloudFormation deploys."""
+    return translate(sam_of(name))
+
+
+def translated(template: dict[str, Any]) -> dict[str, Any]:
+    return translate(template)
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -181,12 +191,16 @@ def only(template: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def function_of(template: dict[str, Any]) -> dict[str, Any]:
-    return template["Resources"]["WebSocketFunction"]["Properties"]  # type: ignore[no-any-return]
+    return template["Resources"]["AppFunction"]["Properties"]  # type: ignore[no-any-return]
 
 
 def statements_of(template: dict[str, Any]) -> list[dict[str, Any]]:
-    (policy,) = function_of(template)["Policies"]
-    return policy["Statement"]  # type: ignore[no-any-return]
+    role = template["Resources"]["AppFunctionRole"]["Properties"]
+    return [
+        statement
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
 
 
 # -- cfn-lint --------------------------------------------------------------------------
@@ -214,8 +228,11 @@ def linted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LintRun]:
             rendered[target] = example_text(target)
     paths = {}
     for name, text in rendered.items():
+        # What CloudFormation runs: the template after the SAM transform.
         path = folder / (re.sub(r"[^A-Za-z0-9]+", "-", name) + ".json")
-        path.write_text(text, encoding="utf-8")
+        path.write_text(
+            json.dumps(translate(json.loads(text)), ensure_ascii=False), encoding="utf-8"
+        )
         paths[str(path)] = name
     start = time.perf_counter()
     result = subprocess.run(
@@ -250,7 +267,7 @@ def test_cfn_lint_rejects_a_broken_template(tmp_path: Path) -> None:
     """The lint is a real check: a route targeting a missing integration fails it."""
     template = template_of("plain")
     route = next(iter(routes_of(template).values()))
-    route["Properties"]["Target"] = {"Fn::Sub": "integrations/${Missing}"}
+    route["Properties"]["Target"] = {"Fn::Join": ["/", ["integrations", {"Ref": "Missing"}]]}
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(template), encoding="utf-8")
     result = subprocess.run(
@@ -267,39 +284,49 @@ def test_cfn_lint_rejects_a_broken_template(tmp_path: Path) -> None:
 # -- the template's content -----------------------------------------------------------
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_skeleton_is_complete(name: str) -> None:
+    sam = sam_of(name)
+    assert sam["Transform"] == "AWS::Serverless-2016-10-31"
+    assert sam["Resources"]["WebSocketApi"]["Type"] == "AWS::Serverless::WebSocketApi"
+    assert sam["Resources"]["AppFunction"]["Properties"]["CodeUri"] == "."
     template = template_of(name)
-    assert template["Transform"] == "AWS::Serverless-2016-10-31"
     resources = template["Resources"]
     assert all(ALNUM.fullmatch(logical_id) for logical_id in resources)
-    api = only(template, "AWS::ApiGatewayV2::Api")["Properties"]
+    api = resources["WebSocketApi"]["Properties"]
     assert api["ProtocolType"] == "WEBSOCKET"
-    integration = only(template, "AWS::ApiGatewayV2::Integration")["Properties"]
-    assert integration["IntegrationType"] == "AWS_PROXY"
-    assert integration["IntegrationUri"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
-        "functions/${WebSocketFunction.Arn}/invocations"
-    }
+    integrations = resources_of(template, "AWS::ApiGatewayV2::Integration")
+    for integration in integrations.values():
+        assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
+        uri = integration["Properties"]["IntegrationUri"]["Fn::Sub"]
+        uri = uri[0] if isinstance(uri, list) else uri
+        assert uri.startswith("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/")
     routes = resources_of(template, "AWS::ApiGatewayV2::Route")
     for route in routes.values():
-        assert route["Properties"]["Target"] == {"Fn::Sub": "integrations/${WebSocketIntegration}"}
-    deployment = only(template, "AWS::ApiGatewayV2::Deployment")
-    assert sorted(deployment["DependsOn"]) == sorted(routes)
-    stage = only(template, "AWS::ApiGatewayV2::Stage")["Properties"]
-    deployment_id = next(iter(resources_of(template, "AWS::ApiGatewayV2::Deployment")))
-    assert stage["DeploymentId"] == {"Ref": deployment_id}
+        (target,) = [part for part in route["Properties"]["Target"]["Fn::Join"][1][1:]]
+        assert target["Ref"] in integrations
+    stage = resources["WebSocketApiStage"]["Properties"]
+    assert stage["AutoDeploy"] is True  # routes added later deploy too
     assert stage["StageName"] == {"Ref": "StageName"}
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": 1000.0,
+        "ThrottlingBurstLimit": 500,
+    }
     expected_stage = CASES[name].options.get("stage", "prod")
     assert template["Parameters"]["StageName"]["Default"] == expected_stage
-    permission = template["Resources"]["WebSocketPermission"]["Properties"]
-    assert permission["Principal"] == "apigateway.amazonaws.com"
-    assert permission["FunctionName"] == {"Ref": "WebSocketFunction"}
-    assert permission["SourceArn"]["Fn::Sub"].endswith(":${WebSocketApi}/*")
+    permissions = [
+        p["Properties"]
+        for p in resources_of(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] in ({"Fn::GetAtt": ["AppFunction", "Arn"]},)
+        or p["Properties"]["FunctionName"] == {"Ref": "AppFunction"}
+    ]
+    assert permissions
+    assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
     assert template["Outputs"]["WebSocketUrl"]["Value"] == {
-        "Fn::Sub": "wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+        "Fn::Sub": "wss://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
     }
-    function = function_of(template)
-    assert function["CodeUri"] == "."
-    assert "LIFT_WS_MANAGEMENT_ENDPOINT" not in json.dumps(function)
+    assert template["Outputs"]["ManagementEndpoint"]["Value"] == MANAGEMENT
+    for function in resources_of(template, "AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["LIFT_WS_MANAGEMENT_ENDPOINT"] == MANAGEMENT
 
 
 @pytest.mark.parametrize(
@@ -353,7 +380,18 @@ def test_awkward_route_keys_get_distinct_alphanumeric_ids() -> None:
     assert keys == set(awkward_keys_app().websocket_routes)
     assert len(routes) == len(keys) == 7
     assert all(ALNUM.fullmatch(logical_id) and len(logical_id) <= 255 for logical_id in routes)
-    assert "Route2fa" in routes
+    # SAM carries what it can name; the rest are raw routes on the same API.
+    sam_routes = sam_of("awkward-keys")["Resources"]["WebSocketApi"]["Properties"]["Routes"]
+    assert set(sam_routes) == {"$default", "2fa"}  # "default" would be named as "$default"
+    assert "WebSocketApi2faRoute" in routes
+
+
+def test_keys_sam_would_name_alike_stay_apart() -> None:
+    app = App()
+    app.websocket("chat", ok)
+    app.websocket("Chat", ok)
+    template = translate(build_template(app, "m:app"))
+    assert {r["Properties"]["RouteKey"] for r in routes_of(template).values()} == {"chat", "Chat"}
 
 
 def test_the_function_settings_follow_the_target_and_options() -> None:
@@ -406,7 +444,8 @@ def test_the_connections_table_matches_the_store(name: str) -> None:
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     function = function_of(template)
     assert function["Environment"]["Variables"] == {
-        CONNECTIONS_TABLE_ENV: {"Ref": "ConnectionsTable"}
+        CONNECTIONS_TABLE_ENV: {"Ref": "ConnectionsTable"},
+        "LIFT_WS_MANAGEMENT_ENDPOINT": MANAGEMENT,
     }
     assert CONNECTIONS_TABLE_ENV == "LIFT_CONNECTIONS_TABLE"
     (statement,) = [s for s in statements_of(template) if "dynamodb:GetItem" in s["Action"]]
@@ -418,6 +457,7 @@ def test_the_connections_table_matches_the_store(name: str) -> None:
             "UpdateItem",
             "DeleteItem",
             "BatchWriteItem",
+            "ConditionCheckItem",
             "Query",
             "Scan",
         )
@@ -447,7 +487,9 @@ def test_the_table_name_comes_from_the_option_the_store_or_the_stack() -> None:
 def test_no_table_without_tracking_or_a_dynamodb_store(name: str) -> None:
     template = template_of(name)
     assert resources_of(template, "AWS::DynamoDB::Table") == {}
-    assert "Environment" not in function_of(template)
+    assert function_of(template)["Environment"]["Variables"] == {
+        "LIFT_WS_MANAGEMENT_ENDPOINT": MANAGEMENT
+    }
     assert len(statements_of(template)) == 1
     assert "ConnectionsTableName" not in template["Outputs"]
 
@@ -487,34 +529,38 @@ def test_no_authorizer_without_auth(name: str) -> None:
     assert resources_of(template, "AWS::ApiGatewayV2::Authorizer") == {}
     assert "AuthorizerFunction" not in template["Resources"]
     for route in routes_of(template).values():
-        assert route["Properties"]["AuthorizationType"] == "NONE"
+        assert route["Properties"].get("AuthorizationType", "NONE") == "NONE"
         assert "AuthorizerId" not in route["Properties"]
 
 
 def test_websocket_auth_adds_a_request_authorizer_on_connect(auth_module: types.ModuleType) -> None:
-    template = json.loads(render_template(auth_app(), "authmod:app"))
+    template = translate(json.loads(render_template(auth_app(), "authmod:app")))
     resources = template["Resources"]
     authorizer_resource = only(template, "AWS::ApiGatewayV2::Authorizer")["Properties"]
     assert authorizer_resource["AuthorizerType"] == "REQUEST"
-    assert authorizer_resource["AuthorizerUri"]["Fn::Sub"].endswith(
-        "/functions/${AuthorizerFunction.Arn}/invocations"
-    )
+    uri, variables = authorizer_resource["AuthorizerUri"]["Fn::Sub"]
+    assert uri.endswith("/functions/${AuthArn}/invocations")
+    assert variables == {"AuthArn": {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}}
     # Four token sources are accepted, so none is required before the authorizer runs.
     assert "IdentitySource" not in authorizer_resource
     routes = routes_of(template)
     assert routes["$connect"]["Properties"]["AuthorizationType"] == "CUSTOM"
-    assert routes["$connect"]["Properties"]["AuthorizerId"] == {"Ref": "ConnectAuthorizer"}
+    assert routes["$connect"]["Properties"]["AuthorizerId"] == {
+        "Ref": "WebSocketApiConnectAuthorizer"
+    }
     for key in ("$disconnect", "chat"):
-        assert routes[key]["Properties"]["AuthorizationType"] == "NONE"
+        assert routes[key]["Properties"].get("AuthorizationType", "NONE") == "NONE"
     function = resources["AuthorizerFunction"]
-    assert function["Type"] == "AWS::Serverless::Function"
+    assert function["Type"] == "AWS::Lambda::Function"
     assert function["Properties"]["Handler"] == "authmod.authorizer"
-    permission = resources["AuthorizerPermission"]["Properties"]
-    assert permission["FunctionName"] == {"Ref": "AuthorizerFunction"}
+    assert function["Properties"]["Environment"]["Variables"] == {
+        "LIFT_WS_MANAGEMENT_ENDPOINT": MANAGEMENT,
+        CONNECTIONS_TABLE_ENV: {"Ref": "ConnectionsTable"},
+    }
+    permission = resources["WebSocketApiAuthorizerPermission"]["Properties"]
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
     assert permission["Principal"] == "apigateway.amazonaws.com"
-    assert permission["SourceArn"]["Fn::Sub"].endswith(
-        ":${WebSocketApi}/authorizers/${ConnectAuthorizer}"
-    )
+    assert "WebSocketApi" in json.dumps(permission["SourceArn"])
 
 
 @pytest.mark.parametrize(
@@ -528,14 +574,14 @@ def test_websocket_auth_adds_a_request_authorizer_on_connect(auth_module: types.
 def test_a_single_token_source_becomes_the_identity_source(
     auth_module: types.ModuleType, sources: str, expected: list[str]
 ) -> None:
-    template = build_template(auth_app(token_sources=sources), "authmod:app")
+    template = translate(build_template(auth_app(token_sources=sources), "authmod:app"))
     properties = only(template, "AWS::ApiGatewayV2::Authorizer")["Properties"]
     assert properties["IdentitySource"] == expected
 
 
 def test_the_identity_source_can_be_given(auth_module: types.ModuleType) -> None:
     source = ["route.request.header.X-Api-Token"]
-    template = build_template(auth_app(), "authmod:app", identity_source=source)
+    template = translate(build_template(auth_app(), "authmod:app", identity_source=source))
     assert only(template, "AWS::ApiGatewayV2::Authorizer")["Properties"]["IdentitySource"] == source
     with pytest.raises(ValueError, match="identity source"):
         build_template(auth_app(), "authmod:app", identity_source=["$request.header.Auth"])
@@ -562,7 +608,7 @@ def test_a_missing_authorizer_in_the_imported_module_is_an_error() -> None:
         build_template(plain_app(), "m:app", authorizer_handler=f"{__name__}:nothing_here")
     without = build_template(auth_app(), f"{__name__}:app", authorizer=False)
     assert "AuthorizerFunction" not in without["Resources"]
-    assert {"$connect", "$disconnect"} <= set(routes_of(without))
+    assert {"$connect", "$disconnect"} <= set(routes_of(translate(without)))
 
 
 def test_skipping_auth_on_connect_adds_no_authorizer(auth_module: types.ModuleType) -> None:
@@ -577,7 +623,7 @@ def test_a_middleware_that_can_refuse_deploys_connect_as_the_emulators_run_it() 
     template = template_of("refusing-middleware")
     routes = routes_of(template)
     assert set(routes) == {"$connect", "$disconnect", "chat"}
-    assert routes["$connect"]["Properties"]["AuthorizationType"] == "NONE"
+    assert routes["$connect"]["Properties"].get("AuthorizationType", "NONE") == "NONE"
     assert "RouteResponseSelectionExpression" not in routes["$connect"]["Properties"]
     app = refusing_middleware_app()
     with WebSocketTestClient(app) as client:
@@ -600,14 +646,33 @@ def test_the_command_names_the_triggers_it_does_not_wire(tmp_path: Path) -> None
         "app = App()\n"
         "app.websocket('chat', lambda ctx: None)\n"
         "app.sqs('orders-*')(lambda ctx: None)\n"
+        "app.schedule('nightly')(lambda ctx: None)\n"
+        "app.s3('uploads-bucket')(lambda ctx: None)\n"
+        "app.authorizer()(lambda ctx: None)\n"
         "app.get('/health')(lambda ctx: 'ok')\n",
         encoding="utf-8",
     )
-    result = lift(tmp_path, "template", "mixed:app")
+    result = lift(tmp_path, "template", "mixed:app", "--existing", "s3:uploads-bucket")
     assert result.returncode == 0
-    assert "sqs orders-*" in result.stderr
-    assert "http GET /health" in result.stderr
-    assert json.loads(result.stdout)["Resources"]
+    lines = result.stderr.splitlines()
+    assert lines == [
+        "warning: not wired: sqs orders-*: 'orders-*' is a pattern, not one queue name to wire",
+        "warning: not wired: s3 uploads-bucket: S3 notifies a function only from a bucket in "
+        "the same template; route the bucket's events through EventBridge "
+        "(@app.eventbridge('aws.s3')) instead",
+        "warning: not wired: schedule nightly: no expression: use "
+        "@app.schedule(name, expression='rate(5 minutes)')",
+        "warning: not wired: authorizer *: an API's Lambda authorizer is attached to that API; "
+        "name this function as its authorizer by hand",
+    ]
+    template = json.loads(result.stdout)
+    assert "HttpApi" in template["Resources"]  # GET /health is wired
+    strict = lift(tmp_path, "template", "mixed:app", "--strict")
+    assert strict.returncode == 1
+    assert strict.stdout  # the template is still printed
+    wired = tmp_path / "wired.py"
+    wired.write_text("from lift import App\napp = App()\napp.sqs('orders')(print)\n", "utf-8")
+    assert lift(tmp_path, "template", "wired:app", "--strict").returncode == 0
 
 
 def test_route_keys_lists_implicit_routes_first() -> None:
@@ -621,22 +686,12 @@ def test_route_keys_lists_implicit_routes_first() -> None:
     assert route_keys(legacy_app()) == ["$connect", "$disconnect", "$default", "chat"]
 
 
-def test_the_deployment_changes_with_the_routes() -> None:
-    def deployment_of(app: App) -> str:
-        template = build_template(app, "m:app")
-        return next(iter(resources_of(template, "AWS::ApiGatewayV2::Deployment")))
-
-    first = deployment_of(plain_app())
-    assert first == deployment_of(plain_app())
-    more = plain_app()
-    more.websocket("typing", ok)
-    assert deployment_of(more) != first
-
-
 @pytest.mark.parametrize(
     ("app", "options", "message"),
     [
-        (App, {}, "no WebSocket routes"),
+        (plain_app, {"http": "soap"}, "HTTP API type"),
+        (plain_app, {"existing": ["queue:orders"]}, "KIND:NAME"),
+        (plain_app, {"throttle_burst": 0}, "burst"),
         (plain_app, {"stage": "bad stage"}, "stage name"),
         (plain_app, {"table_name": "x"}, "table name"),
         (plain_app, {"memory": 64}, "memory"),
@@ -658,7 +713,7 @@ def test_bad_arguments_are_refused(
 @pytest.mark.parametrize("target", example_targets())
 def test_example_templates_cover_their_routes(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     monkeypatch.syspath_prepend(str(REPO))
-    template = json.loads(example_text(target))
+    template = translate(json.loads(example_text(target)))
     module = importlib.import_module(target.partition(":")[0])
     routes = routes_of(template)
     for key in module.app.websocket_routes:
@@ -713,7 +768,7 @@ def test_the_command_prints_the_template(tmp_path: Path) -> None:
         "20",
     )
     assert result.returncode == 0, result.stderr
-    template = json.loads(result.stdout)
+    template = translate(json.loads(result.stdout))
     assert template["Parameters"]["StageName"]["Default"] == "dev"
     assert sorted(routes_of(template)) == ["$connect", "$disconnect", "chat"]
     function = function_of(template)
@@ -735,7 +790,7 @@ def test_the_command_prints_the_template(tmp_path: Path) -> None:
     ] == ("chatapp.authorizer")
     off = lift(tmp_path, "template", "chatapp:app", "--no-authorizer", "--no-route-responses")
     assert off.returncode == 0, off.stderr
-    resources = json.loads(off.stdout)["Resources"]
+    resources = translate(json.loads(off.stdout))["Resources"]
     assert "AuthorizerFunction" not in resources
     assert not any(r["Type"] == "AWS::ApiGatewayV2::RouteResponse" for r in resources.values())
 
@@ -769,13 +824,13 @@ def test_importing_the_generator_stays_light() -> None:
 def test_chat_example_gets_its_request_authorizer() -> None:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    template = json.loads(example_text("examples.chat.app:app"))
+    template = translate(json.loads(example_text("examples.chat.app:app")))
     authorizer = only(template, "AWS::ApiGatewayV2::Authorizer")
     assert authorizer["Properties"]["AuthorizerType"] == "REQUEST"
     connect = routes_of(template)["$connect"]["Properties"]
     assert connect["AuthorizationType"] == "CUSTOM"
     handlers = {
         resource["Properties"]["Handler"]
-        for resource in resources_of(template, "AWS::Serverless::Function").values()
+        for resource in resources_of(template, "AWS::Lambda::Function").values()
     }
     assert handlers == {"examples.chat.app.app", "examples.chat.app.authorizer"}

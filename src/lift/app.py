@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
@@ -25,6 +26,7 @@ __all__ = ["App"]
 
 H = TypeVar("H", bound=Handler)
 Model: TypeAlias = "type[Any] | None"
+_SCHEDULE = re.compile(r"(rate|cron)\([^()\x00-\x1f]{1,254}\)")
 _WS_EVENT_TYPES = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}
 _HTTP = TriggerType.HTTP
 _WEBSOCKET = TriggerType.WEBSOCKET
@@ -89,6 +91,8 @@ class App:
         self.http_router = HTTPRouter()
         self.websocket_routes: dict[str, Route] = {}
         self.strip_prefixes = _checked_prefixes(strip_prefixes)
+        self.schedule_expressions: dict[str, str] = {}
+        """The ``expression`` of each ``@app.schedule`` rule that has one."""
         self.event_routers: dict[TriggerType, EventRouter] = {
             TriggerType.SQS: EventRouter("sqs"),
             TriggerType.S3: EventRouter("s3"),
@@ -247,9 +251,18 @@ class App:
         """Handle EventBridge events whose ``source`` or ``detail-type`` matches ``pattern``."""
         return self._event_route(TriggerType.EVENTBRIDGE, pattern)
 
-    def schedule(self, rule_name: str) -> Callable[[H], H]:
-        """Handle scheduled events of the rule ``rule_name`` (glob)."""
-        return self._event_route(TriggerType.SCHEDULED, rule_name)
+    def schedule(self, rule_name: str, *, expression: str | None = None) -> Callable[[H], H]:
+        """Handle scheduled events of the rule ``rule_name`` (glob).
+
+        ``expression`` (``rate(5 minutes)`` or ``cron(0 3 * * ? *)``) is when the rule
+        fires; ``lift template`` creates the rule from it.
+        """
+        if expression is not None and not _SCHEDULE.fullmatch(expression):
+            raise ValueError(f"A schedule expression is rate(...) or cron(...): {expression!r}")
+        decorator = self._event_route(TriggerType.SCHEDULED, rule_name)
+        if expression is not None:
+            self.schedule_expressions[rule_name] = expression
+        return decorator
 
     def sns(self, topic: str) -> Callable[[H], H]:
         """Handle SNS notifications from topics whose name matches ``topic`` (glob)."""

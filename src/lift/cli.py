@@ -31,11 +31,12 @@ def _routes(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from .deploy import render_template, unwired_triggers
+    from .deploy import build_plan, dump
+    from .deploy.sam import render_sam
 
     app = load_app(args.app)
     try:
-        template = render_template(
+        plan = build_plan(
             app,
             args.app,
             table_name=args.table_name,
@@ -47,16 +48,22 @@ def _template(args: argparse.Namespace) -> int:
             memory=args.memory,
             timeout=args.timeout,
             runtime=args.runtime,
+            http=args.http_api,
+            existing=args.existing or (),
+            throttle_rate=args.throttle_rate,
+            throttle_burst=args.throttle_burst,
+            queue_env=dict(item.partition("=")[::2] for item in args.queue_env or ()),
         )
+        text = dump(render_sam(plan), args.format)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for trigger in unwired_triggers(app):
-        print(
-            f"note: not wired by this template, add it to the function: {trigger}", file=sys.stderr
-        )
-    print(template)
-    return 0
+    for item in plan.unwired:
+        print(f"warning: not wired: {item.describe()}", file=sys.stderr)
+    if not plan.routes and not plan.sources:
+        print("warning: the app has no route or trigger to deploy", file=sys.stderr)
+    print(text)
+    return 1 if args.strict and plan.unwired else 0
 
 
 def _asyncapi(args: argparse.Namespace) -> int:
@@ -126,7 +133,7 @@ def _add_dev(commands: Any) -> None:
 
 def _add_template(commands: Any) -> None:
     template = commands.add_parser(
-        "template", help="print an AWS SAM template (JSON) for the app's WebSocket API"
+        "template", help="print an AWS SAM template deploying the whole app"
     )
     template.add_argument("app", metavar="MODULE:APP")
     template.add_argument("--table-name", default=None, help="DynamoDB connections table")
@@ -153,6 +160,33 @@ def _add_template(commands: Any) -> None:
     template.add_argument("--memory", type=int, default=512, help="function memory (MB)")
     template.add_argument("--timeout", type=int, default=29, help="function timeout (s)")
     template.add_argument("--runtime", default="python3.12")
+    template.add_argument("--format", choices=("json", "yaml"), default="json")
+    template.add_argument(
+        "--http-api",
+        choices=("http", "rest"),
+        default="http",
+        help="HTTP routes behind an HTTP API (default) or a REST API",
+    )
+    template.add_argument(
+        "--existing",
+        action="append",
+        default=None,
+        metavar="KIND:NAME",
+        help="reference this queue/topic/stream/bucket instead of creating it, "
+        "e.g. sqs:orders (repeatable)",
+    )
+    template.add_argument(
+        "--queue-env",
+        action="append",
+        default=None,
+        metavar="VAR=QUEUE",
+        help="set VAR to the URL of the app's queue QUEUE in every function (repeatable)",
+    )
+    template.add_argument("--throttle-rate", type=float, default=1000.0, help="stage req/s")
+    template.add_argument("--throttle-burst", type=int, default=500, help="stage burst")
+    template.add_argument(
+        "--strict", action="store_true", help="exit 1 when a trigger cannot be wired"
+    )
     template.set_defaults(run=_template)
 
 

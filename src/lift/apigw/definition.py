@@ -7,6 +7,7 @@ One description serves everyone: the test client and the local gateway emulate i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,14 @@ __all__ = [
     "ApiDefinition",
     "Authorizer",
     "ConnectionsTable",
+    "FanoutQueue",
     "Trigger",
 ]
 
 LIFECYCLE_ROUTES = ("$connect", "$disconnect")
+CONNECTIONS_TABLE_ENV = "LIFT_CONNECTIONS_TABLE"
+FANOUT_QUEUE_ENV = "LIFT_FANOUT_QUEUE_URL"
+FANOUT_DEFAULT_QUEUE = "lift-fanout"
 _PREDEFINED = ("$connect", "$disconnect", "$default")
 
 
@@ -49,11 +54,42 @@ class ConnectionsTable:
 class Trigger:
     """A non-WebSocket route of the app: ``kind`` (``http``, ``sqs``, ``s3``,
     ``eventbridge``, ``schedule``...), ``method`` (``-`` for events) and ``pattern``
-    (a path, queue, bucket, rule...)."""
+    (a path, queue, bucket, rule...); ``expression`` is a schedule's rate or cron."""
 
     kind: str
     method: str
     pattern: str
+    expression: str | None = None
+
+    def describe(self) -> str:
+        """``sqs orders``, ``http GET /items/{id}``, ``schedule nightly``."""
+        if self.method != "-":
+            return f"{self.kind} {self.method} {self.pattern}"
+        return f"{self.kind} {self.pattern}"
+
+
+@dataclass(frozen=True)
+class FanoutQueue:
+    """The SQS queue broadcasts to many connections go through (``FanoutOptions``).
+
+    ``route``: the queue name the app's delivery route answers; ``queue_url``: a queue
+    configured in code (else the deployment creates one); ``shard_size``,
+    ``rate_per_second`` (``@connections`` calls per second per worker) and
+    ``max_attempts`` (receives before the dead-letter queue).
+    """
+
+    route: str
+    queue_url: str | None = None
+    shard_size: int = 100
+    rate_per_second: float = 500.0
+    max_attempts: int = 5
+
+    def maximum_concurrency(self, quota: float) -> int:
+        """Workers at once so that together they stay under ``quota`` calls per second.
+
+        Lambda's SQS ``ScalingConfig.MaximumConcurrency`` is 2 to 1000.
+        """
+        return max(2, min(1000, int(quota // self.rate_per_second)))
 
 
 @dataclass(frozen=True)
@@ -72,6 +108,7 @@ class ApiDefinition:
     authorizer: Authorizer | None = None
     connections_table: ConnectionsTable | None = None
     triggers: tuple[Trigger, ...] = ()
+    fanout: FanoutQueue | None = None
 
     # -- building -------------------------------------------------------------------
     @classmethod
@@ -101,11 +138,19 @@ class ApiDefinition:
         ordered = [key for key in _PREDEFINED if key in keys]
         ordered += [key for key in registered if key not in _PREDEFINED]
         selection = str(getattr(options, "route_selection", None) or DEFAULT_ROUTE_SELECTION)
+        fanout = _fanout(options)
         routes_method = getattr(app, "routes", None)
+        expressions = getattr(app, "schedule_expressions", None)
+        expressions = expressions if isinstance(expressions, dict) else {}
         triggers = tuple(
-            Trigger(str(route.kind), str(route.method), str(route.path))
+            Trigger(
+                str(route.kind),
+                str(route.method),
+                str(route.path),
+                expressions.get(route.path) if route.kind == "schedule" else None,
+            )
             for route in (routes_method() if callable(routes_method) else ())
-            if route.kind != "websocket"
+            if route.kind != "websocket" and not (fanout and _delivers_fanout(route))
         )
         return cls(
             routes=tuple(ordered),
@@ -114,6 +159,7 @@ class ApiDefinition:
             authorizer=authorizer,
             connections_table=_table(options),
             triggers=triggers,
+            fanout=fanout,
         )
 
     @classmethod
@@ -193,4 +239,31 @@ def _table(options: Any) -> ConnectionsTable | None:
     if not dynamodb and not getattr(options, "auto_connections", False):
         return None
     configured = getattr(store, "table_name", None) if dynamodb else None
+    if configured == os.environ.get(CONNECTIONS_TABLE_ENV):
+        # Read from the shell that loaded the app: the deployment names the table.
+        configured = None
     return ConnectionsTable(configured if isinstance(configured, str) else None)
+
+
+def _fanout(options: Any) -> FanoutQueue | None:
+    """The fan-out queue of ``WebSocketOptions(fanout=FanoutOptions(...))``."""
+    fanout = getattr(options, "fanout", None)
+    if fanout is None:
+        return None
+    url = getattr(fanout, "queue_url", None)
+    if url == os.environ.get(FANOUT_QUEUE_ENV):
+        url = None
+    url = url if isinstance(url, str) and url else None
+    return FanoutQueue(
+        route=url.rstrip("/").rsplit("/", 1)[-1] if url else FANOUT_DEFAULT_QUEUE,
+        queue_url=url,
+        shard_size=int(getattr(fanout, "shard_size", 100)),
+        rate_per_second=float(getattr(fanout, "rate_per_second", 500.0)),
+        max_attempts=int(getattr(fanout, "max_attempts", 5)),
+    )
+
+
+def _delivers_fanout(route: Any) -> bool:
+    """Whether ``route`` is the delivery route Lift registers for the fan-out queue."""
+    module = str(getattr(route.handler, "__module__", ""))
+    return route.kind == "sqs" and module.startswith("lift.websocket.fanout")
