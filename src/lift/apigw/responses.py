@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
-from base64 import b64encode
+import os
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,7 @@ __all__ = [
     "MalformedResponseError",
     "gateway_message",
     "new_request_id",
+    "status_of",
 ]
 
 FORBIDDEN = "Forbidden"
@@ -33,9 +34,15 @@ TIMED_OUT = "Endpoint request timed out"
 """The integration did not answer within 29 seconds."""
 
 
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_ID_RANDOM = random.Random(os.urandom(16))  # noqa: S311 - request ids are not secrets
+
+
 def new_request_id() -> str:
-    """A fresh id in API Gateway's format (``requestId``, ``messageId``)."""
-    return b64encode(secrets.token_bytes(10)).decode("ascii")
+    """A fresh id in API Gateway's format (``requestId``, ``messageId``: 15 characters
+    and ``=``). Ids are not secrets: they come from a seeded generator, as a system call
+    on a driver's event loop would hand the interpreter lock to a worker thread."""
+    return "".join(_ID_RANDOM.choices(_ID_ALPHABET, k=15)) + "="
 
 
 def gateway_message(message: str, connection_id: str, request_id: str | None = None) -> bytes:
@@ -94,6 +101,14 @@ class IntegrationResponse:
         elif raw_headers is not None:
             raise MalformedResponseError("headers is not an object")
         return cls(status, headers, _body(result))
+
+
+def status_of(result: Any) -> int:
+    """The status API Gateway sees in an integration response (502 when malformed)."""
+    try:
+        return IntegrationResponse.decode(result).status
+    except MalformedResponseError:
+        return 502
 
 
 def _body(result: Mapping[str, Any]) -> bytes | None:

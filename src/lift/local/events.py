@@ -16,8 +16,6 @@ from ..testing.events import new_connection_id
 __all__ = [
     "API_ID",
     "DOMAIN_NAME",
-    "CLOSE_REASONS",
-    "close_reason",
     "connect_event",
     "disconnect_event",
     "message_event",
@@ -29,22 +27,6 @@ API_ID = "local"
 
 DOMAIN_NAME = "localhost"
 """``requestContext.domainName`` of every local event."""
-
-CLOSE_REASONS = {
-    1000: "Connection Closed Normally",
-    1001: "Going away",
-    1003: "Binary frames are not supported",
-    1005: "No status code",
-    1006: "Connection was closed abnormally",
-    1009: "Message too big",
-    1011: "Internal error",
-}
-"""Default ``disconnectReason`` for a close code that came without a reason."""
-
-
-def close_reason(code: int, reason: str = "") -> str:
-    """``reason``, or the usual phrase for ``code`` when it is empty."""
-    return reason or CLOSE_REASONS.get(code, "")
 
 
 def _single_and_multi(
