@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlencode
 
+from ..apigw.route_selection import DEFAULT_ROUTE_SELECTION, route_for
+
 if TYPE_CHECKING:
     from ._sources import (
         alb,
@@ -297,12 +299,13 @@ def websocket_message(
 ) -> dict[str, Any]:
     """A message event. It has no ``headers`` (API Gateway sends none after ``$connect``).
 
-    ``route_key`` defaults to the body's ``action`` (the default route selection
-    expression ``$request.body.action``), else ``$default``.
+    ``route_key`` defaults to the route API Gateway selects with the default
+    expression ``$request.body.action`` (:func:`lift.apigw.route_for`), else ``$default``.
     """
+    encoded, is_base64 = _encode_body(body)
     if route_key is None:
-        action = body.get("action") if isinstance(body, Mapping) else None
-        route_key = action if isinstance(action, str) and action else "$default"
+        text = encoded if encoded and not is_base64 else ""
+        route_key = route_for(DEFAULT_ROUTE_SELECTION, text, None)
     rc = websocket_request_context(
         event_type="MESSAGE",
         route_key=route_key,
@@ -318,7 +321,6 @@ def websocket_message(
         request_id=request_id,
     )
     rc = {"routeKey": rc.pop("routeKey"), "messageId": message_id or _gateway_id(), **rc}
-    encoded, is_base64 = _encode_body(body)
     return {"requestContext": rc, "body": encoded or "", "isBase64Encoded": is_base64}
 
 
