@@ -45,7 +45,6 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from os import PathLike
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 from ..apigw import IDLE_TIMEOUT, MAX_LIFETIME, CloseCode, ConnectionTable, WebSocketApi
@@ -264,12 +263,7 @@ class Gateway:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def _thread_main(self, ready: threading.Event, errors: list[BaseException]) -> None:
