@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ids import new_request_id
 from .limits import MAX_FRAME_BYTES
 
 __all__ = [
@@ -32,17 +31,6 @@ INTERNAL_ERROR = "Internal server error"
 
 TIMED_OUT = "Endpoint request timed out"
 """The integration did not answer within 29 seconds."""
-
-
-_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-_ID_RANDOM = random.Random(os.urandom(16))  # noqa: S311 - request ids are not secrets
-
-
-def new_request_id() -> str:
-    """A fresh id in API Gateway's format (``requestId``, ``messageId``: 15 characters
-    and ``=``). Ids are not secrets: they come from a seeded generator, as a system call
-    on a driver's event loop would hand the interpreter lock to a worker thread."""
-    return "".join(_ID_RANDOM.choices(_ID_ALPHABET, k=15)) + "="
 
 
 def gateway_message(message: str, connection_id: str, request_id: str | None = None) -> bytes:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..apigw.ids import new_connection_id
 from ..testing import events
-from ..testing.events import new_connection_id
 
 __all__ = [
     "API_ID",

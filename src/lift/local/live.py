@@ -26,7 +26,9 @@ LAMBDA_TIMEOUT_MS = int(INTEGRATION_TIMEOUT * 1000)
 
 
 class LocalLambdaContext(LambdaContext):
-    """The Lambda context handed to the app for each local invocation (29 s deadline)."""
+    """The Lambda context handed to the app for each local invocation: the model's
+    :class:`~lift.apigw.LambdaContext` with the local function's name and settings, its
+    deadline the invocation's (``time.monotonic()`` when API Gateway stops waiting)."""
 
     def __init__(self, deadline: float | None = None) -> None:
         super().__init__(
@@ -35,10 +37,8 @@ class LocalLambdaContext(LambdaContext):
             timeout=LAMBDA_TIMEOUT_MS / 1000,
             region="local",
             account_id="000000000000",
+            deadline=deadline,
         )
-        if deadline is not None:
-            self._deadline = deadline
-            """``time.monotonic()`` when API Gateway stops waiting."""
 
 
 class CloseRequest:

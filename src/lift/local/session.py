@@ -131,32 +131,32 @@ class Sessions:
             connected_at=conn.connected_at,
         )
         try:
-            await ws.prepare(request)
-        except asyncio.CancelledError:
-            gw.live.pop(connection_id, None)
-            self._disconnect_later(conn)
-            raise
-        except Exception:  # noqa: BLE001 - any failed handshake: $connect is undone
-            gw.live.pop(connection_id, None)
-            conn.close_code, conn.close_reason = _ABNORMAL, ""
-            await self.disconnected(conn)
-            return web.Response(status=400, text="Bad WebSocket handshake\n")
-        status = step.response.status
-        who_text = f"  user={user_id}" if user_id else ""
-        who_text += f"  tenant={tenant_id}" if tenant_id else ""
-        gw.write_event("CONNECT", connection_id, f"{status}  {elapsed_ms:.1f} ms{who_text}")
-        if gw.inspector is not None:
-            gw.inspector.connected(conn.summary())
-        gw.record("connect", connection_id, status=status, user=user_id, tenant=tenant_id)
-        if gw.closing:  # accepted while the gateway was stopping
-            gw.close_connection(conn, CloseCode.GOING_AWAY)
-        try:
+            try:
+                await ws.prepare(request)
+            except Exception:  # noqa: BLE001 - any failed handshake: $connect is undone
+                gw.live.pop(connection_id, None)
+                conn.close_code, conn.close_reason = _ABNORMAL, ""
+                await self.disconnected(conn)
+                return web.Response(status=400, text="Bad WebSocket handshake\n")
+            self._accepted(conn, step.response.status, elapsed_ms)
             await self._serve(conn)
         except asyncio.CancelledError:
             gw.live.pop(connection_id, None)
             self._disconnect_later(conn)
             raise
         return ws
+
+    def _accepted(self, conn: LiveConnection, status: int, elapsed_ms: float) -> None:
+        gw = self.gateway
+        user_id, tenant_id = conn.user_id, conn.tenant_id
+        who_text = f"  user={user_id}" if user_id else ""
+        who_text += f"  tenant={tenant_id}" if tenant_id else ""
+        gw.write_event("CONNECT", conn.id, f"{status}  {elapsed_ms:.1f} ms{who_text}")
+        if gw.inspector is not None:
+            gw.inspector.connected(conn.summary())
+        gw.record("connect", conn.id, status=status, user=user_id, tenant=tenant_id)
+        if gw.closing:  # accepted while the gateway was stopping
+            gw.close_connection(conn, CloseCode.GOING_AWAY)
 
     async def _connect(
         self, step: Invoke | Accept, event: dict[str, Any], connection_id: str
