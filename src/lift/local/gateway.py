@@ -129,7 +129,11 @@ class Gateway:
         self.invoker: Invoker | None = None
         self.closing = False
         self.connections = ConnectionTable(
-            on_post=self._on_post, on_delete=self._on_delete, buffer=False, keep_history=False
+            on_post=self._on_post,
+            on_delete=self._on_delete,
+            buffer=False,
+            keep_history=False,
+            record_calls=False,
         )
         """The API's connections (the model's table; frames go straight to the sockets)."""
         self.api: WebSocketApi | None = None
