@@ -67,10 +67,18 @@ class Results:
     lift_style: Run | None = None
     auth: Run | None = None
     gateway: Run | None = None
+    fanout: Run | None = None
 
     def runs(self) -> list[Run]:
         """Every run, in report order."""
-        single = [self.dispatch, self.import_time, self.lift_style, self.auth, self.gateway]
+        single = [
+            self.dispatch,
+            self.import_time,
+            self.lift_style,
+            self.auth,
+            self.gateway,
+            self.fanout,
+        ]
         return [run for run in single if run is not None] + self.broadcast
 
 
@@ -122,6 +130,7 @@ def run_all(quick: bool) -> Results:
     results.lift_style = run_script("lift_style.py", mode)
     results.auth = run_script("auth.py", mode)
     results.gateway = run_script("gateway.py", mode)
+    results.fanout = run_script("fanout.py", mode)
     results.load_after = load()
     return results
 
@@ -193,6 +202,7 @@ def checks_table(results: Results) -> Table:
         (results.import_time, "import time", ""),
         *((run, "broadcast", f" ({_size(run)} connections)") for run in results.broadcast),
         (results.gateway, "gateway", ""),
+        (results.fanout, "fan-out", ""),
     ]
     for run, source, suffix in sources:
         if run is None or run.data is None:
@@ -290,6 +300,27 @@ def gateway_table(run: Run) -> Table:
     return ["figure", "value"], rows
 
 
+def fanout_table(run: Run) -> Table:
+    """One broadcast through SQS shards against the quota floor."""
+    assert run.data is not None
+    d = run.data
+    rows = [
+        ["recipients", f"{d['recipients']}"],
+        ["shards", f"{d['shards']}"],
+        ["workers", f"{d['workers']}"],
+        ["delivered", f"{d['delivered']}"],
+        ["duplicates", f"{d['duplicates']}"],
+        ["lost", f"{d['lost']}"],
+        ["429s seen", f"{d['throttled']}"],
+        ["dead letters", f"{d['dead_letters']}"],
+        ["enqueue time", f"{_num(d['enqueue_seconds'])} s"],
+        ["time", f"{_num(d['seconds'])} s"],
+        ["quota floor (recipients / quota)", f"{_num(d['floor_seconds'])} s"],
+        ["time / floor", f"{_num(d['ratio'])}x"],
+    ]
+    return ["figure", "value"], rows
+
+
 def _numeric(cell: str) -> bool:
     return bool(_NUMERIC.match(cell)) or cell in ("", "n/a", "-")
 
@@ -370,6 +401,16 @@ def sections(results: Results) -> list[tuple[str, str, Table | None, str | None]
             timings_table,
         ),
         section(
+            "Fan-out at scale",
+            "One broadcast through SQS shards (`benchmarks/fanout.py`): the sender writes "
+            "the shards to moto's SQS, worker processes deliver them to a local "
+            "`@connections` server that adds latency and answers 429 above its quota; "
+            "deliveries are counted per connection on the server. The floor is "
+            "recipients / quota.",
+            results.fanout,
+            fanout_table,
+        ),
+        section(
             "Local gateway under load",
             "Many concurrent WebSocket clients echoing through the local gateway "
             "(`benchmarks/gateway.py`), each sending messages at random moments; the "
@@ -440,7 +481,7 @@ def write_markdown(results: Results, path: Path, plot_name: str) -> None:
         "(`--quick` for a short run, `--json` for machine-readable output): "
         "`benchmarks/dispatch.py`, `benchmarks/import_time.py`, `benchmarks/broadcast.py "
         "--connections N`, `benchmarks/lift_style.py`, `benchmarks/auth.py`, "
-        "`benchmarks/gateway.py`.",
+        "`benchmarks/gateway.py`, `benchmarks/fanout.py`.",
         "",
     ]
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 REGION = "eu-west-1"
 
@@ -28,12 +34,47 @@ def aws_env() -> Iterator[None]:
         yield
 
 
+class AtomicMotoServer:
+    """moto's HTTP server, answering one request at a time, on 127.0.0.1 and a free port.
+
+    DynamoDB applies each write to an item atomically, conditions included; moto's
+    backends keep no locks, so two concurrent conditional updates can both pass their
+    condition. Serialising the backend (connections are still accepted concurrently)
+    gives the tests DynamoDB's guarantees, so a race found here is a race in Lift.
+    """
+
+    def __init__(self) -> None:
+        inner = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def application(environ: Any, start_response: Any) -> Any:
+            with lock:
+                return list(inner(environ, start_response))
+
+        self._server = make_server(
+            "127.0.0.1", 0, application, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
 @pytest.fixture(scope="session")
 def moto_url(aws_env: None) -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = AtomicMotoServer()
     server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    yield server.url
     server.stop()
 
 

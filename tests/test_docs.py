@@ -59,6 +59,9 @@ SCRIPTS = {
     "pitfall_connect.py",
     "pitfall_disconnect.py",
     "pitfall_identity.py",
+    "rate_limits.py",
+    "tracing_app.py",
+    "typed_routes.py",
     "redaction.py",
     "retries.py",
     "routing.py",
@@ -66,6 +69,7 @@ SCRIPTS = {
 """Complete scripts that assert their own results."""
 
 DRIVEN = {
+    "asyncapi_app.py": "tests/test_asyncapi.py",
     "auth_app.py": "test_auth_app_*",
     "chat_app.py": "test_chat_app.py, test_with_gateway.py",
     "disconnecting.py": "test_disconnecting",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("boto3", "botocore", "websockets", "jwt", "cryptography", "pydantic")
+HEAVY = ("boto3", "botocore", "websockets", "jwt", "cryptography", "pydantic", "opentelemetry")
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
@@ -46,12 +46,23 @@ def test_using_the_core_stays_light() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["lift.websocket", "lift.testing", "lift.auth", "lift.middleware"]
+    "module",
+    [
+        "lift.websocket",
+        "lift.testing",
+        "lift.auth",
+        "lift.middleware",
+        "lift.tracing",
+        "lift.ratelimit",
+        "lift.typed",
+    ],
 )
 def test_subpackages_stay_light(module: str) -> None:
     loaded = imported_heavy_modules(f"import {module}")
     assert [
-        m for m in loaded if m.split(".")[0] in ("boto3", "botocore", "websockets", "jwt")
+        m
+        for m in loaded
+        if m.split(".")[0] in ("boto3", "botocore", "websockets", "jwt", "opentelemetry")
     ] == []
 
 

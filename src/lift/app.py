@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 from .context import Context
 from .dispatch import compose, failure_response, merge_headers, result_response, run_coroutine
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["App"]
 
 H = TypeVar("H", bound=Handler)
+Model: TypeAlias = "type[Any] | None"
 _WS_EVENT_TYPES = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}
 _HTTP = TriggerType.HTTP
 _WEBSOCKET = TriggerType.WEBSOCKET
@@ -63,10 +64,12 @@ class App:
         logger: Logger | None = None,
         metrics: Metrics | None = None,
         strip_prefixes: Sequence[str] = (),
+        tracing: Any = None,
     ) -> None:
         """``strip_prefixes``: path prefixes removed before HTTP routing, such as the base
         path of a REST API behind a custom domain (``["/v1"]``: ``/v1/items`` is routed
-        as ``/items``)."""
+        as ``/items``). ``tracing``: ``True``, an OpenTelemetry or Powertools ``Tracer``
+        (see :mod:`lift.tracing`); off by default, at no cost."""
         from .observability import default_logger, default_metrics
 
         if websocket is not None and websocket.auto_connections and websocket.store is None:
@@ -97,7 +100,16 @@ class App:
         self._ws_lifecycle = {
             key: Route("websocket", "-", key, _accept) for key in ("$connect", "$disconnect")
         }
+        self.tracing: Middleware | None = None
+        if tracing is not None and tracing is not False:
+            from .tracing import resolve
+
+            self.tracing = resolve(tracing)
         self._compiled = False
+        if websocket is not None and websocket.fanout is not None:
+            from .websocket.fanout_worker import install
+
+            install(self)  # the SQS route that delivers the fan-out queue's shards
 
     # -- registration ------------------------------------------------------------
     def use(self, middleware: Middleware) -> App:
@@ -107,36 +119,57 @@ class App:
         return self
 
     @overload
-    def websocket(self, route_key: str, handler: None = None) -> Callable[[H], H]: ...
+    def websocket(
+        self, route_key: str, handler: None = None, *, model: Model = None, reply: Model = None
+    ) -> Callable[[H], H]: ...
 
     @overload
-    def websocket(self, route_key: str, handler: Handler) -> App: ...
+    def websocket(
+        self, route_key: str, handler: Handler, *, model: Model = None, reply: Model = None
+    ) -> App: ...
 
-    def websocket(self, route_key: str, handler: Handler | None = None) -> Any:
+    def websocket(
+        self,
+        route_key: str,
+        handler: Handler | None = None,
+        *,
+        model: Model = None,
+        reply: Model = None,
+    ) -> Any:
         """Register a WebSocket route by route key (``$connect``, ``$default``, ``chat``...).
 
         Used as ``@app.websocket("$connect")`` or ``app.websocket("$connect", handler)``;
-        the second form returns the app so calls chain.
+        the second form returns the app so calls chain. ``model`` (a pydantic model or a
+        dataclass) validates each message before the handler runs (see
+        :mod:`lift.typed`); ``reply`` describes what the route sends (AsyncAPI).
         """
+        _check_models(model, reply, route_key)
         if handler is None:
 
             def decorator(func: H) -> H:
-                self._add_websocket(route_key, func)
+                self._add_websocket(route_key, func, model, reply)
                 return func
 
             return decorator
-        self._add_websocket(route_key, handler)
+        self._add_websocket(route_key, handler, model, reply)
         return self
 
-    def _add_websocket(self, route_key: str, handler: Handler) -> None:
+    def _add_websocket(
+        self, route_key: str, handler: Handler, model: Model = None, reply: Model = None
+    ) -> None:
         if not route_key or not isinstance(route_key, str):
             raise ValueError("A WebSocket route key must be a non-empty string")
         if route_key in self.websocket_routes:
             raise ValueError(f"WebSocket route {route_key!r} is already registered")
-        self.websocket_routes[route_key] = Route("websocket", "-", route_key, handler)
+        _check_models(model, reply, route_key)
+        self.websocket_routes[route_key] = Route(
+            "websocket", "-", route_key, handler, model=model, reply=reply
+        )
         self._compiled = False
 
-    def handle(self, method: str, path: str, handler: Handler) -> App:
+    def handle(
+        self, method: str, path: str, handler: Handler, *, model: Model = None, reply: Model = None
+    ) -> App:
         """Register ``handler`` for ``method`` and ``path``.
 
         The legacy WebSocket pattern is understood: ``handle("CONNECT", "/connect", h)``
@@ -146,40 +179,45 @@ class App:
         """
         route_key = legacy_route_key(method, path)
         if route_key is not None:
-            self._add_websocket(route_key, handler)
+            self._add_websocket(route_key, handler, model, reply)
         else:
-            self.http_router.add(method, path, handler)
+            _check_models(model, reply)
+            route = self.http_router.add(method, path, handler)
+            route.model, route.reply = model, reply
             self._compiled = False
         return self
 
-    def route(self, method: str, path: str) -> Callable[[H], H]:
-        """Decorator form of :meth:`handle`."""
+    def route(
+        self, method: str, path: str, *, model: Model = None, reply: Model = None
+    ) -> Callable[[H], H]:
+        """Decorator form of :meth:`handle`; ``model`` validates the JSON body."""
+        _check_models(model, reply, legacy_route_key(method, path))
 
         def decorator(func: H) -> H:
-            self.handle(method, path, func)
+            self.handle(method, path, func, model=model, reply=reply)
             return func
 
         return decorator
 
-    def get(self, path: str) -> Callable[[H], H]:
+    def get(self, path: str, *, reply: Model = None) -> Callable[[H], H]:
         """Register a GET handler."""
-        return self.route("GET", path)
+        return self.route("GET", path, reply=reply)
 
-    def post(self, path: str) -> Callable[[H], H]:
-        """Register a POST handler."""
-        return self.route("POST", path)
+    def post(self, path: str, *, model: Model = None, reply: Model = None) -> Callable[[H], H]:
+        """Register a POST handler (``model``: the JSON body's class)."""
+        return self.route("POST", path, model=model, reply=reply)
 
-    def put(self, path: str) -> Callable[[H], H]:
-        """Register a PUT handler."""
-        return self.route("PUT", path)
+    def put(self, path: str, *, model: Model = None, reply: Model = None) -> Callable[[H], H]:
+        """Register a PUT handler (``model``: the JSON body's class)."""
+        return self.route("PUT", path, model=model, reply=reply)
 
-    def patch(self, path: str) -> Callable[[H], H]:
-        """Register a PATCH handler."""
-        return self.route("PATCH", path)
+    def patch(self, path: str, *, model: Model = None, reply: Model = None) -> Callable[[H], H]:
+        """Register a PATCH handler (``model``: the JSON body's class)."""
+        return self.route("PATCH", path, model=model, reply=reply)
 
-    def delete(self, path: str) -> Callable[[H], H]:
+    def delete(self, path: str, *, reply: Model = None) -> Callable[[H], H]:
         """Register a DELETE handler."""
-        return self.route("DELETE", path)
+        return self.route("DELETE", path, reply=reply)
 
     def _event_route(self, trigger: TriggerType, pattern: str) -> Callable[[H], H]:
         def decorator(func: H) -> H:
@@ -275,11 +313,12 @@ class App:
             )
             region = region or (options.region if options else None)
             api = client_for(target, resolve_region(target, option=region))
-        return Connections(api, store, self.logger)
+            endpoint = target
+        return Connections(api, store, self.logger, app=self, endpoint=endpoint)
 
     # -- composition ---------------------------------------------------------------
     def _compose(self, handler: Handler, *, websocket: bool = False) -> Handler:
-        layers: list[Middleware] = []
+        layers: list[Middleware] = [] if self.tracing is None else [self.tracing]
         options = self.websocket_options
         if websocket and options is not None and options.auto_connections:
             from .websocket.lifecycle import connection_lifecycle
@@ -290,7 +329,7 @@ class App:
 
     def _compile(self) -> None:
         for route in self.routes():
-            route.compiled = self._compose(route.handler, websocket=route.kind == "websocket")
+            route.compiled = self._compose(route.typed(), websocket=route.kind == "websocket")
         self._fallback.compiled = self._compose(_raise_route_error)
         for implicit in self._ws_lifecycle.values():
             implicit.compiled = self._compose(_accept, websocket=True)
@@ -428,6 +467,14 @@ def _strip_prefix(path: str, prefixes: tuple[str, ...]) -> str:
             if rest[0] == "/":
                 return rest
     return path
+
+
+def _check_models(model: Any, reply: Any, route_key: str | None = None) -> None:
+    if model is not None or reply is not None:
+        from .typed import check_model
+
+        check_model(model, route_key=route_key)
+        check_model(reply, role="reply")
 
 
 def _accept(ctx: Context) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 from .errors import LiftError
@@ -71,37 +72,40 @@ def _matches(value: Any, annotation: Any) -> bool:
     return True
 
 
-def _bind_dataclass(model: Any, data: Any) -> Any:
+@functools.lru_cache(maxsize=256)
+def _dataclass_fields(model: Any) -> tuple[tuple[str, Any, bool], ...]:
+    """``(name, annotation, required)`` of each init field, read once per class."""
     import dataclasses
     import typing
 
+    hints = typing.get_type_hints(model)
+    return tuple(
+        (
+            field.name,
+            hints.get(field.name, Any),
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING,
+        )
+        for field in dataclasses.fields(model)
+        if field.init
+    )
+
+
+def _bind_dataclass(model: Any, data: Any) -> Any:
     if not isinstance(data, dict):
         raise _invalid([{"field": "body", "message": "Expected a JSON object", "type": "object"}])
-    hints = typing.get_type_hints(model)
     details: list[dict[str, str]] = []
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(model):
-        if not field.init:
-            continue
-        if field.name not in data:
-            required = (
-                field.default is dataclasses.MISSING
-                and field.default_factory is dataclasses.MISSING
-            )
+    for name, annotation, required in _dataclass_fields(model):
+        if name not in data:
             if required:
-                details.append(
-                    {"field": field.name, "message": "Field required", "type": "missing"}
-                )
+                details.append({"field": name, "message": "Field required", "type": "missing"})
             continue
-        value = data[field.name]
-        annotation = hints.get(field.name, Any)
+        value = data[name]
         if not _matches(value, annotation):
             expected = _SIMPLE.get(get_origin(annotation) or annotation, str(annotation))
-            details.append(
-                {"field": field.name, "message": f"Expected {expected}", "type": "type_error"}
-            )
+            details.append({"field": name, "message": f"Expected {expected}", "type": "type_error"})
             continue
-        values[field.name] = value
+        values[name] = value
     if details:
         raise _invalid(details)
     return model(**values)

@@ -1,4 +1,4 @@
-"""The ``lift`` command: ``routes``, ``invoke``, ``dev`` and ``template``."""
+"""The ``lift`` command: ``routes``, ``invoke``, ``dev``, ``template`` and ``asyncapi``."""
 
 from __future__ import annotations
 
@@ -95,6 +95,26 @@ def _template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _asyncapi(args: argparse.Namespace) -> int:
+    from .asyncapi import asyncapi_document
+
+    app = load_app(args.app)
+    document = asyncapi_document(
+        app,
+        title=args.title or args.app.partition(":")[0],
+        version=args.api_version,
+        stage=args.stage,
+        host=args.host,
+    )
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lift`` command."""
     parser = argparse.ArgumentParser(
@@ -149,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--timeout", type=int, default=29, help="function timeout (s)")
     template.add_argument("--runtime", default="python3.12")
     template.set_defaults(run=_template)
+
+    asyncapi = commands.add_parser(
+        "asyncapi", help="write an AsyncAPI 3.0 document (JSON) of the app's WebSocket API"
+    )
+    asyncapi.add_argument("app", metavar="MODULE:APP")
+    asyncapi.add_argument("-o", "--output", default="-", help="file to write (default stdout)")
+    asyncapi.add_argument("--title", default=None, help="info.title (default: the module)")
+    asyncapi.add_argument("--api-version", default="1.0.0", help="info.version")
+    asyncapi.add_argument("--stage", default="prod", help="default of the stage variable")
+    asyncapi.add_argument("--host", default=None, help="a custom domain for the server")
+    asyncapi.set_defaults(run=_asyncapi)
     return parser
 
 

@@ -83,6 +83,8 @@ class Context:
     # Per-invocation fields start as these class-level defaults, so a context costs
     # three assignments. The identity is restored only when asked for (see lift.identity).
     _identity: Identity | None = None
+    message: Any = None
+    """The validated message or body of a route registered with ``model=``."""
     response: Response | None = None
     response_headers: dict[str, str] | None = None
     _state: dict[str, Any] | None = None

@@ -17,16 +17,39 @@ _BRACE_PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
 
 
 class Route:
-    """A registered handler and its middleware-wrapped form (built once)."""
+    """A registered handler and its middleware-wrapped form (built once).
 
-    __slots__ = ("compiled", "handler", "kind", "method", "path")
+    ``model``: the class the body is validated into before the handler runs (``None``:
+    no validation); ``reply``: the class describing what the route sends back.
+    """
 
-    def __init__(self, kind: str, method: str, path: str, handler: Handler) -> None:
+    __slots__ = ("compiled", "handler", "kind", "method", "model", "path", "reply")
+
+    def __init__(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        handler: Handler,
+        *,
+        model: type[Any] | None = None,
+        reply: type[Any] | None = None,
+    ) -> None:
         self.kind = kind
         self.method = method
         self.path = path
         self.handler = handler
         self.compiled: Handler = handler
+        self.model = model
+        self.reply = reply
+
+    def typed(self) -> Handler:
+        """The handler, behind validation of the body into :attr:`model` when set."""
+        if self.model is None:
+            return self.handler
+        from .typed import typed_handler
+
+        return typed_handler(self.handler, self.model)
 
     def describe(self) -> str:
         """One line for ``lift routes``."""

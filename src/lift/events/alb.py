@@ -1,4 +1,8 @@
-"""Application Load Balancer (Lambda target group) events."""
+"""Application Load Balancer (Lambda target group) events.
+
+They have REST v1's shape; :func:`lift.events.apigw_v1.normalise` hands an event with
+``requestContext.elb`` to this module.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,6 @@ from ..request import Request, TriggerType
 from ._common import LazyHeaders, MalformedEventError, decode_path, optional_str, queries_of
 
 _T = TriggerType.HTTP
-
-
-def detect(event: dict[str, Any]) -> bool:
-    """An ALB event has REST's shape and ``requestContext.elb``."""
-    rc = event.get("requestContext")
-    return "httpMethod" in event and isinstance(rc, dict) and "elb" in rc
-
-
-def multi_value(event: dict[str, Any]) -> bool:
-    """Whether the target group sends (and reads) ``multiValueHeaders``."""
-    return "multiValueHeaders" in event
 
 
 def normalise(event: dict[str, Any]) -> Request:

@@ -1,4 +1,7 @@
-"""Amazon SNS notifications delivered to Lambda (every record of the batch)."""
+"""Amazon SNS notifications delivered to Lambda (every record of the batch).
+
+Detected with the other ``Records`` batches by their first record, in :mod:`lift.events`.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,6 @@ from ..request import Request, TriggerType
 from ._common import MalformedEventError, mapping
 
 _T = TriggerType.SNS
-
-
-def detect(event: dict[str, Any]) -> bool:
-    """An SNS event is ``Records`` whose first record has ``EventSource == "aws:sns"``."""
-    records = event.get("Records")
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and isinstance(records[0], dict)
-        and records[0].get("EventSource") == "aws:sns"
-    )
-
-
-def topic_name(arn: str) -> str:
-    """``arn:aws:sns:us-east-1:123456789012:alerts`` -> ``alerts``."""
-    return arn.rsplit(":", 1)[-1]
 
 
 def normalise(event: dict[str, Any]) -> Request:
@@ -41,5 +28,5 @@ def normalise(event: dict[str, Any]) -> Request:
         arn = sns.get("TopicArn")
         if not isinstance(arn, str) or not isinstance(sns.get("Message"), str):
             raise MalformedEventError(_T, "Every SNS record must carry 'TopicArn' and 'Message'")
-        topic = topic or topic_name(arn)
+        topic = topic or arn.rsplit(":", 1)[-1]  # arn:aws:sns:<region>:<account>:<topic>
     return Request(_T, event, records=records, source=topic)

@@ -1,4 +1,7 @@
-"""Amazon SQS events (every record of the batch)."""
+"""Amazon SQS events (every record of the batch).
+
+Detected with the other ``Records`` batches by their first record, in :mod:`lift.events`.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,6 @@ from ..request import Request, TriggerType
 from ._common import MalformedEventError
 
 _T = TriggerType.SQS
-
-
-def detect(event: dict[str, Any]) -> bool:
-    """An SQS event is ``Records`` whose first record has ``eventSource == "aws:sqs"``."""
-    records = event.get("Records")
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and isinstance(records[0], dict)
-        and records[0].get("eventSource") == "aws:sqs"
-    )
-
-
-def queue_name(arn: str) -> str:
-    """``arn:aws:sqs:eu-west-1:123456789012:orders`` -> ``orders``."""
-    return arn.rsplit(":", 1)[-1]
 
 
 def normalise(event: dict[str, Any]) -> Request:
@@ -36,4 +23,4 @@ def normalise(event: dict[str, Any]) -> Request:
     arn = records[0].get("eventSourceARN")
     if not isinstance(arn, str) or not arn:
         raise MalformedEventError(_T, "Field 'eventSourceARN' must be a string")
-    return Request(_T, event, records=records, source=queue_name(arn))
+    return Request(_T, event, records=records, source=arn.rsplit(":", 1)[-1])

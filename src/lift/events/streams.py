@@ -7,42 +7,21 @@ from typing import Any
 from ..request import Request, TriggerType
 from ._common import MalformedEventError
 
-__all__ = ["detect_dynamodb", "detect_kinesis", "normalise_dynamodb", "normalise_kinesis"]
+__all__ = ["normalise_dynamodb", "normalise_kinesis"]
 
 
-def _first_source(event: dict[str, Any]) -> Any:
-    records = event.get("Records")
-    if isinstance(records, list) and records and isinstance(records[0], dict):
-        return records[0].get("eventSource")
-    return None
+def _resource_name(arn: str, kind: str) -> str:
+    """The name after ``kind/`` in an ARN's resource, or ``""``.
 
-
-def detect_dynamodb(event: dict[str, Any]) -> bool:
-    """A DynamoDB Streams batch: ``Records`` with ``eventSource == "aws:dynamodb"``."""
-    return bool(_first_source(event) == "aws:dynamodb")
-
-
-def detect_kinesis(event: dict[str, Any]) -> bool:
-    """A Kinesis batch: ``Records`` with ``eventSource == "aws:kinesis"``."""
-    return bool(_first_source(event) == "aws:kinesis")
-
-
-def table_name(arn: str) -> str:
-    """``arn:aws:dynamodb:...:table/orders/stream/2026-01-01T00:00:00.000`` -> ``orders``."""
-    resource = arn.split(":", 5)[-1]
-    parts = resource.split("/")
-    return parts[1] if len(parts) > 1 and parts[0] == "table" else ""
-
-
-def stream_name(arn: str) -> str:
-    """``arn:aws:kinesis:us-east-1:123456789012:stream/clicks`` -> ``clicks``."""
-    resource = arn.split(":", 5)[-1]
-    parts = resource.split("/")
-    return parts[1] if len(parts) > 1 and parts[0] == "stream" else ""
+    ``arn:aws:dynamodb:...:table/orders/stream/2026-01-01T00:00:00.000`` -> ``orders``
+    (``kind="table"``); ``arn:aws:kinesis:...:stream/clicks`` -> ``clicks``.
+    """
+    parts = arn.split(":", 5)[-1].split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == kind else ""
 
 
 def _normalise(
-    event: dict[str, Any], trigger: TriggerType, payload: str, sequence: str, name_of: Any
+    event: dict[str, Any], trigger: TriggerType, payload: str, sequence: str, kind: str
 ) -> Request:
     records: list[Any] = event["Records"]
     source = ""
@@ -56,7 +35,7 @@ def _normalise(
         if arn is not None and not isinstance(arn, str):
             raise MalformedEventError(trigger, "Field 'eventSourceARN' must be a string")
         if not source and arn:
-            source = name_of(arn)
+            source = _resource_name(arn, kind)
     return Request(trigger, event, records=records, source=source)
 
 
@@ -66,7 +45,7 @@ def normalise_dynamodb(event: dict[str, Any]) -> Request:
     Each record's change is ``record["dynamodb"]`` (``Keys``, ``NewImage``, ``OldImage``,
     ``SequenceNumber``) in DynamoDB's typed JSON (``{"S": "text"}``).
     """
-    return _normalise(event, TriggerType.DYNAMODB_STREAM, "dynamodb", "SequenceNumber", table_name)
+    return _normalise(event, TriggerType.DYNAMODB_STREAM, "dynamodb", "SequenceNumber", "table")
 
 
 def normalise_kinesis(event: dict[str, Any]) -> Request:
@@ -74,4 +53,4 @@ def normalise_kinesis(event: dict[str, Any]) -> Request:
 
     Each record's payload is ``record["kinesis"]["data"]``, base64-encoded.
     """
-    return _normalise(event, TriggerType.KINESIS, "kinesis", "sequenceNumber", stream_name)
+    return _normalise(event, TriggerType.KINESIS, "kinesis", "sequenceNumber", "stream")

@@ -147,6 +147,7 @@ class Gateway:
         self._sweeper: asyncio.Task[None] | None = None
         self._restore_env: dict[str, str | None] | None = None
         self._restore_attrs: list[tuple[Any, str, Any]] = []
+        self._fanout_queue: Any = None
 
     # -- addresses -------------------------------------------------------------------
     @property
@@ -347,12 +348,26 @@ class Gateway:
         )
         if self.direct_management and getattr(self.app, "management_api", False) is None:
             self._set_attr(self.app, "management_api", self.connections)
+        from ..websocket.fanout_queue import MemoryFanoutQueue
+
+        queue = MemoryFanoutQueue.attach(self.app, context=LocalLambdaContext)
+        if queue is not None:  # the fan-out queue, delivered in process
+            queue.on_send = lambda: self._submit(queue.drain)
+            self._fanout_queue = queue
+
+    def _submit(self, work: Callable[[], Any]) -> None:
+        pool = self._pool
+        if pool is not None and not self.closing:
+            pool.submit(work)
 
     def _set_attr(self, target: Any, name: str, value: Any) -> None:
         self._restore_attrs.append((target, name, getattr(target, name)))
         setattr(target, name, value)
 
     def _detach(self) -> None:
+        if self._fanout_queue is not None:
+            self._fanout_queue.detach()
+            self._fanout_queue = None
         while self._restore_attrs:
             target, name, value = self._restore_attrs.pop()
             setattr(target, name, value)
@@ -417,21 +432,6 @@ class Gateway:
         conn.close_code = int(code)
         conn.close_reason = _close_reason(code, reason)
         conn.outbox.put_nowait(CloseRequest(conn.close_code, conn.close_reason))
-
-    def identity_of(self, connection_id: str) -> tuple[str | None, str | None]:
-        """The user and tenant the app stored for a connection (worker thread; best effort,
-        for the inspector's columns)."""
-        options = getattr(self.app, "websocket_options", None)
-        store = getattr(options, "store", None)
-        if store is None:
-            return None, None
-        try:
-            record = store.get(connection_id)
-        except Exception:  # noqa: BLE001 - the inspector's user column is best effort
-            return None, None
-        if record is None:
-            return None, None
-        return record.user_id, record.tenant_id
 
     def record(self, kind: str, connection_id: str, **fields: Any) -> None:
         """Add an entry to the inspector's log."""

@@ -58,6 +58,21 @@ def _connect_headers(request: web.Request, source_ip: str) -> list[tuple[str, st
     return headers
 
 
+def _stored_identity(app: Any, connection_id: str) -> tuple[str | None, str | None]:
+    """The user and tenant the app stored for a connection (worker thread; best effort,
+    for the inspector's columns)."""
+    store = getattr(getattr(app, "websocket_options", None), "store", None)
+    if store is None:
+        return None, None
+    try:
+        record = store.get(connection_id)
+    except Exception:  # noqa: BLE001 - the inspector's user column is best effort
+        return None, None
+    if record is None:
+        return None, None
+    return record.user_id, record.tenant_id
+
+
 def _bad_upgrade(request: web.Request) -> web.Response | None:
     """The answer to an upgrade request that is not a valid WebSocket handshake."""
     if request.headers.get("Sec-WebSocket-Version", "").strip() != "13":
@@ -170,7 +185,7 @@ class Sessions:
 
         def identity(result: Any) -> tuple[str | None, str | None]:
             accepted = isinstance(api.connect_answered(result), Accept)
-            return gw.identity_of(connection_id) if accepted else (None, None)
+            return _stored_identity(gw.app, connection_id) if accepted else (None, None)
 
         outcome, found = await invoker.invoke(event, identity)
         answer = api.connect_answered(

@@ -14,8 +14,9 @@ is only loaded when token validation is set up.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..auth.jwt import JWTConfig
@@ -34,11 +35,4 @@ _EXPORTS = {
 
 __all__ = ["JWTConfig", "recovery", "request_logging", "websocket_auth", "websocket_metrics"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lift.middleware' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

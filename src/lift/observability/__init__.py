@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .._lazy import lazy_attributes
 from .emf import EMFMetrics, InvocationMetrics
 from .logger import JSONLogger
 from .memory import MemoryMetrics
@@ -30,12 +31,9 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("JSONFormatter", "configure_logging"):
-        from . import formatter
-
-        return getattr(formatter, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__, {"JSONFormatter": ".formatter", "configure_logging": ".formatter"}
+)
 
 
 @runtime_checkable

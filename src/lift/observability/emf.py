@@ -111,29 +111,13 @@ def _add(
         entry[1].append(value)
 
 
-class EMFMetrics:
-    """Buffers metrics and writes them as EMF JSON lines on :meth:`flush`.
+class _Buffered:
+    """``add`` checks a value into a locked buffer; ``flush`` hands the buffer to ``write``."""
 
-    CloudWatch turns each line into metrics, with no API call and no background thread.
-    ``namespace`` defaults to ``LIFT_METRICS_NAMESPACE`` or ``"Lift"``. ``add`` and
-    ``flush`` are thread-safe; :meth:`for_invocation` gives one invocation its own
-    buffer (the app does this for ``ctx.metrics``).
-    """
-
-    def __init__(
-        self,
-        namespace: str | None = None,
-        stream: TextIO | None = None,
-        default_dimensions: dict[str, str] | None = None,
-    ) -> None:
-        self.namespace = namespace or os.environ.get("LIFT_METRICS_NAMESPACE") or "Lift"
-        self._stream = stream
-        self._defaults = {str(k): str(v) for k, v in (default_dimensions or {}).items()}
-        if len(self._defaults) > MAX_DIMENSIONS:
-            raise ValueError(f"At most {MAX_DIMENSIONS} default dimensions")
-        self._buffer: _Buffer = {}
-        self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
+    __slots__ = ("_buffer", "_defaults", "_lock")
+    _buffer: _Buffer
+    _defaults: dict[str, str]
+    _lock: threading.Lock
 
     def add(
         self,
@@ -158,6 +142,35 @@ class EMFMetrics:
             buffered, self._buffer = self._buffer, {}
         self.write(buffered)
 
+    def write(self, buffered: _Buffer) -> None:
+        """Write ``buffered`` as EMF documents."""
+        raise NotImplementedError
+
+
+class EMFMetrics(_Buffered):
+    """Buffers metrics and writes them as EMF JSON lines on :meth:`flush`.
+
+    CloudWatch turns each line into metrics, with no API call and no background thread.
+    ``namespace`` defaults to ``LIFT_METRICS_NAMESPACE`` or ``"Lift"``. ``add`` and
+    ``flush`` are thread-safe; :meth:`for_invocation` gives one invocation its own
+    buffer (the app does this for ``ctx.metrics``).
+    """
+
+    def __init__(
+        self,
+        namespace: str | None = None,
+        stream: TextIO | None = None,
+        default_dimensions: dict[str, str] | None = None,
+    ) -> None:
+        self.namespace = namespace or os.environ.get("LIFT_METRICS_NAMESPACE") or "Lift"
+        self._stream = stream
+        self._defaults = {str(k): str(v) for k, v in (default_dimensions or {}).items()}
+        if len(self._defaults) > MAX_DIMENSIONS:
+            raise ValueError(f"At most {MAX_DIMENSIONS} default dimensions")
+        self._buffer = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
     def for_invocation(self) -> InvocationMetrics:
         """A buffer for one invocation, written through this writer when flushed."""
         return InvocationMetrics(self)
@@ -174,14 +187,15 @@ class EMFMetrics:
             stream.flush()
 
 
-class InvocationMetrics:
+class InvocationMetrics(_Buffered):
     """One invocation's metrics: its own buffer, written by a shared :class:`EMFMetrics`."""
 
-    __slots__ = ("_buffer", "_lock", "writer")
+    __slots__ = ("writer",)
 
     def __init__(self, writer: EMFMetrics) -> None:
         self.writer = writer
-        self._buffer: _Buffer = {}
+        self._defaults = writer._defaults
+        self._buffer = {}
         self._lock = threading.Lock()  # a handler may add from its own threads
 
     @property
@@ -189,23 +203,8 @@ class InvocationMetrics:
         """The writer's namespace."""
         return self.writer.namespace
 
-    def add(
-        self,
-        name: str,
-        value: float,
-        unit: str = "Count",
-        dimensions: dict[str, str] | None = None,
-    ) -> None:
-        """Buffer one value (see :meth:`EMFMetrics.add`)."""
-        with self._lock:
-            _add(self._buffer, self.writer._defaults, name, value, unit=unit, dimensions=dimensions)
-
-    def flush(self) -> None:
-        """Write this invocation's buffered metrics."""
-        if not self._buffer:
-            return
-        with self._lock:
-            buffered, self._buffer = self._buffer, {}
+    def write(self, buffered: _Buffer) -> None:
+        """Write ``buffered`` through the shared writer."""
         self.writer.write(buffered)
 
     def for_invocation(self) -> InvocationMetrics:

@@ -144,6 +144,11 @@ class WebSocketTestClient:
         self._draining = False
         self._previous = app.management_api
         app.management_api = self.management_api
+        from ..websocket.fanout_queue import MemoryFanoutQueue
+
+        self.fanout_queue = MemoryFanoutQueue.attach(app, context=self._context_factory)
+        """The app's fan-out queue in memory (``None`` without ``FanoutOptions``); its
+        shards are delivered after each invocation, before the call returns."""
         self._open = True
 
     @property
@@ -239,6 +244,8 @@ class WebSocketTestClient:
         self._open = False
         if self.app.management_api is self.management_api:
             self.app.management_api = self._previous
+        if self.fanout_queue is not None:
+            self.fanout_queue.detach()
 
     def __enter__(self) -> WebSocketTestClient:
         return self
@@ -293,10 +300,12 @@ class WebSocketTestClient:
         event = events.websocket_message(
             text, route_key=step.route_key, request_id=step.request_id, **self._common(ws)
         )
-        result, timed_out = self._timed_invoke(event)
+        result, timed_out = self._timed_invoke(event, fanout=False)
         reply = self.api.answered(ws.connection_id, step, result, timed_out=timed_out)
         if reply is not None:
             self.management_api.deliver(ws.connection_id, reply.data)
+        if self.fanout_queue is not None:  # after the route response, as on AWS
+            self.fanout_queue.drain()
         return result if isinstance(result, dict) else {"statusCode": 200}
 
     def _binary(self, ws: TestWebSocket, data: bytes) -> None:
@@ -344,13 +353,13 @@ class WebSocketTestClient:
             with self._lock:
                 self._draining = False
 
-    def _timed_invoke(self, event: dict[str, Any]) -> tuple[Any, bool]:
+    def _timed_invoke(self, event: dict[str, Any], *, fanout: bool = True) -> tuple[Any, bool]:
         """The app's answer and whether it came later than the integration timeout."""
         started = time.monotonic()
-        result = self._invoke(event)
+        result = self._invoke(event, fanout=fanout)
         return result, time.monotonic() - started > self.integration_timeout
 
-    def _invoke(self, event: dict[str, Any]) -> Any:
+    def _invoke(self, event: dict[str, Any], *, fanout: bool = True) -> Any:
         with self._lock:
             self._depth += 1
         try:
@@ -359,6 +368,8 @@ class WebSocketTestClient:
             with self._lock:
                 self._depth -= 1
                 idle = self._depth == 0
+            if idle and fanout and self.fanout_queue is not None:
+                self.fanout_queue.drain()
             if idle:
                 self._drain()
 

@@ -5,8 +5,9 @@ Names are imported on first use so that ``import lift.websocket`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..auth.request_authorizer import authorizer
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         PayloadTooLargeError,
         ThrottledError,
     )
+    from .fanout import FanoutOptions, FanoutResult, Listing
     from .management import ManagementClient
     from .options import WebSocketOptions
     from .stores.dynamodb import DynamoDBConnectionStore
@@ -36,7 +38,10 @@ __all__ = [
     "ConnectionStore",
     "ConnectionStoreError",
     "DynamoDBConnectionStore",
+    "FanoutOptions",
+    "FanoutResult",
     "ForbiddenError",
+    "Listing",
     "ManagementAPIError",
     "ManagementClient",
     "ManagementTimeoutError",
@@ -64,16 +69,12 @@ _MODULES = {
     "PayloadTooLargeError": ".errors",
     "ThrottledError": ".errors",
     "ManagementClient": ".management",
+    "FanoutOptions": ".fanout",
+    "FanoutResult": ".fanout",
+    "Listing": ".fanout",
     "WebSocketOptions": ".options",
     "DynamoDBConnectionStore": ".stores.dynamodb",
     "MemoryConnectionStore": ".stores.memory",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lift.websocket' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _MODULES)

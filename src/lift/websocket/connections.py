@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
 from ..response import json_dumps
+from ..tracing.hook import span
 from .broadcast import DEFAULT_WORKERS, BroadcastResult, broadcast
 from .errors import ConnectionGoneError
 from .payload import encode_payload
@@ -21,6 +22,7 @@ from .payload import encode_payload
 if TYPE_CHECKING:
     from ..observability import Logger
     from .connection import ConnectionStore
+    from .fanout import Listing
     from .management import ManagementAPI
 
 __all__ = ["ConnectionInfo", "Connections"]
@@ -55,11 +57,20 @@ class Connections:
         logger: Logger,
         *,
         deadline: float | None = None,
+        app: Any = None,
+        endpoint: str | None = None,
+        lambda_context: Any = None,
     ) -> None:
         self.api = api
         self.store = store
         self.logger = logger
         self.deadline = deadline
+        self.app = app
+        """The :class:`~lift.App` (its fan-out options, queue and records)."""
+        self.endpoint = endpoint
+        """The Management API endpoint (carried by fan-out shards to their workers)."""
+        self.lambda_context = lambda_context
+        """The invocation's Lambda context (the time left bounds inline sends)."""
 
     def _bounded(self) -> dict[str, Any]:
         """The ``deadline`` keyword for an API that takes one."""
@@ -73,7 +84,8 @@ class Connections:
         """Send ``data`` to one connection."""
         payload = encode_payload(data)
         try:
-            self.api.post_to_connection(connection_id, payload, **self._bounded())
+            with span("lift.connections.post", {"lift.connection_id": connection_id}):
+                self.api.post_to_connection(connection_id, payload, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise
@@ -85,11 +97,47 @@ class Connections:
     def broadcast(
         self, connection_ids: Iterable[str], data: Any, *, workers: int = DEFAULT_WORKERS
     ) -> BroadcastResult:
-        """Send ``data`` to every id concurrently; gone ids are pruned from the store."""
+        """Send ``data`` to every id concurrently; gone ids are pruned from the store.
+
+        More ids than ``FanoutOptions.inline_limit`` go through the fan-out queue (a
+        :class:`~lift.websocket.FanoutResult` is returned); an inline send that cannot
+        finish in the invocation's time left raises 503 ``FANOUT_NEEDS_QUEUE``.
+        """
+        return self.fan_out(connection_ids, data, workers=workers)
+
+    def fan_out(
+        self, audience: Iterable[str] | Listing, data: Any, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send ``data`` to ids or a :class:`~lift.websocket.Listing`, inline or queued.
+
+        The one entry point of every send to many connections (see
+        :func:`lift.websocket.fanout.fan_out`); a channel publish calls it with its
+        subscribers' ids, or with a ``Listing`` when the audience may be huge.
+        """
         payload = encode_payload(data)
-        result = broadcast(
-            self.api, connection_ids, payload, workers=workers, deadline=self.deadline
+        from .fanout import FanoutOptions, fan_out
+
+        ws_options = getattr(self.app, "websocket_options", None)
+        options = getattr(ws_options, "fanout", None) or FanoutOptions()
+        return fan_out(
+            self,
+            audience,
+            payload,
+            options=options,
+            lambda_context=self.lambda_context,
+            workers=workers,
         )
+
+    def broadcast_now(
+        self, connection_ids: Iterable[str], payload: bytes, *, workers: int = DEFAULT_WORKERS
+    ) -> BroadcastResult:
+        """Send encoded ``payload`` from this invocation (no queue, no time check)."""
+        with span("lift.connections.broadcast") as handle:
+            result = broadcast(
+                self.api, connection_ids, payload, workers=workers, deadline=self.deadline
+            )
+            if handle is not None:
+                _counts(handle, result)
         if result.gone:
             self.prune(result.gone)
         if result.failed:
@@ -104,24 +152,30 @@ class Connections:
     def broadcast_to_user(self, user_id: str, data: Any) -> BroadcastResult:
         """Send to every connection of ``user_id`` in the store."""
         store = self._require_store()
-        return self.broadcast((c.connection_id for c in store.list_by_user(user_id)), data)
+        with span("lift.store.list_by_user"):
+            ids = [c.connection_id for c in store.list_by_user(user_id)]
+        return self.broadcast(ids, data)
 
     def broadcast_to_tenant(self, tenant_id: str, data: Any) -> BroadcastResult:
         """Send to every connection of ``tenant_id`` in the store."""
         store = self._require_store()
-        return self.broadcast((c.connection_id for c in store.list_by_tenant(tenant_id)), data)
+        with span("lift.store.list_by_tenant", {"lift.tenant_id": tenant_id}):
+            ids = [c.connection_id for c in store.list_by_tenant(tenant_id)]
+        return self.broadcast(ids, data)
 
     def disconnect(self, connection_id: str) -> None:
         """Close a connection; one that is already gone counts as closed."""
         try:
-            self.api.delete_connection(connection_id, **self._bounded())
+            with span("lift.connections.delete", {"lift.connection_id": connection_id}):
+                self.api.delete_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
 
     def connection_info(self, connection_id: str) -> ConnectionInfo:
         """What API Gateway knows of a connection; :class:`ConnectionGoneError` when gone."""
         try:
-            raw = self.api.get_connection(connection_id, **self._bounded())
+            with span("lift.connections.get", {"lift.connection_id": connection_id}):
+                raw = self.api.get_connection(connection_id, **self._bounded())
         except ConnectionGoneError:
             self.prune([connection_id])
             raise
@@ -141,7 +195,8 @@ class Connections:
             return
         for connection_id in connection_ids:
             try:
-                store.delete(connection_id)
+                with span("lift.store.delete", {"lift.connection_id": connection_id}):
+                    store.delete(connection_id)
             except Exception:  # the send outcome stands; the record expires by TTL
                 self.logger.exception("Could not remove a gone connection from the store")
 
@@ -151,3 +206,18 @@ class Connections:
                 500, "NO_CONNECTION_STORE", "No connection store is configured for this app"
             )
         return self.store
+
+
+def _counts(handle: Any, result: BroadcastResult) -> None:
+    from ..tracing.hook import active
+
+    backend = active()
+    if backend is not None:
+        backend.set_attributes(
+            handle,
+            {
+                "lift.delivered": len(result.delivered),
+                "lift.gone": len(result.gone),
+                "lift.failed": len(result.failed),
+            },
+        )

@@ -207,7 +207,13 @@ class WebSocketContext:
         """This connection's stored record (``None`` without a store or record)."""
         if self._connection is _MISSING:
             store = self.store
-            self._connection = store.get(self.connection_id) if store is not None else None
+            if store is None:
+                self._connection = None
+            else:
+                from ..tracing.hook import span
+
+                with span("lift.store.get", {"lift.connection_id": self.connection_id}):
+                    self._connection = store.get(self.connection_id)
         connection: Connection | None = self._connection
         return connection
 
@@ -228,8 +234,17 @@ class WebSocketContext:
                 self.store,
                 self.ctx.logger,
                 deadline=lambda_deadline(self.ctx.lambda_context),
+                app=app,
+                endpoint=self._endpoint_or_none(),
+                lambda_context=self.ctx.lambda_context,
             )
         return self._connections
+
+    def _endpoint_or_none(self) -> str | None:
+        try:
+            return self.management_endpoint
+        except LiftError:
+            return None
 
     # -- sending -----------------------------------------------------------------
     def send(self, data: Any) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..dispatch import run_handler
 from ..errors import LiftError
+from ..tracing.hook import span
 from .connection import Connection, utc_now
 
 if TYPE_CHECKING:
@@ -75,7 +76,10 @@ def connection_lifecycle(handler: Handler) -> Handler:
                 store = ctx.websocket.store
                 if store is not None:
                     try:
-                        store.save(connection_record(ctx))
+                        with span(
+                            "lift.store.save", {"lift.connection_id": ctx.websocket.connection_id}
+                        ):
+                            store.save(connection_record(ctx))
                     except Exception:
                         ctx.logger.exception("Could not save the connection; refusing it")
                         raise LiftError(
@@ -96,6 +100,8 @@ def _forget(ctx: Context) -> None:
     try:
         store = ctx.websocket.store
         if store is not None:
-            store.delete(ctx.websocket.connection_id)
+            connection_id = ctx.websocket.connection_id
+            with span("lift.store.delete", {"lift.connection_id": connection_id}):
+                store.delete(connection_id)
     except Exception:
         ctx.logger.exception("Could not delete the connection record on $disconnect")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..types import Handler
+    from .fanout import FanoutOptions
 
 __all__ = ["WebSocketOptions"]
 
@@ -20,6 +21,7 @@ class WebSocketOptions:
     (before ``$default``). ``management_endpoint`` and ``region`` override where
     ``@connections`` calls go. ``route_selection`` is the API's route selection
     expression (used by the local gateway, the test client and the deploy template).
+    ``fanout`` sends to many connections through a queue (see :class:`FanoutOptions`).
     """
 
     auto_connections: bool = False
@@ -28,3 +30,4 @@ class WebSocketOptions:
     management_endpoint: str | None = None
     region: str | None = None
     route_selection: str = "$request.body.action"
+    fanout: FanoutOptions | None = None

@@ -5,8 +5,9 @@ Imported lazily: the runtime (``lift.websocket``) sits below the model (``lift.a
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..apigw.route_selection import DEFAULT_ROUTE_SELECTION, route_for, select_route
@@ -14,7 +15,4 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_ROUTE_SELECTION", "route_for", "select_route"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module("lift.apigw.route_selection"), name)
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(__all__, "lift.apigw.route_selection"))

@@ -229,7 +229,9 @@ class DynamoDBConnectionStore:
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "Select": "COUNT",
-            "FilterExpression": "expires_at > :now",
+            # other items share the table (rate counters, fan-out progress): count
+            # connection records only
+            "FilterExpression": "expires_at > :now AND attribute_exists(connected_at)",
             "ExpressionAttributeValues": {":now": {"N": str(self._now_epoch())}},
             "ConsistentRead": True,
         }
@@ -297,7 +299,8 @@ class DynamoDBConnectionStore:
             "TableName": self.table_name,
             "IndexName": index,
             "KeyConditionExpression": "#key = :value",
-            "FilterExpression": "expires_at > :now",
+            # Rate-limit counters share the table; they carry rate_count, records never do.
+            "FilterExpression": "expires_at > :now AND attribute_not_exists(rate_count)",
             "ExpressionAttributeNames": {"#key": attribute},
             "ExpressionAttributeValues": {
                 ":value": {"S": value},

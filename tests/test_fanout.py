@@ -1,0 +1,573 @@
+"""Fan-out through SQS against moto's HTTP server, DynamoDB and a local @connections server.
+
+Every app below is a separate ``App`` instance: the sender and each worker share only
+the queue, the table and the @connections endpoint, as Lambda instances do. Deliveries
+are counted on the server side, per connection id.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from lift import App, Context
+from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
+from lift.observability import JSONLogger, MemoryMetrics
+from lift.testing import events
+from lift.testing.client import lambda_context
+from lift.websocket import (
+    BroadcastResult,
+    DynamoDBConnectionStore,
+    FanoutOptions,
+    FanoutResult,
+    Listing,
+    WebSocketOptions,
+    fanout_worker,
+)
+from lift.websocket.connection import Connection
+from lift.websocket.errors import ThrottledError
+from lift.websocket.fanout import register_lister
+from lift.websocket.fanout_codec import decode
+from lift.websocket.fanout_queue import SQSPoller
+from lift.websocket.management import ManagementClient, clear_clients
+
+from .conftest import REGION
+
+PAYLOAD = {"type": "update", "value": 42}
+
+
+class WorkerDied(BaseException):
+    """A worker process dying in the middle of a send (not an ordinary error)."""
+
+
+class DyingAPI:
+    """A ManagementAPI that sends through ``inner`` and dies on send number ``after + 1``."""
+
+    def __init__(self, inner: Any, after: int) -> None:
+        self.inner = inner
+        self.after = after
+        self.sent = 0
+        self.lock = threading.Lock()
+
+    def post_to_connection(self, connection_id: str, data: bytes) -> None:
+        with self.lock:
+            if self.sent >= self.after:
+                raise WorkerDied
+            self.sent += 1
+        self.inner.post_to_connection(connection_id, data)
+
+    def get_connection(self, connection_id: str) -> dict[str, Any]:
+        return dict(self.inner.get_connection(connection_id))
+
+    def delete_connection(self, connection_id: str) -> None:
+        self.inner.delete_connection(connection_id)
+
+
+class ThrottledFor:
+    """A ManagementAPI that answers ``ids`` with throttling, always."""
+
+    def __init__(self, inner: Any, ids: set[str]) -> None:
+        self.inner = inner
+        self.ids = ids
+
+    def post_to_connection(self, connection_id: str, data: bytes) -> None:
+        if connection_id in self.ids:
+            raise ThrottledError("LimitExceededException")
+        self.inner.post_to_connection(connection_id, data)
+
+    def get_connection(self, connection_id: str) -> dict[str, Any]:
+        return dict(self.inner.get_connection(connection_id))
+
+    def delete_connection(self, connection_id: str) -> None:
+        self.inner.delete_connection(connection_id)
+
+
+@pytest.fixture(autouse=True)
+def _quick_retry_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout_worker, "RETRY_DELAY", 0.01)
+
+
+@pytest.fixture
+def registry() -> MemoryConnectionRegistry:
+    return MemoryConnectionRegistry()
+
+
+@pytest.fixture
+def server(
+    registry: MemoryConnectionRegistry, monkeypatch: pytest.MonkeyPatch, moto_url: str
+) -> Iterator[ConnectionsServer]:
+    with ConnectionsServer(registry, stage="prod") as running:
+        monkeypatch.setenv("LIFT_WS_MANAGEMENT_ENDPOINT", running.endpoint)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_url)
+        monkeypatch.setenv("LIFT_DYNAMODB_ENDPOINT", moto_url)
+        monkeypatch.setenv("AWS_REGION", REGION)
+        yield running
+        clear_clients()
+
+
+@pytest.fixture
+def sqs(moto_url: str) -> Any:
+    return boto3.session.Session().client("sqs", region_name=REGION, endpoint_url=moto_url)
+
+
+@pytest.fixture
+def queues(sqs: Any) -> tuple[str, str]:
+    """A fan-out queue (visibility 1 s) whose dead-letter queue takes shards after 3 tries."""
+    name = f"fanout-{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
+        },
+    )["QueueUrl"]
+    return url, dlq
+
+
+@pytest.fixture
+def table(server: ConnectionsServer) -> str:
+    name = f"conns-{uuid.uuid4().hex[:8]}"
+    DynamoDBConnectionStore(name).create_table()
+    return name
+
+
+def make_app(queue_url: str, table: str, **options: Any) -> tuple[App, io.StringIO]:
+    log = io.StringIO()
+    settings: dict[str, Any] = {
+        "queue_url": queue_url,
+        "inline_limit": 10,
+        "shard_size": 25,
+        "rate_per_second": 10_000,
+        "max_attempts": 3,
+        "concurrency": 8,
+    }
+    settings.update(options)
+    app = App(
+        websocket=WebSocketOptions(
+            store=DynamoDBConnectionStore(table), fanout=FanoutOptions(**settings)
+        ),
+        logger=JSONLogger(stream=log),
+        metrics=MemoryMetrics(),
+    )
+    return app, log
+
+
+def open_ids(registry: MemoryConnectionRegistry, count: int, prefix: str = "c") -> list[str]:
+    ids = [f"{prefix}{index:05d}" for index in range(count)]
+    for connection_id in ids:
+        registry.open(connection_id)
+    return ids
+
+
+def deliveries(registry: MemoryConnectionRegistry, ids: list[str]) -> Counter[str]:
+    return Counter({i: len(registry.messages(i)) for i in ids})
+
+
+def drain(app: App, queue_url: str, *, until: float = 20.0) -> None:
+    """Poll like Lambda's event source mapping until the queue is empty (in flight too)."""
+    poller = SQSPoller(app, queue_url, wait=0, context=lambda: lambda_context(timeout=60))
+    deadline = time.monotonic() + until
+    while time.monotonic() < deadline:
+        if poller.poll_once():
+            continue
+        attributes = poller.client.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if attributes == {
+            "ApproximateNumberOfMessages": "0",
+            "ApproximateNumberOfMessagesNotVisible": "0",
+        }:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the queue did not drain")
+
+
+def job_lines(log: io.StringIO) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    return [line for line in lines if line["message"] == "Fan-out job finished"]
+
+
+# --- shards written and delivered -------------------------------------------------------
+
+
+def test_shards_are_written_and_delivered_once_by_another_instance(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+    sqs: Any,
+) -> None:
+    ids = open_ids(registry, 230)
+    sender, _ = make_app(queues[0], table)
+    result = sender.connections().broadcast(ids, PAYLOAD)
+
+    assert isinstance(result, FanoutResult)
+    assert (result.recipients, result.shards) == (230, 10)
+    assert result.delivered == [] and server.calls == []  # nothing sent by the sender
+    waiting = sqs.get_queue_attributes(
+        QueueUrl=queues[0], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert waiting == "10"
+
+    # no redelivery while a shard is in hand, so the job's totals are exact
+    sqs.set_queue_attributes(QueueUrl=queues[0], Attributes={"VisibilityTimeout": "60"})
+    worker, log = make_app(queues[0], table)
+    drain(worker, queues[0])
+
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+    assert all(registry.messages(i) == [b'{"type":"update","value":42}'] for i in ids)
+    [line] = job_lines(log)
+    assert line["job_id"] == result.job_id
+    assert (line["shards"], line["delivered"], line["gone"], line["failed"]) == (10, 230, 0, 0)
+    assert line["seconds"] >= 0
+    assert isinstance(worker.metrics, MemoryMetrics)
+    assert worker.metrics.total("websocket.fanout.delivered") == 230
+    assert DynamoDBConnectionStore(table).count_active() == 0  # fan-out records are not connections
+
+
+def test_a_large_payload_is_stored_once_and_referenced(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+    sqs: Any,
+) -> None:
+    ids = open_ids(registry, 60)
+    big = "x" * (100 * 1024)
+    sender, _ = make_app(queues[0], table)
+    result = sender.connections().broadcast(ids, big)
+    assert isinstance(result, FanoutResult) and result.shards == 3
+
+    bodies = []
+    for _ in range(3):
+        got = sqs.receive_message(QueueUrl=queues[0], MaxNumberOfMessages=10, VisibilityTimeout=0)
+        bodies.extend(m["Body"] for m in got.get("Messages", []))
+        if len({decode(b).key for b in bodies}) == 3:
+            break
+    assert all(len(body) < 2048 for body in bodies)  # the payload is not in the shards
+    assert all(decode(body).payload == {"ref": 1} for body in bodies)
+
+    worker, _ = make_app(queues[0], table)
+    drain(worker, queues[0])
+    assert all(registry.messages(i) == [big.encode()] for i in ids)
+
+
+def test_sends_up_to_the_inline_limit_stay_inline(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 10)
+    app, _ = make_app(queues[0], table)
+    result = app.connections().broadcast(ids, PAYLOAD)
+    assert type(result) is BroadcastResult
+    assert sorted(result.delivered) == ids
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+
+
+def test_a_websocket_handler_gets_the_fanout_result(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 40)
+    store = DynamoDBConnectionStore(table)
+    for connection_id in ids:
+        store.save(Connection(connection_id, tenant_id="t1"))
+    app, _ = make_app(queues[0], table)
+
+    @app.websocket("announce")
+    def announce(ctx: Context) -> dict[str, Any]:
+        result = ctx.websocket.broadcast_to_tenant("t1", PAYLOAD)
+        assert isinstance(result, FanoutResult)
+        return {"job": result.job_id, "recipients": result.recipients}
+
+    response = app(
+        events.websocket_message('{"action":"announce"}', route_key="announce"),
+        lambda_context(timeout=29),
+    )
+    assert json.loads(response["body"])["recipients"] == 40
+    worker, _ = make_app(queues[0], table)
+    drain(worker, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+
+
+# --- a worker that dies halfway ------------------------------------------------------------
+
+
+def test_a_worker_that_dies_halfway_leaves_only_the_rest_to_the_next(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 100)
+    sender, _ = make_app(queues[0], table)
+    sender.connections().broadcast(ids, PAYLOAD)
+
+    doomed, _ = make_app(queues[0], table)
+    real = ManagementClient(server.endpoint, REGION)
+    doomed.management_api = DyingAPI(real, after=37)
+    with pytest.raises(WorkerDied):
+        drain(doomed, queues[0])
+    assert sum(deliveries(registry, ids).values()) == 37
+
+    server.reset()
+    survivor, _ = make_app(queues[0], table)
+    drain(survivor, queues[0])
+
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+    posted = [connection_id for method, connection_id in server.calls if method == "POST"]
+    assert len(posted) == 100 - 37  # only the rest was sent again
+
+
+# --- gone connections -------------------------------------------------------------------------
+
+
+def test_gone_connections_are_pruned_from_the_store(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 50)
+    store = DynamoDBConnectionStore(table)
+    for connection_id in ids:
+        store.save(Connection(connection_id, user_id="u"))
+    gone = ids[5:50:5]
+    for connection_id in gone:
+        registry.close(connection_id)
+
+    sender, _ = make_app(queues[0], table)
+    sender.connections().broadcast(ids, PAYLOAD)
+    worker, log = make_app(queues[0], table)
+    drain(worker, queues[0])
+
+    assert all(store.get(i) is None for i in gone)
+    assert all(store.get(i) is not None for i in ids if i not in gone)
+    assert deliveries(registry, ids) == Counter({i: 0 if i in gone else 1 for i in ids})
+    [line] = job_lines(log)
+    assert (line["delivered"], line["gone"], line["failed"]) == (41, 9, 0)
+
+
+# --- a shard that keeps failing -----------------------------------------------------------------
+
+
+def test_a_shard_that_keeps_failing_ends_in_the_dead_letter_queue(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+    sqs: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = open_ids(registry, 30)  # shards: 25 + 5
+    stuck = {ids[3], ids[20]}
+    sender, _ = make_app(queues[0], table)
+    sender.connections().broadcast(ids, PAYLOAD)
+
+    worker, _ = make_app(queues[0], table)
+    worker.management_api = ThrottledFor(ManagementClient(server.endpoint, REGION), stuck)
+    drain(worker, queues[0], until=30)
+
+    dead = sqs.receive_message(QueueUrl=queues[1], MaxNumberOfMessages=10)["Messages"]
+    assert len(dead) == 1
+    assert set(decode(dead[0]["Body"]).ids) >= stuck
+    assert deliveries(registry, ids) == Counter({i: 0 if i in stuck else 1 for i in ids})
+
+    # Redriven later (a new message id): only the ids never delivered are sent.
+    monkeypatch.setattr(fanout_worker, "ABANDONED_AFTER", 0.0)
+    sqs.send_message(QueueUrl=queues[0], MessageBody=dead[0]["Body"])
+    healthy, _ = make_app(queues[0], table)
+    drain(healthy, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+
+
+def test_two_copies_of_a_shard_deliver_once(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+    sqs: Any,
+) -> None:
+    ids = open_ids(registry, 20)
+    sender, _ = make_app(queues[0], table)
+    sender.connections().broadcast(ids, PAYLOAD)
+    [message] = sqs.receive_message(QueueUrl=queues[0], VisibilityTimeout=0)["Messages"]
+    sqs.send_message(QueueUrl=queues[0], MessageBody=message["Body"])  # SQS's duplicate
+    worker, _ = make_app(queues[0], table)
+    drain(worker, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+
+
+# --- no queue -------------------------------------------------------------------------------------
+
+
+def test_without_a_queue_a_send_that_cannot_finish_in_time_is_refused_before_sending(
+    server: ConnectionsServer, registry: MemoryConnectionRegistry
+) -> None:
+    ids = open_ids(registry, 5000)
+    app = App(websocket=WebSocketOptions(fanout=FanoutOptions(inline_limit=10)))
+
+    @app.websocket("announce")
+    def announce(ctx: Context) -> None:
+        ctx.websocket.broadcast(ids, PAYLOAD)
+
+    response = app(
+        events.websocket_message('{"action":"announce"}', route_key="announce"),
+        lambda_context(timeout=3),
+    )
+    assert response["statusCode"] == 503
+    error = json.loads(response["body"])["error"]
+    assert error["code"] == "FANOUT_NEEDS_QUEUE"
+    assert "FanoutOptions" in error["message"]
+    assert server.calls == []
+
+
+def test_without_fanout_options_the_time_check_still_applies(
+    server: ConnectionsServer, registry: MemoryConnectionRegistry
+) -> None:
+    ids = open_ids(registry, 5000)
+    app = App()
+
+    @app.websocket("announce")
+    def announce(ctx: Context) -> None:
+        ctx.websocket.broadcast(ids, PAYLOAD)
+
+    response = app(
+        events.websocket_message('{"action":"announce"}', route_key="announce"),
+        lambda_context(timeout=2),
+    )
+    assert json.loads(response["body"])["error"]["code"] == "FANOUT_NEEDS_QUEUE"
+    assert server.calls == []
+
+
+# --- a worker killed mid-step: the delivery mode decides ------------------------------------
+
+KILLED_WORKER = """
+import os, sys, threading
+from lift import App
+from lift.websocket import DynamoDBConnectionStore, FanoutOptions, WebSocketOptions
+from lift.websocket.fanout_queue import SQSPoller
+from lift.websocket.management import ManagementClient
+
+queue_url, table, endpoint, delivery, after = sys.argv[1:]
+app = App(websocket=WebSocketOptions(store=DynamoDBConnectionStore(table), fanout=FanoutOptions(
+    queue_url=queue_url, shard_size=60, concurrency=8, rate_per_second=10_000,
+    max_attempts=3, inline_limit=1, delivery=delivery)))
+real = ManagementClient(endpoint, "eu-west-1")
+lock = threading.Lock()
+sent = [0]
+
+class Killed:
+    def post_to_connection(self, connection_id, data):
+        with lock:
+            if sent[0] >= int(after):
+                os._exit(3)  # no finally, no except: the process is gone
+            sent[0] += 1
+        real.post_to_connection(connection_id, data)
+    def get_connection(self, connection_id):
+        return real.get_connection(connection_id)
+    def delete_connection(self, connection_id):
+        real.delete_connection(connection_id)
+
+app.management_api = Killed()
+SQSPoller(app, queue_url, wait=1).poll_once()
+"""
+
+
+@pytest.mark.parametrize("delivery", ["at_least_once", "at_most_once"])
+def test_a_killed_worker_leaves_only_its_last_step_uncertain(
+    delivery: str,
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 60)
+    sender, _ = make_app(queues[0], table, shard_size=60, concurrency=8, delivery=delivery)
+    sender.connections().broadcast(ids, PAYLOAD)
+
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WORKER, queues[0], table, server.endpoint, delivery, "20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    before = deliveries(registry, ids)
+    assert 16 <= sum(before.values()) <= 24
+
+    survivor, log = make_app(queues[0], table, shard_size=60, concurrency=8, delivery=delivery)
+    drain(survivor, queues[0])
+    after = deliveries(registry, ids)
+    last_step = set(ids[16:24])  # the step the worker had claimed when it died
+    assert all(after[i] == 1 for i in ids if i not in last_step)
+    if delivery == "at_least_once":
+        assert all(after[i] >= 1 for i in ids)  # nothing lost...
+        assert {i for i in ids if after[i] > 1} <= last_step  # ...twice at most in that step
+    else:
+        assert all(after[i] <= 1 for i in ids)  # nothing twice...
+        assert {i for i in ids if after[i] == 0} <= last_step  # ...lost at most in that step
+    assert "Fan-out shard resumed after its worker died" in log.getvalue()
+
+
+# --- a listing paged by the workers, with the records in DynamoDB -----------------------------
+
+AUDIENCES: dict[str, list[str]] = {}
+
+
+def _page_of(
+    connections: Any, params: Any, cursor: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    everyone = AUDIENCES[params["audience"]]
+    start = int(cursor or 0)
+    page = everyone[start : start + min(limit, 7)]
+    end = start + len(page)
+    return page, (str(end) if end < len(everyone) else None)
+
+
+register_lister("test-audience", _page_of)
+
+
+def test_a_listing_is_paged_by_the_workers_through_sqs(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 45)
+    AUDIENCES["a"] = ids
+    sender, _ = make_app(queues[0], table, shard_size=5)
+    result = sender.connections().fan_out(Listing("test-audience", {"audience": "a"}), "hi")
+    assert isinstance(result, FanoutResult) and result.listing
+    assert result.recipients == 14  # two pages read by the sender, the rest by the workers
+
+    worker, log = make_app(queues[0], table, shard_size=5)
+    drain(worker, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+    [line] = job_lines(log)
+    # 14 ids in 3 shards; the workers list pages of 7 ids (2 shards each) and a last of 3
+    assert (line["delivered"], line["shards"]) == (45, 3 + 4 * 2 + 1)
