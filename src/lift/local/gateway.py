@@ -433,18 +433,6 @@ class Gateway:
         conn.close_reason = _close_reason(code, reason)
         conn.outbox.put_nowait(CloseRequest(conn.close_code, conn.close_reason))
 
-    def channels_of(self, connection_id: str) -> list[str] | None:
-        """The channels the app's store holds for a connection (worker thread; best effort,
-        for the inspector's channels column)."""
-        store = getattr(getattr(self.app, "websocket_options", None), "store", None)
-        channels_of = getattr(store, "channels_of", None)
-        if channels_of is None:
-            return None
-        try:
-            return list(channels_of(connection_id))
-        except Exception:  # noqa: BLE001 - the inspector's channels column is best effort
-            return None
-
     def record(self, kind: str, connection_id: str, **fields: Any) -> None:
         """Add an entry to the inspector's log."""
         if self.inspector is not None:

@@ -293,7 +293,7 @@ class Sessions:
         if gw.inspector is None:
             return
         loop = asyncio.get_running_loop()
-        channels = await loop.run_in_executor(None, gw.channels_of, connection_id)
+        channels = await loop.run_in_executor(None, _stored_channels, gw.app, connection_id)
         if channels is not None and gw.inspector is not None:
             gw.inspector.channels(connection_id, channels)
 
@@ -379,3 +379,16 @@ class Sessions:
             gw.record("disconnect", conn.id, code=code, reason=reason)
             if not conn.finished.done():
                 conn.finished.set_result(None)
+
+
+def _stored_channels(app: Any, connection_id: str) -> list[str] | None:
+    """The channels the app's store holds for a connection (on a worker thread; best
+    effort, for the inspector's channels column)."""
+    store = getattr(getattr(app, "websocket_options", None), "store", None)
+    channels_of = getattr(store, "channels_of", None)
+    if channels_of is None:
+        return None
+    try:
+        return list(channels_of(connection_id))
+    except Exception:  # noqa: BLE001 - the inspector's channels column is best effort
+        return None
