@@ -7,10 +7,12 @@ channel has N subscribers in the connection table. Measured, median of repeats:
 * list: reading the subscribers' ids (``store.member_ids``, the strongly consistent, paged
   ``Query`` publish makes);
 * deliver: posting to those ids (``Connections.deliver``, the function publish uses);
-* publish: ``Connections.publish`` (list + deliver);
+* publish: ``Connections.publish`` (list + deliver: a large audience is sent a page at a
+  time while the next page is read);
 * broadcast: ``Connections.broadcast`` to the same ids (a caller that already has them).
 
-Target: listing adds at most 25% to the delivery time (list / broadcast <= 0.25).
+Target: listing adds at most 25% to the delivery time: (publish - broadcast) / broadcast
+<= 0.25. The listing's own time over the broadcast's is printed too.
 
     python benchmarks/channels.py [--subscribers 1000] [--latency-ms 5] [--quick] [--json]
 """
@@ -144,13 +146,14 @@ def main() -> None:
 
     ratio = listing / broadcast
     overhead = publish / broadcast
+    added = overhead - 1.0
     checks = [
         {
-            "name": "channels: list / broadcast",
-            "value": round(ratio, 3),
+            "name": "channels: listing added to delivery time",
+            "value": round(added, 3),
             "comparison": "<=",
             "target": TARGET,
-            "verdict": "PASS" if ratio <= TARGET else "FAIL",
+            "verdict": "PASS" if added <= TARGET else "FAIL",
         }
     ]
     document = {
@@ -178,10 +181,10 @@ def main() -> None:
     ]
     for name, value in rows:
         print(f"{name:<32} {value}")
-    print(f"publish / broadcast: {overhead:.2f}x")
+    print(f"publish / broadcast: {overhead:.2f}x; list alone / broadcast: {ratio:.2f}")
     print(
-        f"list / broadcast: {ratio:.2f} (target <= {TARGET}): "
-        f"{'PASS' if ratio <= TARGET else 'FAIL'}"
+        f"listing adds {added:.2f} of the delivery time (target <= {TARGET}): "
+        f"{'PASS' if added <= TARGET else 'FAIL'}"
     )
 
 

@@ -68,6 +68,7 @@ class Results:
     auth: Run | None = None
     gateway: Run | None = None
     fanout: Run | None = None
+    coldstart: Run | None = None
     channels: Run | None = None
 
     def runs(self) -> list[Run]:
@@ -79,6 +80,7 @@ class Results:
             self.auth,
             self.gateway,
             self.fanout,
+            self.coldstart,
             self.channels,
         ]
         return [run for run in single if run is not None] + self.broadcast
@@ -133,6 +135,7 @@ def run_all(quick: bool) -> Results:
     results.auth = run_script("auth.py", mode)
     results.gateway = run_script("gateway.py", mode)
     results.fanout = run_script("fanout.py", mode)
+    results.coldstart = run_script("coldstart.py", mode)
     results.channels = run_script("channels.py", mode)
     results.load_after = load()
     return results
@@ -206,6 +209,7 @@ def checks_table(results: Results) -> Table:
         *((run, "broadcast", f" ({_size(run)} connections)") for run in results.broadcast),
         (results.gateway, "gateway", ""),
         (results.fanout, "fan-out", ""),
+        (results.coldstart, "cold start", ""),
         (results.channels, "channels", ""),
     ]
     for run, source, suffix in sources:
@@ -342,6 +346,22 @@ def fanout_table(run: Run) -> Table:
     return ["figure", "value"], rows
 
 
+def coldstart_table(run: Run) -> Table:
+    """Whole fresh processes per scenario: wall time and peak memory, against Lift."""
+    assert run.data is not None
+    lift_ms = {s["scenario"]: s["wall_ms"] for s in run.data["scenarios"] if s["subject"] == "lift"}
+    rows = [
+        [
+            f"{s['scenario']} / {s['subject']}",
+            _num(s["wall_ms"], 1),
+            _num(s["peak_mib"], 1),
+            f"{s['wall_ms'] / lift_ms[s['scenario']]:.2f}x",
+        ]
+        for s in run.data["scenarios"]
+    ]
+    return ["scenario / subject", "wall ms", "peak MiB", "vs lift"], rows
+
+
 def _numeric(cell: str) -> bool:
     return bool(_NUMERIC.match(cell)) or cell in ("", "n/a", "-")
 
@@ -430,6 +450,17 @@ def sections(results: Results) -> list[tuple[str, str, Table | None, str | None]
             "recipients / quota.",
             results.fanout,
             fanout_table,
+        ),
+        section(
+            "Cold start to first message",
+            "Whole fresh interpreters (`benchmarks/coldstart.py`), interleaved Lift / "
+            "Chalice / hand-written boto3: import the app, handle one event, exit. `send` "
+            "answers a MESSAGE by sending one frame through `@connections` to a local "
+            "server; `auth` is a `$connect` with an HS256 token; `dynamodb` saves the "
+            "connection through moto's server; `import` only imports an app using "
+            "`websocket_auth` and `auto_connections`.",
+            results.coldstart,
+            coldstart_table,
         ),
         section(
             "Local gateway under load",
@@ -633,17 +664,38 @@ def plot_gateway(ax: Any, run: Run | None) -> None:
     ax.grid(True, which="both", alpha=0.3)
 
 
+def plot_coldstart(ax: Any, run: Run | None) -> None:
+    """Cold start wall time per scenario, one bar per framework."""
+    if run is None or run.data is None:
+        _not_measured(ax, "Cold start", run.error if run else "not run")
+        return
+    scenarios = list(dict.fromkeys(s["scenario"] for s in run.data["scenarios"]))
+    subjects = list(dict.fromkeys(s["subject"] for s in run.data["scenarios"]))
+    walls = {(s["scenario"], s["subject"]): s["wall_ms"] for s in run.data["scenarios"]}
+    width = 0.8 / len(subjects)
+    for index, subject in enumerate(subjects):
+        xs = [i + index * width for i in range(len(scenarios))]
+        ys = [walls.get((scenario, subject), 0.0) for scenario in scenarios]
+        ax.bar(xs, ys, width, label=subject)
+    ax.set_xticks([i + width * (len(subjects) - 1) / 2 for i in range(len(scenarios))])
+    ax.set_xticklabels(scenarios)
+    ax.set_ylabel("wall time of a fresh process (ms)")
+    ax.set_title("Cold start to first message")
+    ax.legend()
+
+
 def write_plot(results: Results, path: Path) -> None:
-    """Write the three-panel PNG."""
+    """Write the four-panel PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.6), layout="constrained")
+    fig, axes = plt.subplots(1, 4, figsize=(24, 5.6), layout="constrained")
     plot_dispatch(axes[0], results.dispatch)
     plot_broadcast(axes[1], results.broadcast)
     plot_gateway(axes[2], results.gateway)
+    plot_coldstart(axes[3], results.coldstart)
     stamp = results.started.strftime("%Y-%m-%d")
     mode = " (quick mode)" if results.quick else ""
     fig.suptitle(

@@ -97,7 +97,8 @@ def test_report_writes_markdown_and_plot_from_every_script(tmp_path: Path) -> No
         "broadcast: lift time / floor (50 connections)",
         "gateway: clients connected",
         "gateway: p99 echo round trip (ms)",
-        "channels: list / broadcast",
+        "channels: listing added to delivery time",
+        "cold start to first send: lift / chalice",
     ):
         assert expected in names, f"{expected} missing from {names}"
     for subject in LIFT_STYLE_SUBJECTS:

@@ -80,3 +80,32 @@ def test_import_time_benchmark_reports_each_module_and_the_target() -> None:
     assert match is not None, output
     lift_ms, chalice_ms, ratio = (float(match.group(i)) for i in (1, 2, 3))
     assert abs(ratio - lift_ms / chalice_ms) < 0.02
+
+
+def test_coldstart_benchmark_reports_every_scenario_and_the_three_targets() -> None:
+    output = run_quick("coldstart.py")
+    assert re.search(r"median of 3 fresh processes each.* (\d+) frames reached", output), output
+    frames = int(re.search(r"(\d+) frames reached", output).group(1))  # type: ignore[union-attr]
+    assert frames == 3 * 3 + 3  # 3 runs x 3 subjects, plus the bytecode warm-up runs
+    for scenario, subjects in (
+        ("send", ("lift", "chalice", "boto3")),
+        ("auth", ("lift", "chalice", "boto3")),
+        ("dynamodb", ("lift", "chalice", "boto3")),
+        ("import", ("lift", "chalice")),
+    ):
+        for subject in subjects:
+            row = re.search(
+                rf"^{scenario}\s+{subject}\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})x$",
+                output,
+                re.MULTILINE,
+            )
+            assert row is not None, f"no row for {scenario} {subject}:\n{output}"
+            assert float(row.group(1)) > 0 and float(row.group(2)) > 0
+    for name in (
+        "cold start to first send: lift / chalice",
+        "import of an auth + auto_connections app: lift / chalice",
+        "peak memory, send: lift / chalice",
+    ):
+        assert re.search(rf"^{re.escape(name)}\s+{NUMBER}\s+<= \S+\s+{VERDICT}$", output, re.M), (
+            output
+        )

@@ -67,6 +67,8 @@ def build_app(
         @app.websocket("$connect")
         def on_connect(ctx: Context) -> None:
             recorder.add(ctx.request.event)
+            if ctx.query("slow"):
+                time.sleep(float(ctx.query("slow") or 0))
             if ctx.query("deny"):
                 raise LiftError(401, "UNAUTHORIZED", "A token is required")
             if "chat.v1" in ctx.websocket.requested_subprotocols:
@@ -126,6 +128,11 @@ def build_app(
     @app.websocket("huge")
     def huge(ctx: Context) -> Any:
         return {"pad": "x" * MAX_FRAME_BYTES}
+
+    @app.websocket("slow")
+    def slow(ctx: Context) -> Any:
+        time.sleep(float(ctx.json()["seconds"]))
+        return {"late": True}
 
     @app.websocket("size")
     def size(ctx: Context) -> Any:
@@ -330,21 +337,6 @@ def test_route_responses_carry_results_and_errors_but_not_nothing(
     assert "secret" not in json.dumps(crashed)
 
 
-@pytest.mark.parametrize(
-    "driver",
-    [
-        "testclient",
-        pytest.param(
-            "gateway",
-            marks=pytest.mark.xfail(
-                reason="the local gateway delivers route responses itself until it drives "
-                "the model's answered(); passes once it does",
-                strict=False,
-            ),
-        ),
-    ],
-    indirect=True,
-)
 def test_an_oversize_route_response_is_an_internal_error(
     serve: Callable[..., Driver],
 ) -> None:
@@ -355,6 +347,32 @@ def test_an_oversize_route_response_is_an_internal_error(
     assert answer["message"] == "Internal server error"
     assert answer["connectionId"] == connection_id
     whoami(conn)  # the connection goes on
+
+
+# -- the integration timeout --------------------------------------------------------------------
+def test_a_message_past_the_integration_timeout_is_answered_timed_out(
+    driver: Driver, recorder: Recorder
+) -> None:
+    driver.start(build_app(recorder), integration_timeout=0.3)
+    conn = driver.connect()
+    connection_id = whoami(conn)
+    conn.send_text(json.dumps({"action": "slow", "seconds": 0.6}))
+    answer = conn.receive_json()
+    assert answer["message"] == "Endpoint request timed out"
+    assert answer["connectionId"] == connection_id
+    assert isinstance(answer["requestId"], str) and answer["requestId"]
+    assert whoami(conn) == connection_id  # the connection goes on, the late answer is dropped
+
+
+def test_a_connect_past_the_integration_timeout_is_refused_504(
+    driver: Driver, recorder: Recorder
+) -> None:
+    driver.start(build_app(recorder), integration_timeout=0.3)
+    with pytest.raises(Refused) as refused:
+        driver.connect(query={"slow": "0.6"})
+    assert refused.value.status == 504
+    assert json.loads(refused.value.body) == {"message": "Endpoint request timed out"}
+    whoami(driver.connect(query={"slow": "0.01"}))
 
 
 def test_without_route_responses_only_posts_arrive(driver: Driver, recorder: Recorder) -> None:

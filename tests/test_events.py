@@ -119,6 +119,21 @@ def test_websocket_message_route_key_and_bodies() -> None:
     assert base64.b64decode(binary["body"]) == b"\x00\xff"
 
 
+@pytest.mark.parametrize(
+    ("body", "route"),
+    [
+        ('{"action": "chat"}', "chat"),  # a JSON text body is selected like a dict
+        ({"action": "$connect"}, "$default"),  # never a lifecycle route
+        ({"action": 7}, "7"),  # a scalar is selected as its JSON text
+        ({"action": ""}, "$default"),
+        ({"action": {"nested": "chat"}}, "$default"),
+        ("[" * 5000 + "]" * 5000, "$default"),
+    ],
+)
+def test_websocket_message_selects_its_route_as_api_gateway_does(body: Any, route: str) -> None:
+    assert events.websocket_message(body)["requestContext"]["routeKey"] == route
+
+
 def test_websocket_disconnect_shape() -> None:
     event = events.websocket_disconnect(status_code=1001, reason="Going away")
     assert set(event["headers"]) == {"Host", "x-api-key", "X-Forwarded-For", "x-restapi"}

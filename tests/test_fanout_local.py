@@ -33,7 +33,8 @@ from lift.websocket.fanout_codec import (
     payload_from_field,
     shard_messages,
 )
-from lift.websocket.fanout_worker import Pacer, classify
+from lift.websocket.fanout_pacer import Pacer
+from lift.websocket.fanout_worker import classify
 
 JOB = Job(
     "0123456789abcdef0123456789abcdef",

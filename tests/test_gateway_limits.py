@@ -24,7 +24,6 @@ from websockets.sync.client import connect
 from lift import App
 from lift.local.gateway import Gateway
 from lift.local.invocation import STALL_SECONDS, WorkerPool
-from lift.local.session import RouteResponseError, route_response
 
 from . import test_gateway as base
 from .test_gateway import Recorder, make_app, receive_json
@@ -128,20 +127,6 @@ def test_a_bad_route_response_answers_internal_error_and_keeps_the_connection(
         assert ws.recv(timeout=5) == "y" * MAX  # exactly 128 KiB is allowed
         ws.send(json.dumps({"action": "fine"}))
         assert ws.recv(timeout=5) == "ok"
-
-
-def test_route_response_rules() -> None:
-    assert route_response(None) is None
-    assert route_response({"statusCode": 200}) is None
-    assert route_response({"body": "hi"}) == b"hi"
-    assert route_response({"body": "/w==", "isBase64Encoded": True}) == b"\xff"
-    for bad in (
-        {"body": "/w", "isBase64Encoded": True},
-        {"body": "é" * (MAX // 2 + 1)},
-        {"body": 5},
-    ):
-        with pytest.raises(RouteResponseError):
-            route_response(bad)
 
 
 # -- the integration timeout and isolation ---------------------------------------------------

@@ -13,7 +13,7 @@ from .errors import LiftError
 from .events import MalformedEventError, parse
 from .request import Request, TriggerType
 from .response import Response, error_response
-from .routing import EventRouter, HTTPRouter, Route
+from .routing import EventRouter, HTTPRouter, Route, checked_prefixes, strip_prefix
 from .types import Handler, Middleware
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class App:
         self.middleware: list[Middleware] = []
         self.http_router = HTTPRouter()
         self.websocket_routes: dict[str, Route] = {}
-        self.strip_prefixes = _checked_prefixes(strip_prefixes)
+        self.strip_prefixes = checked_prefixes(strip_prefixes)
         self.schedule_expressions: dict[str, str] = {}
         """The ``expression`` of each ``@app.schedule`` rule that has one."""
         self.event_routers: dict[TriggerType, EventRouter] = {
@@ -403,7 +403,7 @@ class App:
             return route
         if trigger is _HTTP:
             if self.strip_prefixes:
-                request.path = _strip_prefix(request.path, self.strip_prefixes)
+                request.path = strip_prefix(request.path, self.strip_prefixes)
             route, params = self.http_router.match(request.method, request.path)
             request.path_params = params
             return route
@@ -461,30 +461,6 @@ class App:
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
-
-
-def _checked_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(prefixes, str):
-        prefixes = (prefixes,)
-    result = []
-    for prefix in prefixes:
-        if not isinstance(prefix, str) or not prefix.strip("/"):
-            raise ValueError("A prefix to strip must be a non-empty path such as '/v1'")
-        result.append("/" + prefix.strip("/"))
-    # The longest first, so that "/api/v1" wins over "/api".
-    return tuple(sorted(result, key=len, reverse=True))
-
-
-def _strip_prefix(path: str, prefixes: tuple[str, ...]) -> str:
-    """``path`` without the first of ``prefixes`` it starts with (at a segment boundary)."""
-    for prefix in prefixes:
-        if path.startswith(prefix):
-            rest = path[len(prefix) :]
-            if not rest:
-                return "/"
-            if rest[0] == "/":
-                return rest
-    return path
 
 
 def _check_models(model: Any, reply: Any, route_key: str | None = None) -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
 from .errors import LiftError
 
-__all__ = ["EventRouter", "HTTPRouter", "Route", "normalise_path"]
+__all__ = [
+    "EventRouter",
+    "HTTPRouter",
+    "Route",
+    "checked_prefixes",
+    "normalise_path",
+    "strip_prefix",
+]
 
 Handler = Callable[[Any], Any]
 _COLON_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
@@ -204,3 +211,28 @@ class EventRouter:
             if self.match_detail_type and detail_type and fnmatchcase(detail_type, pattern):
                 return route
         raise LiftError(404, "ROUTE_NOT_FOUND", f"No {self.kind} handler matches the event")
+
+
+def checked_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:
+    """``App(strip_prefixes=...)`` checked and normalised: ``/v1`` style, longest first."""
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    result = []
+    for prefix in prefixes:
+        if not isinstance(prefix, str) or not prefix.strip("/"):
+            raise ValueError("A prefix to strip must be a non-empty path such as '/v1'")
+        result.append("/" + prefix.strip("/"))
+    # The longest first, so that "/api/v1" wins over "/api".
+    return tuple(sorted(result, key=len, reverse=True))
+
+
+def strip_prefix(path: str, prefixes: tuple[str, ...]) -> str:
+    """``path`` without the first of ``prefixes`` it starts with (at a segment boundary)."""
+    for prefix in prefixes:
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            if not rest:
+                return "/"
+            if rest[0] == "/":
+                return rest
+    return path

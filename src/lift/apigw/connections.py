@@ -138,8 +138,9 @@ class ConnectionTable:
     ``(operation, connection_id)`` for every ``ManagementAPI`` call, in order;
     ``deleted`` the ids closed by ``DeleteConnection``. With ``keep_history`` every
     frame delivered is also kept for :meth:`messages` (after the connection closes too).
-    A driver that delivers through ``on_post`` passes ``buffer=False`` and
-    ``keep_history=False``, so the table keeps no frames at all.
+    A driver that delivers through ``on_post`` and runs for long passes
+    ``buffer=False``, ``keep_history=False`` and ``record_calls=False``, so the table
+    keeps no frames and no call log at all.
     """
 
     def __init__(
@@ -148,12 +149,14 @@ class ConnectionTable:
         on_delete: Callable[[str], None] | None = None,
         on_post: Callable[[str, bytes], None] | None = None,
         keep_history: bool = True,
+        record_calls: bool = True,
         buffer: bool = True,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.on_delete = on_delete
         self.on_post = on_post
         self.keep_history = keep_history
+        self.record_calls = record_calls
         self.buffer = buffer
         self.calls: list[tuple[str, str]] = []
         self.deleted: list[str] = []
@@ -252,7 +255,8 @@ class ConnectionTable:
     # -- ManagementAPI: typed errors ------------------------------------------------
     def _open_record(self, operation: str, connection_id: str) -> _Record:
         with self._lock:
-            self.calls.append((operation, connection_id))
+            if self.record_calls:
+                self.calls.append((operation, connection_id))
             record = self._records.get(connection_id)
         if record is None or record.inbox.closed:
             raise ConnectionGoneError(connection_id)
@@ -283,7 +287,8 @@ class ConnectionTable:
         if not record.inbox.close(SERVER_CLOSE_CODE, SERVER_CLOSE_REASON):
             raise ConnectionGoneError(connection_id)
         with self._lock:
-            self.deleted.append(connection_id)
+            if self.record_calls:
+                self.deleted.append(connection_id)
         if self.on_delete is not None:
             self.on_delete(connection_id)
 

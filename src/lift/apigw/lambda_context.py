@@ -14,7 +14,8 @@ class LambdaContext:
 
     ``memory_limit_in_mb`` is a string, as the runtime gives it. The deadline starts
     when the object is made: ``timeout`` seconds later ``get_remaining_time_in_millis``
-    is 0. ``aws_request_id`` is fresh unless given.
+    is 0, unless ``deadline`` (a ``time.monotonic()`` value) is given.
+    ``aws_request_id`` is fresh unless given.
     """
 
     def __init__(
@@ -26,6 +27,7 @@ class LambdaContext:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         aws_request_id: str | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
@@ -37,7 +39,7 @@ class LambdaContext:
         self.log_stream_name = f"{day}/[$LATEST]{uuid.uuid4().hex}"
         self.identity: Any = None
         self.client_context: Any = None
-        self._deadline = time.monotonic() + timeout
+        self._deadline = deadline if deadline is not None else time.monotonic() + timeout
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before the invocation would time out."""

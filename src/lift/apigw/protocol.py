@@ -133,12 +133,18 @@ class WebSocketApi:
             return Invoke("$connect")
         return Accept()
 
-    def connect_answered(self, result: Any, *, failed: bool = False) -> Accept | Refuse:
-        """The function answered ``$connect`` (``failed``: it raised or timed out).
+    def connect_answered(
+        self, result: Any, *, failed: bool = False, timed_out: bool = False
+    ) -> Accept | Refuse:
+        """The function answered ``$connect`` (``failed``: it raised; ``timed_out``: it
+        did not answer within the integration timeout).
 
         A 2xx answer accepts (with the ``Sec-WebSocket-Protocol`` it chose); any other
-        status refuses with that status; a failure or a malformed answer is 500.
+        status refuses with that status; a failure is 500, a malformed answer 502 and a
+        timeout 504 (API Gateway's own messages).
         """
+        if timed_out:
+            return _refusal(504, {}, TIMED_OUT)
         if failed:
             return _refusal(500, {}, INTERNAL_ERROR)
         try:

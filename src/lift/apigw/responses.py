@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
-from base64 import b64encode
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ids import new_request_id
 from .limits import MAX_FRAME_BYTES
 
 __all__ = [
@@ -21,6 +20,7 @@ __all__ = [
     "MalformedResponseError",
     "gateway_message",
     "new_request_id",
+    "status_of",
 ]
 
 FORBIDDEN = "Forbidden"
@@ -31,11 +31,6 @@ INTERNAL_ERROR = "Internal server error"
 
 TIMED_OUT = "Endpoint request timed out"
 """The integration did not answer within 29 seconds."""
-
-
-def new_request_id() -> str:
-    """A fresh id in API Gateway's format (``requestId``, ``messageId``)."""
-    return b64encode(secrets.token_bytes(10)).decode("ascii")
 
 
 def gateway_message(message: str, connection_id: str, request_id: str | None = None) -> bytes:
@@ -94,6 +89,14 @@ class IntegrationResponse:
         elif raw_headers is not None:
             raise MalformedResponseError("headers is not an object")
         return cls(status, headers, _body(result))
+
+
+def status_of(result: Any) -> int:
+    """The status API Gateway sees in an integration response (502 when malformed)."""
+    try:
+        return IntegrationResponse.decode(result).status
+    except MalformedResponseError:
+        return 502
 
 
 def _body(result: Mapping[str, Any]) -> bytes | None:

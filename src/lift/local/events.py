@@ -6,18 +6,15 @@ and ``$disconnect`` are built by :mod:`lift.testing.events`, as in tests.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
+from ..apigw.ids import new_connection_id
 from ..testing import events
-from ..testing.events import new_connection_id
 
 __all__ = [
     "API_ID",
     "DOMAIN_NAME",
-    "CLOSE_REASONS",
-    "close_reason",
     "connect_event",
     "disconnect_event",
     "message_event",
@@ -29,22 +26,6 @@ API_ID = "local"
 
 DOMAIN_NAME = "localhost"
 """``requestContext.domainName`` of every local event."""
-
-CLOSE_REASONS = {
-    1000: "Connection Closed Normally",
-    1001: "Going away",
-    1003: "Binary frames are not supported",
-    1005: "No status code",
-    1006: "Connection was closed abnormally",
-    1009: "Message too big",
-    1011: "Internal error",
-}
-"""Default ``disconnectReason`` for a close code that came without a reason."""
-
-
-def close_reason(code: int, reason: str = "") -> str:
-    """``reason``, or the usual phrase for ``code`` when it is empty."""
-    return reason or CLOSE_REASONS.get(code, "")
 
 
 def _single_and_multi(
@@ -65,91 +46,43 @@ def connect_event(
     query: Iterable[tuple[str, str]],
     stage: str,
     source_ip: str,
-    now_ms: int | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """The ``$connect`` event of an upgrade request (header names keep their case).
 
-    Repeated headers and query parameters keep their last value in ``headers`` and
-    ``queryStringParameters`` and every value in the ``multiValue`` fields; the query
-    fields are ``null`` when there is no query string, as on AWS.
+    Built by :func:`lift.testing.events.websocket_connect` with the request's real
+    headers and query in place of the factory's: repeated headers and query parameters
+    keep their last value in ``headers`` and ``queryStringParameters`` and every value
+    in the ``multiValue`` fields; the query fields are ``null`` when there is no query
+    string, as on AWS.
     """
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
     single, multi = _single_and_multi(headers)
     query_single, query_multi = _single_and_multi(query)
     user_agent = next((v for k, v in single.items() if k.lower() == "user-agent"), None)
-    rc = events.websocket_request_context(
-        event_type="CONNECT",
-        route_key="$connect",
+    event = events.websocket_connect(
         connection_id=connection_id,
-        connected_at=now,
-        stage=stage,
-        domain_name=DOMAIN_NAME,
-        api_id=API_ID,
-        source_ip=source_ip,
         user_agent=user_agent,
         request_id=request_id,
-        now_ms=now,
+        **_local(stage, source_ip),
     )
-    return {
-        "headers": single,
-        "multiValueHeaders": multi,
-        "queryStringParameters": query_single or None,
-        "multiValueQueryStringParameters": query_multi or None,
-        "requestContext": rc,
-        "isBase64Encoded": False,
-    }
+    event["headers"] = single
+    event["multiValueHeaders"] = multi
+    event["queryStringParameters"] = query_single or None
+    event["multiValueQueryStringParameters"] = query_multi or None
+    return event
 
 
-def message_event(
-    body: str,
-    *,
-    route_key: str,
-    connection_id: str,
-    connected_at: int,
-    stage: str,
-    source_ip: str,
-    user_agent: str | None,
-    request_id: str | None = None,
-    authorizer: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A MESSAGE event: no headers, a ``messageId``, the text ``body``."""
-    return events.websocket_message(
-        body,
-        route_key=route_key,
-        connection_id=connection_id,
-        connected_at=connected_at,
-        stage=stage,
-        domain_name=DOMAIN_NAME,
-        api_id=API_ID,
-        source_ip=source_ip,
-        user_agent=user_agent,
-        authorizer=authorizer,
-        request_id=request_id,
-    )
+def _local(stage: str, source_ip: str) -> dict[str, Any]:
+    return {"stage": stage, "source_ip": source_ip, "domain_name": DOMAIN_NAME, "api_id": API_ID}
 
 
-def disconnect_event(
-    *,
-    connection_id: str,
-    connected_at: int,
-    status_code: int,
-    reason: str,
-    stage: str,
-    source_ip: str,
-    user_agent: str | None,
-    authorizer: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The ``$disconnect`` event with ``disconnectStatusCode`` and ``disconnectReason``."""
-    return events.websocket_disconnect(
-        connection_id=connection_id,
-        connected_at=connected_at,
-        status_code=status_code,
-        reason=reason,
-        stage=stage,
-        domain_name=DOMAIN_NAME,
-        api_id=API_ID,
-        source_ip=source_ip,
-        user_agent=user_agent,
-        authorizer=authorizer,
-    )
+def message_event(body: str, *, stage: str, source_ip: str, **fields: Any) -> dict[str, Any]:
+    """A MESSAGE event (:func:`lift.testing.events.websocket_message`): no headers, a
+    ``messageId``, the text ``body``; ``fields`` are the factory's other arguments."""
+    return events.websocket_message(body, **_local(stage, source_ip), **fields)
+
+
+def disconnect_event(*, stage: str, source_ip: str, **fields: Any) -> dict[str, Any]:
+    """The ``$disconnect`` event (:func:`lift.testing.events.websocket_disconnect`) with
+    ``disconnectStatusCode`` and ``disconnectReason`` (``status_code``, ``reason``)."""
+    return events.websocket_disconnect(**_local(stage, source_ip), **fields)

@@ -21,10 +21,17 @@ connections; the messages of one connection are handled in order. Only local hos
 names, and only the gateway's own pages on its inspector and ``@connections`` endpoint,
 are answered (:mod:`lift.local.guards`).
 
+The rules are the API Gateway model's (:class:`lift.apigw.WebSocketApi`, built from
+``ApiDefinition.from_app(app)`` as the test client and ``lift template`` build it); the
+gateway and its sessions only perform what the model answers. Its connections are the
+model's :class:`~lift.apigw.ConnectionTable`, which tells the gateway of each frame to
+send and each ``DeleteConnection``.
+
 The gateway points the app at itself: it sets ``LIFT_WS_MANAGEMENT_ENDPOINT`` (and
 placeholder AWS settings, see :mod:`lift.local.environment`) and, unless
-``direct_management=False``, gives the app an in-process Management API
-(``app.management_api``) so that ``ctx.websocket.send`` needs no HTTP round trip.
+``direct_management=False``, gives the app the connection table itself as its
+Management API (``app.management_api``) so that ``ctx.websocket.send`` needs no HTTP
+round trip.
 """
 
 from __future__ import annotations
@@ -35,23 +42,20 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Container, Iterable
-from datetime import datetime, timezone
+from collections.abc import Callable, Collection, Iterable
 from os import PathLike
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
-from ..apigw.route_selection import DEFAULT_ROUTE_SELECTION
+from ..apigw import IDLE_TIMEOUT, MAX_LIFETIME, CloseCode, ConnectionTable, WebSocketApi
+from ..apigw import close_reason as _close_reason
 from .authorize import ConnectAuthorizer
-from .connections import connection_info
 from .environment import apply_local_environment, restore_environment
 from .guards import allowed_hosts
 from .inspector import Inspector, gateway_facts, preview
 from .invocation import INTEGRATION_TIMEOUT, Invoker, WorkerPool
 from .live import CloseRequest, LiveConnection, LocalLambdaContext
 from .server import INSPECTOR_PATH, Server
-from .transport import RegistryManagementAPI
 
 __all__ = ["Gateway", "LocalLambdaContext", "run_dev"]
 
@@ -68,8 +72,8 @@ class Gateway:
     ``start()`` serves in a background thread and returns the bound port (``port=0``
     picks a free one); ``stop()`` closes every connection (each gets its
     ``$disconnect``) and the server. Usable as a context manager. ``serve_forever()``
-    serves until Ctrl+C. The gateway is the :class:`~lift.local.connections.ConnectionRegistry`
-    of its ``@connections`` endpoint (``post``/``info``/``delete``, thread-safe).
+    serves until Ctrl+C. :attr:`connections` (the model's table, thread-safe) is the
+    registry of its ``@connections`` endpoint; ``post``/``info``/``delete`` reach it.
     """
 
     def __init__(
@@ -79,8 +83,8 @@ class Gateway:
         host: str = "127.0.0.1",
         port: int = 0,
         stage: str = "local",
-        idle_timeout: float = 600.0,
-        max_lifetime: float = 7200.0,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_lifetime: float = MAX_LIFETIME,
         workers: int = 1000,
         integration_timeout: float = INTEGRATION_TIMEOUT,
         head_timeout: float = 10.0,
@@ -122,14 +126,22 @@ class Gateway:
         self.route_responses = route_responses
         """Send a message handler's returned body to its client, as a route response
         does (``lift template`` gives every message route one)."""
-        self.authorizer = authorizer
-        """The REQUEST authorizer run before ``$connect``, as API Gateway runs it."""
         self.live: dict[str, LiveConnection] = {}
         self.inspector: Inspector | None = None
         self.invoker: Invoker | None = None
         self.closing = False
-        self.selection = DEFAULT_ROUTE_SELECTION
-        self.routes: Container[str] | None = None
+        self.connections = ConnectionTable(
+            on_post=self._on_post,
+            on_delete=self._on_delete,
+            buffer=False,
+            keep_history=False,
+            record_calls=False,
+        )
+        """The API's connections (the model's table; frames go straight to the sockets)."""
+        self.api: WebSocketApi | None = None
+        self.authorizer = authorizer
+        """The REQUEST authorizer run before ``$connect``, as API Gateway runs it."""
+        """The API Gateway model the sessions drive (built when the gateway starts)."""
         self._allowed = allowed_hosts(host, self.hosts)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
@@ -266,12 +278,7 @@ class Gateway:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def _thread_main(self, ready: threading.Event, errors: list[BaseException]) -> None:
@@ -320,7 +327,7 @@ class Gateway:
         while self.live and time.monotonic() < deadline:
             live = list(self.live.values())
             for conn in live:
-                self.close_connection(conn, 1001, "Going away")
+                self.close_connection(conn, CloseCode.GOING_AWAY)
             await asyncio.wait([c.finished for c in live], timeout=deadline - time.monotonic())
         if self.inspector is not None:
             self.inspector.close()
@@ -333,11 +340,15 @@ class Gateway:
         """Point the app at this gateway (undone by :meth:`_detach`)."""
         if self.configure_env:
             self._restore_env = apply_local_environment(self.endpoint)
-        options = getattr(self.app, "websocket_options", None)
-        self.selection = str(getattr(options, "route_selection", None) or DEFAULT_ROUTE_SELECTION)
-        self.routes = getattr(self.app, "websocket_routes", None)
+        self.api = WebSocketApi.for_app(
+            self.app,
+            route_responses=self.route_responses,
+            connections=self.connections,
+            idle_timeout=self.idle_timeout,
+            max_lifetime=self.max_lifetime,
+        )
         if self.direct_management and getattr(self.app, "management_api", False) is None:
-            self._set_attr(self.app, "management_api", RegistryManagementAPI(self))
+            self._set_attr(self.app, "management_api", self.connections)
         from ..websocket.fanout_queue import MemoryFanoutQueue
 
         queue = MemoryFanoutQueue.attach(self.app, context=LocalLambdaContext)
@@ -367,34 +378,32 @@ class Gateway:
 
     # -- the ConnectionRegistry of @connections (thread-safe) ------------------------
     def post(self, connection_id: str, data: bytes) -> bool:
-        """Queue ``data`` for the client (a text frame when UTF-8, else binary)."""
-        conn = self.live.get(connection_id)
-        if conn is None or conn.closing:
-            return False
-        payload = bytes(data)
-        frame: str | bytes
-        try:
-            frame = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            frame = payload
-        conn.touch()
-        return self._in_loop(self._deliver, conn, frame, len(payload))
+        """Send ``data`` to the client (a text frame when UTF-8, else binary)."""
+        return self.connections.post(connection_id, data)
 
     def info(self, connection_id: str) -> dict[str, Any] | None:
         """``GetConnection`` facts of an open connection."""
-        conn = self.live.get(connection_id)
-        if conn is None or conn.closing:
-            return None
-        last = datetime.fromtimestamp(conn.last_active, timezone.utc)
-        return connection_info(conn.connected_at, last, conn.source_ip, conn.user_agent or "")
+        return self.connections.info(connection_id)
 
     def delete(self, connection_id: str) -> bool:
         """Close the connection with 1000, after the messages already posted to it."""
+        return self.connections.delete(connection_id)
+
+    def _on_post(self, connection_id: str, data: bytes) -> None:
         conn = self.live.get(connection_id)
         if conn is None or conn.closing:
-            return False
-        conn.closing = True
-        return self._in_loop(self.close_connection, conn, 1000, "Connection Closed Normally")
+            return
+        frame: str | bytes
+        try:
+            frame = data.decode("utf-8")
+        except UnicodeDecodeError:
+            frame = data
+        self._in_loop(self._deliver, conn, frame, len(data))
+
+    def _on_delete(self, connection_id: str) -> None:
+        conn = self.live.get(connection_id)
+        if conn is not None:
+            self._in_loop(self.close_connection, conn, CloseCode.NORMAL)
 
     def _in_loop(self, func: Callable[..., None], *args: Any) -> bool:
         loop = self._loop
@@ -415,49 +424,15 @@ class Gateway:
         self.write_event("OUT", conn.id, f"{size} B")
         self.record("out", conn.id, data=preview(frame), size=size)
 
-    def close_connection(self, conn: LiveConnection, code: int, reason: str) -> None:
-        """Close ``conn`` with ``code`` after what is already queued for it."""
+    def close_connection(self, conn: LiveConnection, code: int, reason: str = "") -> None:
+        """Close ``conn`` with ``code`` (and API Gateway's reason for it unless given)
+        after what is already queued for it."""
         if conn.close_code is not None:
             return
         conn.closing = True
-        conn.close_code = code
-        conn.close_reason = reason
-        conn.outbox.put_nowait(CloseRequest(code, reason))
-
-    def has_route(self, route_key: str) -> bool:
-        """Whether the app answers ``route_key`` (else the client gets ``Forbidden``)."""
-        routes = self.routes
-        if routes is None or route_key in routes:
-            return True
-        options = getattr(self.app, "websocket_options", None)
-        return getattr(options, "default_handler", None) is not None
-
-    def identity_of(self, connection_id: str) -> tuple[str | None, str | None]:
-        """The user and tenant the app stored for a connection (worker thread; best effort,
-        for the inspector's columns)."""
-        options = getattr(self.app, "websocket_options", None)
-        store = getattr(options, "store", None)
-        if store is None:
-            return None, None
-        try:
-            record = store.get(connection_id)
-        except Exception:  # noqa: BLE001 - the inspector's user column is best effort
-            return None, None
-        if record is None:
-            return None, None
-        return record.user_id, record.tenant_id
-
-    def channels_of(self, connection_id: str) -> list[str] | None:
-        """The channels the app's store holds for a connection (worker thread; best effort,
-        for the inspector's channels column)."""
-        store = getattr(getattr(self.app, "websocket_options", None), "store", None)
-        channels_of = getattr(store, "channels_of", None)
-        if channels_of is None:
-            return None
-        try:
-            return list(channels_of(connection_id))
-        except Exception:  # noqa: BLE001 - the inspector's channels column is best effort
-            return None
+        conn.close_code = int(code)
+        conn.close_reason = _close_reason(code, reason)
+        conn.outbox.put_nowait(CloseRequest(conn.close_code, conn.close_reason))
 
     def record(self, kind: str, connection_id: str, **fields: Any) -> None:
         """Add an entry to the inspector's log."""
@@ -486,15 +461,12 @@ class Gateway:
     async def _sweep(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            now = time.monotonic()
-            for conn in list(self.live.values()):
-                if conn.close_code is not None:
-                    continue
-                if (
-                    now - conn.started_mono >= self.max_lifetime
-                    or now - conn.last_mono >= self.idle_timeout
-                ):
-                    self.close_connection(conn, 1001, "Going away")
+            if self.api is None:
+                continue
+            for connection_id, step in self.api.expired():
+                conn = self.live.get(connection_id)
+                if conn is not None:
+                    self.close_connection(conn, step.code, step.reason)
 
 
 def run_dev(

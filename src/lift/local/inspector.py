@@ -37,14 +37,15 @@ def preview(data: str | bytes) -> str:
 def gateway_facts(gateway: Any) -> dict[str, Any]:
     """What the page shows of the gateway: addresses, limits and the app's route keys
     (suggested in the send box, in the shape of the route selection expression)."""
-    routes = gateway.routes if isinstance(gateway.routes, Iterable) else ()
+    definition = getattr(gateway.api, "definition", None)
+    routes: Iterable[Any] = getattr(definition, "routes", ())
     return {
         "stage": gateway.stage,
         "wsUrl": gateway.ws_url,
         "endpoint": gateway.endpoint,
         "idleTimeout": gateway.idle_timeout,
         "maxLifetime": gateway.max_lifetime,
-        "selection": gateway.selection,
+        "selection": getattr(definition, "route_selection", ""),
         "routes": sorted(str(k) for k in routes if not str(k).startswith("$")),
     }
 

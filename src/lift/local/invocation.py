@@ -26,12 +26,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from .live import LAMBDA_TIMEOUT_MS, LocalLambdaContext
+from ..apigw.limits import INTEGRATION_TIMEOUT
+from .live import LocalLambdaContext
 
 __all__ = ["INTEGRATION_TIMEOUT", "STALL_SECONDS", "Invocation", "Invoker", "WorkerPool"]
-
-INTEGRATION_TIMEOUT = LAMBDA_TIMEOUT_MS / 1000
-"""API Gateway's integration timeout, in seconds."""
 
 STALL_SECONDS = 0.1
 """A job running longer than this is slow: its thread no longer counts as available."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -13,21 +12,23 @@ from ..apigw.limits import INTEGRATION_TIMEOUT
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from ..apigw import Invoke, Reply
+
 __all__ = [
     "LAMBDA_TIMEOUT_MS",
     "CloseRequest",
     "LiveConnection",
     "LocalLambdaContext",
     "Outgoing",
-    "result_header",
-    "status_of",
 ]
 
 LAMBDA_TIMEOUT_MS = int(INTEGRATION_TIMEOUT * 1000)
 
 
 class LocalLambdaContext(LambdaContext):
-    """The Lambda context handed to the app for each local invocation (29 s deadline)."""
+    """The Lambda context handed to the app for each local invocation: the model's
+    :class:`~lift.apigw.LambdaContext` with the local function's name and settings, its
+    deadline the invocation's (``time.monotonic()`` when API Gateway stops waiting)."""
 
     def __init__(self, deadline: float | None = None) -> None:
         super().__init__(
@@ -36,10 +37,8 @@ class LocalLambdaContext(LambdaContext):
             timeout=LAMBDA_TIMEOUT_MS / 1000,
             region="local",
             account_id="000000000000",
+            deadline=deadline,
         )
-        if deadline is not None:
-            self._deadline = deadline
-            """``time.monotonic()`` when API Gateway stops waiting."""
 
 
 class CloseRequest:
@@ -80,19 +79,13 @@ class LiveConnection:
         self.tenant_id = tenant_id
         self.authorizer: dict[str, Any] | None = None
         """The authorizer's context, carried on every event (``requestContext.authorizer``)."""
-        self.last_active = time.time()
-        self.last_mono = self.started_mono = time.monotonic()
         self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
-        self.inbox: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue()
+        self.inbox: asyncio.Queue[tuple[str, Invoke | Reply] | None] = asyncio.Queue()
+        """Each text message with the model's answer to it, in order; ``None`` ends it."""
         self.closing = False
         self.close_code: int | None = None
         self.close_reason = ""
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def touch(self) -> None:
-        """Note activity (for ``LastActiveAt`` and the idle timeout)."""
-        self.last_active = time.time()
-        self.last_mono = time.monotonic()
 
     def summary(self) -> dict[str, Any]:
         """The inspector's view of the connection."""
@@ -104,21 +97,3 @@ class LiveConnection:
             "sourceIp": self.source_ip,
             "userAgent": self.user_agent,
         }
-
-
-def status_of(result: Any) -> int:
-    """The ``statusCode`` of an app result; 502 for a malformed one (as API Gateway)."""
-    if isinstance(result, dict):
-        code = result.get("statusCode")
-        if isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599:
-            return code
-    return 502
-
-
-def result_header(result: Any, name: str) -> str | None:
-    """A header of an app result, by case-insensitive name."""
-    headers = result.get("headers") if isinstance(result, dict) else None
-    if not isinstance(headers, dict):
-        return None
-    lowered = name.lower()
-    return next((str(v) for k, v in headers.items() if str(k).lower() == lowered), None)

@@ -28,11 +28,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..apigw import (
     IDLE_TIMEOUT,
+    INTEGRATION_TIMEOUT,
     MAX_LIFETIME,
     Accept,
     ApiDefinition,
@@ -96,7 +96,9 @@ class WebSocketTestClient:
     is the model's connection table (:attr:`management_api`); :meth:`close` (or leaving
     the ``with`` block) closes the connections still open and restores the previous
     value. ``lambda_context`` is a factory called for every invocation (default:
-    :func:`lambda_context`).
+    :func:`lambda_context`). An invocation that takes longer than
+    ``integration_timeout`` seconds is answered as API Gateway answers a timeout (504
+    on ``$connect``, its timeout message for a message) once the handler returns.
     """
 
     def __init__(
@@ -112,8 +114,10 @@ class WebSocketTestClient:
         route_responses: bool = True,
         idle_timeout: float = IDLE_TIMEOUT,
         max_lifetime: float = MAX_LIFETIME,
+        integration_timeout: float = INTEGRATION_TIMEOUT,
     ) -> None:
         self.app = app
+        self.integration_timeout = integration_timeout
         self.stage = stage
         self.domain_name = (
             domain_name or f"{events.API_ID}.execute-api.{events.REGION}.amazonaws.com"
@@ -197,9 +201,9 @@ class WebSocketTestClient:
                 request_id=step.request_id,
                 **extra,
             )
-            result = self._invoke(event)
+            result, timed_out = self._timed_invoke(event)
             response = result if isinstance(result, dict) else {}
-            outcome = self.api.connect_answered(result)
+            outcome = self.api.connect_answered(result, timed_out=timed_out)
             if not isinstance(outcome, Accept):
                 text = outcome.body.decode("utf-8", "replace") if outcome.body else None
                 raise WebSocketRefused(outcome.status, text, outcome.headers)
@@ -246,12 +250,7 @@ class WebSocketTestClient:
     def __enter__(self) -> WebSocketTestClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def expire(self) -> list[TestWebSocket]:
@@ -301,8 +300,8 @@ class WebSocketTestClient:
         event = events.websocket_message(
             text, route_key=step.route_key, request_id=step.request_id, **self._common(ws)
         )
-        result = self._invoke(event, fanout=False)
-        reply = self.api.answered(ws.connection_id, step, result)
+        result, timed_out = self._timed_invoke(event, fanout=False)
+        reply = self.api.answered(ws.connection_id, step, result, timed_out=timed_out)
         if reply is not None:
             self.management_api.deliver(ws.connection_id, reply.data)
         if self.fanout_queue is not None:  # after the route response, as on AWS
@@ -353,6 +352,12 @@ class WebSocketTestClient:
         finally:
             with self._lock:
                 self._draining = False
+
+    def _timed_invoke(self, event: dict[str, Any], *, fanout: bool = True) -> tuple[Any, bool]:
+        """The app's answer and whether it came later than the integration timeout."""
+        started = time.monotonic()
+        result = self._invoke(event, fanout=fanout)
+        return result, time.monotonic() - started > self.integration_timeout
 
     def _invoke(self, event: dict[str, Any], *, fanout: bool = True) -> Any:
         with self._lock:

@@ -16,6 +16,9 @@ What subscribers receive (JSON text frames)::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["ChannelService", "message_frame", "presence_frame", "require_channel_store"]
 
 PRESENCE_BATCH = 50
+PIPELINE_CHUNK = 250
+"""Subscribers listed (one store page) and sent per step of a large publish."""
 """The most members one presence event names (larger changes are split)."""
 
 _LEAVE_ROUNDS = 3
@@ -158,12 +163,57 @@ class ChannelService:
         payload = encode_payload(message_frame(channel, seq, value))
         skip = set(exclude)
         expired: list[str] = []
-        ids = [
+        listed = (
             connection_id
             for connection_id in self.store.member_ids(tenant_id, channel, expired=expired)
             if connection_id not in skip
-        ]
-        return self.deliver_to(ids, payload, seq=seq, expired=expired)
+        )
+        first = list(islice(listed, PIPELINE_CHUNK))
+        if len(first) < PIPELINE_CHUNK or self._has_fanout_queue():
+            return self.deliver_to([*first, *listed], payload, seq=seq, expired=expired)
+        return self._pipelined(first, listed, payload, seq=seq, expired=expired)
+
+    def _has_fanout_queue(self) -> bool:
+        """Whether a large audience goes through the fan-out queue (then listed whole)."""
+        from .fanout import FanoutOptions
+        from .fanout_queue import queue_for
+
+        app = self.connections.app
+        options = getattr(getattr(app, "websocket_options", None), "fanout", None)
+        return queue_for(app, options or FanoutOptions()) is not None
+
+    def _pipelined(
+        self,
+        first: list[str],
+        rest: Iterator[str],
+        payload: bytes,
+        *,
+        seq: int | None,
+        expired: list[str],
+    ) -> PublishResult:
+        """Deliver each chunk of subscribers while the next one is listed.
+
+        The store lists members a page at a time, so sending the first chunk while the
+        next page is read hides the listing behind the delivery.
+        """
+        result = PublishResult(seq=seq)
+        with ThreadPoolExecutor(2, thread_name_prefix="lift-publish") as pool:
+            pending = [pool.submit(self.connections.deliver, first, payload)]
+            while chunk := list(islice(rest, PIPELINE_CHUNK)):
+                pending.append(pool.submit(self.connections.deliver, chunk, payload))
+            for future in pending:
+                part = future.result()
+                result.delivered.extend(part.delivered)
+                result.gone.extend(part.gone)
+                result.failed.update(part.failed)
+        result.gone.extend(expired)
+        if result.gone:
+            self.forget(result.gone)
+        if result.failed:
+            self.connections.logger.warning(
+                "Publish had failures", failed=len(result.failed), gone=len(result.gone)
+            )
+        return result
 
     def deliver_to(
         self, connection_ids: list[str], payload: bytes, *, seq: int | None, expired: list[str]

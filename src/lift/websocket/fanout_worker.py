@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from .errors import (
 )
 from .fanout import DEFAULT_QUEUE_NAME, FanoutOptions, get_lister, queue_name, remaining_seconds
 from .fanout_codec import MalformedShardError, Message, decode, payload_from_field
+from .fanout_pacer import pacer_for
 from .fanout_queue import ShardWriter, queue_for
 from .fanout_state import Progress, state_for
 
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from ..observability import Logger
     from .connections import Connections
 
-__all__ = ["Pacer", "install", "route_name"]
+__all__ = ["install", "route_name"]
 
 _THROTTLE_CODES = frozenset(
     {
@@ -73,68 +74,14 @@ live worker: another message with the shard (one redriven from the dead-letter q
 under a new message id) takes it over."""
 
 
-class Pacer:
-    """A token bucket at ``rate`` per second that halves when throttled and creeps back.
-
-    One per worker process and rate; ``take(n)`` sleeps until ``n`` tokens are there.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.ceiling = rate
-        self.rate = rate
-        self._clock = clock
-        self._sleep = sleep
-        self._tokens = 0.0
-        self._stamp = clock()
-        self._lock = threading.Lock()
-
-    def take(self, count: int) -> None:
-        """Wait for ``count`` tokens (a step may borrow: the debt is waited off first)."""
-        with self._lock:
-            now = self._clock()
-            burst = max(float(count), self.rate / 10)
-            self._tokens = min(burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= count
-            debt = -self._tokens
-        if debt > 0:
-            self._sleep(debt / self.rate)
-
-    def throttled(self) -> None:
-        """Halve the rate (not below a tenth of the ceiling)."""
-        with self._lock:
-            self.rate = max(self.ceiling / 10, self.rate / 2)
-
-    def succeeded(self) -> None:
-        """Win back a twentieth of the ceiling."""
-        with self._lock:
-            self.rate = min(self.ceiling, self.rate + self.ceiling / 20)
-
-
 _shards: ThreadPoolExecutor | None = None
-_pacers: dict[float, Pacer] = {}
-_pacers_lock = threading.Lock()
-
-
-def pacer_for(rate: float) -> Pacer:
-    """The process-wide pacer for ``rate``."""
-    with _pacers_lock:
-        pacer = _pacers.get(rate)
-        if pacer is None:
-            pacer = _pacers[rate] = Pacer(rate)
-        return pacer
+_pools_lock = threading.Lock()
 
 
 def _shard_pool() -> ThreadPoolExecutor:
     """Threads for the shards of one batch (SQS batches hold at most 10), one per process."""
     global _shards
-    with _pacers_lock:
+    with _pools_lock:
         if _shards is None:
             _shards = ThreadPoolExecutor(SHARDS_AT_ONCE, thread_name_prefix="lift-fanout")
         return _shards
@@ -189,7 +136,7 @@ _senders: ThreadPoolExecutor | None = None
 def _send_pool() -> ThreadPoolExecutor:
     """Threads for the sends of every shard of the process (bursts, or single calls)."""
     global _senders
-    with _pacers_lock:
+    with _pools_lock:
         if _senders is None:
             _senders = ThreadPoolExecutor(64, thread_name_prefix="lift-fanout-send")
         return _senders

@@ -15,12 +15,13 @@ base64-encoded with ``isBase64Encoded`` set.
 
 from __future__ import annotations
 
+from ...apigw.ids import new_connection_id
 from ._authorizers import authorizer_request, authorizer_token
 from ._eventbridge import cloudtrail_eventbridge, eventbridge, scheduled
 from ._http import alb, function_url, http_v1, http_v2
 from ._messaging import sns, sqs
 from ._s3 import s3, s3_eventbridge
-from ._shared import ACCOUNT_ID, API_ID, REGION, SOURCE_IP, USER_AGENT, Query, new_connection_id
+from ._shared import ACCOUNT_ID, API_ID, REGION, SOURCE_IP, USER_AGENT, Query
 from ._streams import dynamodb_stream, kinesis
 from ._websocket import (
     ConnectionOptions,

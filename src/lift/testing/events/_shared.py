@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import string
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ...apigw.ids import new_connection_id
 
 Query = Mapping[str, str | Sequence[str]]
 
@@ -18,7 +19,6 @@ REGION = "us-east-1"
 API_ID = "abc123"
 SOURCE_IP = "203.0.113.10"
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
-_ALNUM = string.ascii_letters + string.digits
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -41,14 +41,8 @@ def _iso_time(epoch_ms: int, *, millis: bool = False) -> str:
     return f"{stamp}.{epoch_ms % 1000:03d}Z" if millis else f"{stamp}Z"
 
 
-def _gateway_id() -> str:
-    """An id in API Gateway's style (``L0SM9cOFvHcCIhw=``): 15 characters and ``=``."""
-    return "".join(secrets.choice(_ALNUM) for _ in range(15)) + "="
-
-
-def new_connection_id() -> str:
-    """A fresh WebSocket connection id in API Gateway's format."""
-    return _gateway_id()
+_gateway_id = new_connection_id
+"""An id in API Gateway's style (``L0SM9cOFvHcCIhw=``): 15 characters and ``=``."""
 
 
 def _trace_id(epoch_ms: int) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+from ...apigw.route_selection import DEFAULT_ROUTE_SELECTION, route_for
 from ._shared import (
     API_ID,
     REGION,
@@ -159,16 +160,16 @@ def websocket_message(
 ) -> dict[str, Any]:
     """A message event. It has no ``headers`` (API Gateway sends none after ``$connect``).
 
-    ``route_key`` defaults to the body's ``action`` (the default route selection
-    expression ``$request.body.action``), else ``$default``. The other keywords are
-    :class:`ConnectionOptions`.
+    ``route_key`` defaults to the route API Gateway selects with the default expression
+    ``$request.body.action`` (:func:`lift.apigw.route_for`), else ``$default``. The
+    other keywords are :class:`ConnectionOptions`.
     """
+    encoded, is_base64 = _encode_body(body)
     if route_key is None:
-        action = body.get("action") if isinstance(body, Mapping) else None
-        route_key = action if isinstance(action, str) and action else "$default"
+        text = encoded if encoded and not is_base64 else ""
+        route_key = route_for(DEFAULT_ROUTE_SELECTION, text, None)
     rc = websocket_request_context(event_type="MESSAGE", route_key=route_key, **connection)
     rc = {"routeKey": rc.pop("routeKey"), "messageId": message_id or _gateway_id(), **rc}
-    encoded, is_base64 = _encode_body(body)
     return {"requestContext": rc, "body": encoded or "", "isBase64Encoded": is_base64}
 
 

@@ -55,6 +55,9 @@ KEY_ATTRIBUTE = "pk"
 SORT_ATTRIBUTE = "sk"
 """The table's sort key."""
 RECORD_SORT = "#"
+MEMBER_PAGE = 250
+"""Subscribers per ``Query`` page when listing a channel, so a publish can send one page
+while it reads the next."""
 """The sort key of a connection's record (its channel items sort after it)."""
 
 _COUNTER_SORT = "~seq"
@@ -231,7 +234,7 @@ class DynamoDBChannels:
         """Ids of live subscribers: the same ``Query`` projecting only the key and TTL."""
         now = self._now_epoch()
         pk = "m#" + channel_key(tenant_id, channel)
-        for item in self._query_items(pk, attributes="sk, expires_at"):
+        for item in self._query_items(pk, attributes="sk, expires_at", limit=MEMBER_PAGE):
             if _live(item, now):
                 yield item[SORT_ATTRIBUTE]["S"]
             elif expired is not None:
@@ -348,7 +351,12 @@ class DynamoDBChannels:
         return _epoch(self._clock())
 
     def _query_items(
-        self, pk: str, *, begins_with: str | None = None, attributes: str | None = None
+        self,
+        pk: str,
+        *,
+        begins_with: str | None = None,
+        attributes: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every item of partition ``pk`` (strongly consistent), following LastEvaluatedKey."""
         params: dict[str, Any] = {
@@ -362,6 +370,8 @@ class DynamoDBChannels:
             params["ExpressionAttributeValues"][":prefix"] = {"S": begins_with}
         if attributes is not None:
             params["ProjectionExpression"] = attributes
+        if limit is not None:
+            params["Limit"] = limit
         while True:
             with aws_call("Query"):
                 page = self.client.query(**params)
