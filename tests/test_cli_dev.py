@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from lift.local.devlog import DevOutput, render_line
@@ -108,7 +108,7 @@ def echo(url: str, text: str = "ping", timeout: float = 30.0) -> str:
             with connect(url, open_timeout=2) as ws:
                 ws.send(text)
                 return str(ws.recv(timeout=5))
-        except (OSError, TimeoutError, InvalidStatus, ConnectionClosed):
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
@@ -283,7 +283,7 @@ def test_fire_runs_workers_against_the_running_gateway(project: Path) -> None:
             try:
                 ws = connect(url, open_timeout=2)
                 break
-            except (OSError, InvalidStatus):
+            except (OSError, InvalidHandshake):
                 assert time.monotonic() < echo_deadline
                 time.sleep(0.05)
         with ws:
