@@ -81,6 +81,8 @@ def test_report_writes_markdown_and_plot_from_every_script(tmp_path: Path) -> No
         "## WebSocket authentication",
         "## Local gateway under load",
         "## Channels",
+        "## Cold start to first message",
+        "## Fan-out at scale",
         "## How to reproduce",
     ):
         assert f"\n{heading}\n" in markdown, heading
@@ -110,7 +112,7 @@ def test_report_writes_markdown_and_plot_from_every_script(tmp_path: Path) -> No
     png = (tmp_path / "performance.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (1800, 560)
+    assert (width, height) == (2400, 560)  # four panels
 
     assert re.search(r"^Targets$", output, re.M)
     assert re.search(

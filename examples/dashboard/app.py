@@ -129,7 +129,7 @@ def create_app(*, store: ConnectionStore | None = None, jwt_secret: str | None =
                 failures.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failures}
 
-    @app.schedule("dashboard-heartbeat")
+    @app.schedule("dashboard-heartbeat", expression="rate(1 minute)")
     def heartbeat(ctx: Context) -> None:
         """Publish the time to every configured tenant's ``heartbeat`` topic."""
         connections = app.connections()
