@@ -450,3 +450,22 @@ def test_dynamodb_cleanup_cut_short_is_finished_by_the_retry(
     assert store.get("c-ana") is None
     assert store.channels_of("c-ana") == []
     assert ddb.scan(TableName=table, ConsistentRead=True)["Items"] == []
+
+
+def test_member_pages_list_every_live_subscriber_once(store: Any, clock: FakeClock) -> None:
+    """Fan-out workers list a huge channel page by page through a cursor."""
+    ids = [f"c-{index:03d}" for index in range(23)]
+    for connection_id in ids:
+        store.subscribe(connect(store, clock, connection_id, tenant_id="acme"), "big", {})
+    store.subscribe(connect(store, clock, "other-tenant", tenant_id="globex"), "big", {})
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page, cursor = store.member_ids_page("acme", "big", cursor, 5)
+        seen.extend(page)
+        pages += 1
+        if cursor is None:
+            break
+    assert sorted(seen) == ids and len(seen) == len(set(seen))
+    assert pages >= 5

@@ -320,3 +320,43 @@ def test_options_are_checked() -> None:
     ):
         with pytest.raises(ValueError):
             FanoutOptions(**bad)
+
+
+def test_a_huge_channel_publish_is_listed_by_the_workers_and_delivered_once() -> None:
+    """Above ``inline_limit`` the publishing invocation lists nothing past the first
+    page: the workers page through the channel's members and deliver each id once."""
+    from lift.websocket import ChannelOptions, MemoryConnectionStore
+
+    app = App(
+        websocket=WebSocketOptions(
+            auto_connections=True,
+            store=MemoryConnectionStore(),
+            channels=ChannelOptions(history=10),
+            fanout=FanoutOptions(inline_limit=3, shard_size=2),
+        )
+    )
+
+    @app.websocket("join")
+    def join(ctx: Context) -> None:
+        ctx.websocket.subscribe("news")
+
+    @app.websocket("shout")
+    def shout(ctx: Context) -> dict[str, Any]:
+        result = ctx.websocket.publish("news", {"text": "hi"}, exclude_self=True)
+        return {"seq": result.seq}
+
+    with WebSocketTestClient(app, route_responses=False) as client:
+        sockets = [client.connect() for _ in range(9)]
+        for ws in sockets:
+            ws.send_json({"action": "join"})
+        sockets[0].send_json({"action": "shout"})
+        for index, ws in enumerate(sockets):
+            frames = [ws.receive_json() for _ in range(ws.pending)]
+            messages = [f for f in frames if f.get("event") == "message"]
+            expected = (
+                []
+                if index == 0
+                else [{"event": "message", "channel": "news", "seq": 1, "data": {"text": "hi"}}]
+            )
+            assert messages == expected, (index, frames)
+        assert client.fanout_queue is not None and len(client.fanout_queue) == 0

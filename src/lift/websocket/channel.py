@@ -184,6 +184,12 @@ class ChannelStore(Protocol):
     ) -> Iterator[str]:
         """The ids of live subscribers only (what a publish needs; cheaper to read)."""
 
+    def member_ids_page(
+        self, tenant_id: str | None, channel: str, cursor: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        """One page of live subscriber ids in a stable order, and the cursor of the next
+        page (``None`` after the last): fan-out workers list a huge channel this way."""
+
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete the connection's record and every subscription; the members removed.
 

@@ -16,7 +16,7 @@ What subscribers receive (JSON text frames)::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from .channel import (
     validate_channel,
     validate_metadata,
 )
+from .fanout import CHANNEL_LISTER, FanoutOptions, Listing, register_lister
 from .payload import encode_payload
 
 if TYPE_CHECKING:
@@ -168,19 +169,29 @@ class ChannelService:
             for connection_id in self.store.member_ids(tenant_id, channel, expired=expired)
             if connection_id not in skip
         )
+        queued_above = self._fanout_limit()
+        if queued_above is not None:  # a fan-out queue: workers list a huge audience
+            first = list(islice(listed, queued_above + 1))
+            if len(first) <= queued_above:
+                return self.deliver_to(first, payload, seq=seq, expired=expired)
+            params = {"tenant_id": tenant_id, "channel": channel, "exclude": sorted(skip)}
+            result = self.connections.fan_out(Listing(CHANNEL_LISTER, params), payload)
+            if expired:
+                self.forget(expired)
+            return PublishResult.of(result, seq)
         first = list(islice(listed, PIPELINE_CHUNK))
-        if len(first) < PIPELINE_CHUNK or self._has_fanout_queue():
-            return self.deliver_to([*first, *listed], payload, seq=seq, expired=expired)
+        if len(first) < PIPELINE_CHUNK:
+            return self.deliver_to(first, payload, seq=seq, expired=expired)
         return self._pipelined(first, listed, payload, seq=seq, expired=expired)
 
-    def _has_fanout_queue(self) -> bool:
-        """Whether a large audience goes through the fan-out queue (then listed whole)."""
-        from .fanout import FanoutOptions
+    def _fanout_limit(self) -> int | None:
+        """``FanoutOptions.inline_limit`` when a fan-out queue is configured, else ``None``."""
         from .fanout_queue import queue_for
 
         app = self.connections.app
         options = getattr(getattr(app, "websocket_options", None), "fanout", None)
-        return queue_for(app, options or FanoutOptions()) is not None
+        options = options or FanoutOptions()
+        return options.inline_limit if queue_for(app, options) is not None else None
 
     def _pipelined(
         self,
@@ -309,3 +320,21 @@ class ChannelService:
         except Exception:
             self.connections.logger.exception("Could not announce a presence change")
         return list(dict.fromkeys(found))
+
+
+def list_channel_page(
+    connections: Connections, params: Mapping[str, Any], cursor: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    """The fan-out lister of a channel's subscribers (``Listing(CHANNEL_LISTER, ...)``)."""
+    store = require_channel_store(connections.store)
+    tenant_id, channel = params.get("tenant_id"), params.get("channel")
+    if not (tenant_id is None or isinstance(tenant_id, str)) or not isinstance(channel, str):
+        raise ValueError("a channel listing needs a channel and a tenant")
+    validate_channel(channel)
+    excluded = params.get("exclude")
+    skip = set(excluded) if isinstance(excluded, list) else set()
+    ids, following = store.member_ids_page(tenant_id, channel, cursor, limit)
+    return [i for i in ids if i not in skip], following
+
+
+register_lister(CHANNEL_LISTER, list_channel_page)

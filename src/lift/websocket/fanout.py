@@ -167,8 +167,14 @@ def register_lister(name: str, lister: Lister) -> None:
     _LISTERS[name] = lister
 
 
+CHANNEL_LISTER = "lift.channel"
+"""The lister of a channel's subscribers, registered by :mod:`lift.websocket.channels`."""
+
+
 def get_lister(name: str) -> Lister:
     """The lister registered as ``name`` (``KeyError`` when none)."""
+    if name == CHANNEL_LISTER and name not in _LISTERS:
+        from . import channels  # noqa: F401 - registers the channel lister
     return _LISTERS[name]
 
 

@@ -240,6 +240,29 @@ class DynamoDBChannels:
             elif expired is not None:
                 expired.append(item[SORT_ATTRIBUTE]["S"])
 
+    def member_ids_page(
+        self, tenant_id: str | None, channel: str, cursor: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        """One strongly consistent ``Query`` page of members after ``cursor`` (the sort
+        key of the last item read), projecting only the key and TTL."""
+        pk = "m#" + channel_key(tenant_id, channel)
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": True,
+            "ProjectionExpression": "sk, expires_at",
+            "Limit": max(1, min(limit, 1000)),
+        }
+        if cursor is not None:
+            params["ExclusiveStartKey"] = _key(pk, cursor)
+        with aws_call("Query"):
+            page = self.client.query(**params)
+        now = self._now_epoch()
+        ids = [i[SORT_ATTRIBUTE]["S"] for i in page.get("Items", []) if _live(i, now)]
+        last = page.get("LastEvaluatedKey")
+        return ids, (last[SORT_ATTRIBUTE]["S"] if last else None)
+
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete every subscription, then the connection's items (retries finish the job).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import json
 import threading
@@ -184,6 +185,16 @@ class MemoryConnectionStore:
             elif expired is not None:
                 expired.append(member.connection_id)
         return iter(live)
+
+    def member_ids_page(
+        self, tenant_id: str | None, channel: str, cursor: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        """Live subscriber ids in id order after ``cursor`` (the last id of a page)."""
+        ids = sorted(self.member_ids(tenant_id, channel))
+        start = bisect.bisect_right(ids, cursor) if cursor is not None else 0
+        page = ids[start : start + max(1, limit)]
+        more = start + len(page) < len(ids)
+        return page, (page[-1] if more and page else None)
 
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete the record and every subscription; the members removed."""
