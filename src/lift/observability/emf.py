@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from typing import Any, TextIO
 
 __all__ = [
@@ -111,7 +112,7 @@ def _add(
         entry[1].append(value)
 
 
-class _Buffered:
+class _Buffered(ABC):
     """``add`` checks a value into a locked buffer; ``flush`` hands the buffer to ``write``."""
 
     __slots__ = ("_buffer", "_defaults", "_lock")
@@ -142,9 +143,9 @@ class _Buffered:
             buffered, self._buffer = self._buffer, {}
         self.write(buffered)
 
+    @abstractmethod
     def write(self, buffered: _Buffer) -> None:
         """Write ``buffered`` as EMF documents."""
-        raise NotImplementedError
 
 
 class EMFMetrics(_Buffered):

@@ -117,10 +117,8 @@ class DynamoDBChannels:
     table_name: str
     ttl: timedelta
     _clock: Callable[[], datetime]
-
-    @property
-    def client(self) -> Any:  # pragma: no cover - provided by the store
-        raise NotImplementedError
+    client: Any
+    """The boto3 ``dynamodb`` client (provided by the store)."""
 
     def subscribe(
         self, connection: Connection, channel: str, metadata: dict[str, Any]
