@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
@@ -89,3 +92,30 @@ def _no_leaked_endpoint() -> Iterator[None]:
     before = os.environ.get("LIFT_WS_MANAGEMENT_ENDPOINT")
     yield
     assert os.environ.get("LIFT_WS_MANAGEMENT_ENDPOINT") == before, "endpoint leaked"
+
+
+class FakeClock:
+    """A settable clock; starts at the current second."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def table(ddb: Any) -> Iterator[str]:
+    """A fresh DynamoDB table name, its table deleted after the test."""
+    name = f"table-{uuid.uuid4().hex[:12]}"
+    yield name
+    with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
+        ddb.delete_table(TableName=name)

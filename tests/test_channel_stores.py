@@ -6,12 +6,10 @@ HTTP to moto's server on 127.0.0.1, a fresh table per test).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
-import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,33 +20,9 @@ from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
 from lift.websocket.stores.dynamodb_channels import channel_key, record_key
 from lift.websocket.stores.memory import MemoryConnectionStore
 
+from .conftest import FakeClock
+
 DAY = timedelta(days=1)
-
-
-class FakeClock:
-    """A settable clock; starts at the current second."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def table(ddb: Any) -> Iterator[str]:
-    name = f"channels-{uuid.uuid4().hex[:12]}"
-    yield name
-    with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
-        ddb.delete_table(TableName=name)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])

@@ -6,13 +6,11 @@ DynamoDB store talks over HTTP to moto's server on 127.0.0.1 (a fresh table per 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -28,36 +26,9 @@ from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
 from lift.websocket.stores.dynamodb_channels import record_key
 from lift.websocket.stores.memory import MemoryConnectionStore
 
-from .conftest import REGION
-
-
-class FakeClock:
-    """A settable clock; starts at the current second."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
+from .conftest import REGION, FakeClock
 
 # -- Fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def table(ddb: Any) -> Iterator[str]:
-    name = f"connections-{uuid.uuid4().hex[:12]}"
-    yield name
-    with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
-        ddb.delete_table(TableName=name)
 
 
 @pytest.fixture
