@@ -79,9 +79,11 @@ class App:
             and (websocket.auto_connections or websocket.channels is not None)
             and websocket.store is None
         ):
-            from .websocket.stores import default_store
+            from .websocket.stores import default_store_factory
 
-            websocket.store = default_store()  # made once, shared by every invocation
+            # Made on first use, once, and shared by every invocation: creating the app
+            # imports no store module and does no I/O.
+            websocket.default_store_on_first_use(default_store_factory())
         self.websocket_options = websocket
         self.management_api: ManagementAPI | None = None
         """When set, every ``@connections`` call goes here (the test client uses it)."""

@@ -6,7 +6,6 @@ memory (from the Lambda authorizer's context, else from the connection store).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +83,7 @@ def _connect_refusal(ctx: Context, result: Any, reason: str) -> Response:
     written = ctx.response
     if written is not None and written.status_code < 400:
         ctx.response = written = None
-    if inspect.isawaitable(result):
+    if _is_awaitable(result):
         close = getattr(result, "close", None)
         if close is not None:
             close()
@@ -98,6 +97,15 @@ def _connect_refusal(ctx: Context, result: Any, reason: str) -> Response:
     if response.status_code < 400:
         response = Response(response.body, 401, dict(response.headers), list(response.cookies))
     return response
+
+
+def _is_awaitable(value: Any) -> bool:
+    """Whether ``value`` is awaitable (generator-based coroutines included)."""
+    if value is None or isinstance(value, (dict, list, str, bytes, Response)):
+        return False
+    import inspect  # a refusal path only
+
+    return inspect.isawaitable(value)
 
 
 class WebSocketAuth:
