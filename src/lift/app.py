@@ -26,7 +26,7 @@ __all__ = ["App"]
 
 H = TypeVar("H", bound=Handler)
 Model: TypeAlias = "type[Any] | None"
-_SCHEDULE = re.compile(r"(rate|cron)\([^()\x00-\x1f]{1,254}\)")
+_SCHEDULE = r"(rate|cron)\([^()\x00-\x1f]{1,254}\)"  # compiled by the first use
 _WS_EVENT_TYPES = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}
 _HTTP = TriggerType.HTTP
 _WEBSOCKET = TriggerType.WEBSOCKET
@@ -259,7 +259,7 @@ class App:
         ``expression`` (``rate(5 minutes)`` or ``cron(0 3 * * ? *)``) is when the rule
         fires; ``lift template`` creates the rule from it.
         """
-        if expression is not None and not _SCHEDULE.fullmatch(expression):
+        if expression is not None and not re.fullmatch(_SCHEDULE, expression):
             raise ValueError(f"A schedule expression is rate(...) or cron(...): {expression!r}")
         decorator = self._event_route(TriggerType.SCHEDULED, rule_name)
         if expression is not None:

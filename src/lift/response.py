@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 from typing import Any
@@ -128,6 +127,8 @@ class Response:
                 return body.decode("utf-8"), False
             except UnicodeDecodeError:
                 pass
+        import base64  # binary bodies only
+
         return base64.b64encode(body).decode("ascii"), True
 
     def to_rest(self) -> dict[str, Any]:

@@ -19,8 +19,9 @@ __all__ = [
 ]
 
 Handler = Callable[[Any], Any]
-_COLON_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
-_BRACE_PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
+# Patterns as text: compiled (and cached by :mod:`re`) by the first route, not at import.
+_COLON_PARAM = r"^:([A-Za-z_][A-Za-z0-9_]*)$"
+_BRACE_PARAM = r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$"
 
 
 class Route:
@@ -102,8 +103,8 @@ class HTTPRouter:
         has_params = False
         node = self._root
         for index, segment in enumerate(segments):
-            colon = _COLON_PARAM.match(segment)
-            brace = _BRACE_PARAM.match(segment)
+            colon = re.match(_COLON_PARAM, segment)
+            brace = re.match(_BRACE_PARAM, segment)
             if colon or brace:
                 has_params = True
                 name = (colon or brace).group(1)  # type: ignore[union-attr]

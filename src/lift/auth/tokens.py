@@ -30,7 +30,7 @@ DEFAULT_TOKEN_SOURCES = (
 )
 """Where tokens are looked for, in order."""
 
-_JWT_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JWT_SHAPE = r"([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"  # compiled by the first use
 _MAX_HEADER_SEGMENT = 16 * 1024
 _SUBPROTOCOL_HEADER = "sec-websocket-protocol"
 
@@ -109,7 +109,7 @@ def looks_like_jwt(value: str) -> bool:
     string ``alg``. The signature is not checked here: this only tells a token from
     a subprotocol name.
     """
-    match = _JWT_SHAPE.fullmatch(value)
+    match = re.fullmatch(_JWT_SHAPE, value)
     if match is None:
         return False
     segment = match.group(1)
