@@ -13,14 +13,15 @@ from __future__ import annotations
 import _thread
 import functools
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
 
 from .errors import LiftError, internal_error
 from .response import Response, error_response, to_response
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     import asyncio
     import threading
+    from typing import Any
 
     from .context import Context
     from .types import Handler, Middleware

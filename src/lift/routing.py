@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from fnmatch import fnmatchcase
-from typing import Any
 
 from .errors import LiftError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "EventRouter",
@@ -18,7 +20,7 @@ __all__ = [
     "strip_prefix",
 ]
 
-Handler = Callable[[Any], Any]
+Handler = Callable[["Any"], "Any"]
 # Patterns as text: compiled (and cached by :mod:`re`) by the first route, not at import.
 _COLON_PARAM = r"^:([A-Za-z_][A-Za-z0-9_]*)$"
 _BRACE_PARAM = r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$"
@@ -205,6 +207,8 @@ class EventRouter:
 
     def match(self, source: str, detail_type: str = "") -> Route:
         """The first route whose pattern matches ``source`` (or ``detail_type``); else 404."""
+        from fnmatch import fnmatchcase  # imported by the first event, not by the app
+
         for route in self.routes:
             pattern = route.path
             if pattern == "*" or (source and fnmatchcase(source, pattern)):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from ..identity import parse_roles
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from datetime import timedelta
+    from typing import Any
 
 __all__ = [
     "MAX_TOKEN_LENGTH",

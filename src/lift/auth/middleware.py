@@ -7,7 +7,6 @@ memory (from the Lambda authorizer's context, else from the connection store).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
 from ..identity import claim_text, identity_from_authorizer, restore_identity
@@ -23,7 +22,10 @@ from .tokens import (
     pick_subprotocol,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..context import Context
     from ..types import Handler, Middleware
 
@@ -40,7 +42,7 @@ __all__ = [
     "websocket_auth",
 ]
 
-ErrorHook = Callable[["Context", str], Any]
+ErrorHook = Callable[["Context", str], "Any"]
 """``on_error(ctx, reason)``: a result to send instead of the 401, or ``None``.
 
 On ``$connect`` the answer stays a refusal whatever the hook returns: a result that

@@ -11,18 +11,21 @@ else is refused with :class:`UnsupportedEventError`, naming the kind when it is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
-from typing import Any
 
+from .._lazy import import_relative
 from ..errors import UnsupportedEventError
 from ..request import Request
 from . import detection
 from ._common import MalformedEventError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["ADAPTERS", "MalformedEventError", "parse"]
 
-Detector = Callable[[dict[str, Any]], bool]
-Normaliser = Callable[[dict[str, Any]], Request]
+Detector = Callable[[dict[str, "Any"]], bool]
+Normaliser = Callable[[dict[str, "Any"]], Request]
 
 # Batches of ``Records``: the normaliser (module, function) of each event source.
 _BY_RECORD_SOURCE: dict[str, tuple[str, str]] = {
@@ -64,7 +67,7 @@ def _normaliser(module: str, name: str = "normalise") -> Normaliser:
     key = (module, name)
     function = _LOADED.get(key)
     if function is None:
-        function = _LOADED[key] = getattr(import_module(f".{module}", __name__), name)
+        function = _LOADED[key] = getattr(import_relative(f".{module}", __name__), name)
     return function
 
 

@@ -7,7 +7,10 @@ of its kind arrives.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
+
 
 __all__ = ["apigw_v1", "apigw_v2", "authorizer", "eventbridge", "s3", "websocket"]
 

@@ -7,10 +7,9 @@ writer, and imports neither ``logging`` nor the protocols' :mod:`typing` machine
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._lazy import lazy_attributes
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from .emf import EMFMetrics, InvocationMetrics
     from .formatter import JSONFormatter, configure_logging

@@ -15,10 +15,11 @@ import os
 import sys
 import time
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, TextIO
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     import threading
+    from typing import Any, TextIO
 
 __all__ = [
     "MAX_DIMENSIONS",

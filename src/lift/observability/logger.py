@@ -12,12 +12,13 @@ from __future__ import annotations
 import _thread
 import os
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
 
 from .redaction import SENSITIVE_KEYS, redact
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     import logging
+    from typing import Any, TextIO
 
 __all__ = ["SENSITIVE_KEYS", "JSONLogger", "redact"]
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import _thread
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from datetime import timedelta
+    from typing import Any
 
     from ..context import Context
     from ..types import Handler
