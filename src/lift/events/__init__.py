@@ -27,17 +27,16 @@ __all__ = ["ADAPTERS", "MalformedEventError", "parse"]
 Detector = Callable[[dict[str, "Any"]], bool]
 Normaliser = Callable[[dict[str, "Any"]], Request]
 
-# Batches of ``Records``: the normaliser (module, function) of each event source.
-_BY_RECORD_SOURCE: dict[str, tuple[str, str]] = {
-    "aws:sqs": ("sqs", "normalise"),
-    "aws:s3": ("s3", "normalise"),
-    "aws:dynamodb": ("streams", "normalise_dynamodb"),
-    "aws:kinesis": ("streams", "normalise_kinesis"),
+# Batches of ``Records``: the normaliser of each event source (``module[.function]``).
+_BY_RECORD_SOURCE: dict[str, str] = {
+    "aws:sqs": "sqs",
+    "aws:s3": "s3",
+    "aws:dynamodb": "streams.normalise_dynamodb",
+    "aws:kinesis": "streams.normalise_kinesis",
 }
-_SNS = ("sns", "normalise")
 
 
-def _records_source(event: dict[str, Any]) -> tuple[str, str] | None:
+def _records_source(event: dict[str, Any]) -> str | None:
     records = event.get("Records")
     if type(records) is list and records and type(records[0]) is dict:
         first = records[0]
@@ -45,7 +44,7 @@ def _records_source(event: dict[str, Any]) -> tuple[str, str] | None:
         if type(source) is str:
             return _BY_RECORD_SOURCE.get(source)
         if first.get("EventSource") == "aws:sns":  # SNS alone capitalises the key
-            return _SNS
+            return "sns"
     return None
 
 
@@ -56,18 +55,20 @@ def _detect_records(event: dict[str, Any]) -> bool:
 def _normalise_records(event: dict[str, Any]) -> Request:
     source = _records_source(event)
     assert source is not None  # detected just before
-    return _normaliser(*source)(event)
+    return _normaliser(source)(event)
 
 
-_LOADED: dict[tuple[str, str], Normaliser] = {}
+_LOADED: dict[str, Normaliser] = {"records": _normalise_records}
 
 
-def _normaliser(module: str, name: str = "normalise") -> Normaliser:
-    """The adapter's function, its module imported by the first event of its kind."""
-    key = (module, name)
-    function = _LOADED.get(key)
+def _normaliser(target: str) -> Normaliser:
+    """The normaliser ``module[.function]`` (``normalise`` by default) of this package;
+    the adapter's module is imported by the first event of its kind."""
+    function = _LOADED.get(target)
     if function is None:
-        function = _LOADED[key] = getattr(import_relative(f".{module}", __name__), name)
+        module, _, name = target.partition(".")
+        adapter = import_relative(f".{module}", __name__)
+        function = _LOADED[target] = getattr(adapter, name or "normalise")
     return function
 
 
@@ -80,7 +81,7 @@ ADAPTERS: tuple[tuple[Detector, str], ...] = (
     (detection.s3, "s3"),
     (detection.eventbridge, "eventbridge"),
 )
-"""Detection, in order, and the adapter module that normalises what it detects."""
+"""Detection, in order, and the normaliser (see :func:`_normaliser`) of what it detects."""
 
 
 def parse(event: Any) -> Request:
@@ -91,14 +92,9 @@ def parse(event: Any) -> Request:
     """
     if not isinstance(event, dict):
         raise UnsupportedEventError("The event must be a JSON object")
-    for detect, module in ADAPTERS:
+    for detect, target in ADAPTERS:
         if detect(event):
-            if module == "records":
-                return _normalise_records(event)
-            normalise = _LOADED.get((module, "normalise"))
-            if normalise is None:
-                normalise = _normaliser(module)
-            return normalise(event)
+            return (_LOADED.get(target) or _normaliser(target))(event)
     from .unrouted import describe
 
     kind = describe(event)
