@@ -7,11 +7,9 @@ import contextvars
 import functools
 import io
 import json
-import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +21,7 @@ from lift.observability import JSONLogger, MemoryMetrics
 from lift.testing import events
 from lift.types import Handler
 from lift.websocket import MemoryConnectionStore, WebSocketOptions
-
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+from tests.paths import source_env
 
 
 def make_app(**options: Any) -> tuple[App, io.StringIO]:
@@ -295,7 +292,7 @@ def test_sync_apps_start_no_loop_and_keep_their_handler() -> None:
         "assert 'asyncio' not in sys.modules, 'asyncio imported'\n"
         "assert [t.name for t in threading.enumerate()] == ['MainThread']\n"
     )
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = source_env()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
 
 

@@ -27,9 +27,9 @@ from lift.cli import main
 from lift.loading import load_app
 from lift.middleware import JWTConfig, websocket_auth
 from lift.ratelimit import rate_limit
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / ".npm" / "node_modules" / "@asyncapi" / "specs" / "schemas" / "3.0.0.json"
+SCHEMA = REPO / ".npm" / "node_modules" / "@asyncapi" / "specs" / "schemas" / "3.0.0.json"
 EXAMPLES = [
     "examples.chat.app:app",
     "examples.progress.app:app",
@@ -178,9 +178,9 @@ def test_the_cli_writes_the_document(
 
 
 def test_the_document_in_the_docs_is_the_one_lift_writes(validator: Draft7Validator) -> None:
-    page = (ROOT / "docs" / "typed-routes.md").read_text(encoding="utf-8")
+    page = (REPO / "docs" / "typed-routes.md").read_text(encoding="utf-8")
     (shown,) = re.findall(r"^```json\n(.*?)^```$", page, re.M | re.S)
-    snippet = ROOT / "docs" / "snippets" / "asyncapi_app.py"
+    snippet = REPO / "docs" / "snippets" / "asyncapi_app.py"
     spec = importlib.util.spec_from_file_location("asyncapi_app_snippet", snippet)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from tests.paths import REPO
+
+BENCHMARKS = REPO / "benchmarks"
 NUMBER = r"\d+\.\d+"
 LIFT_STYLE_SUBJECTS = (
     "route lookup: HTTPRouter.match /users/{id}/posts/{post_id}",

@@ -10,9 +10,10 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from tests.paths import REPO
+
+BENCHMARKS = REPO / "benchmarks"
 NUMBER = r"\d+\.\d+"
 VERDICT = r"(PASS|FAIL)"
 

@@ -9,12 +9,11 @@ import socket
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 
 from examples.chat.tokens import mint
 from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import REPO
 
 
 def free_port() -> int:
@@ -34,8 +33,8 @@ def test_demo_serves_the_chat_app() -> None:
     port = free_port()
     env = {**os.environ, "LIFT_PORT": str(port), "LIFT_HOST": "127.0.0.1"}
     process = subprocess.Popen(
-        [str(ROOT / "scripts" / "demo")],
-        cwd=ROOT,
+        [str(REPO / "scripts" / "demo")],
+        cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

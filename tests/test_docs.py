@@ -34,9 +34,9 @@ from lift.testing import WebSocketRefused, WebSocketTestClient, events, lambda_c
 from lift.websocket import Connection
 from lift.websocket.stores.dynamodb_channels import record_key
 from tests.auth_support import authorizer_event
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
+DOCS = REPO / "docs"
 SNIPPETS = DOCS / "snippets"
 GENERATED = {"performance.md"}  # written by benchmarks/report.py, not by hand
 README_SNIPPET = "readme_app.py"  # README.md's example, checked by test_readme.py
@@ -313,7 +313,7 @@ def test_pytest_snippet_passes(name: str) -> None:
     assert tests > 0
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(SNIPPETS / name)],
-        cwd=ROOT,
+        cwd=REPO,
         env=clean_env(),
         capture_output=True,
         text=True,
@@ -729,7 +729,7 @@ def test_cdk_app_synthesizes_the_deploy_app(tmp_path: Path) -> None:
     out = tmp_path / "cdk.out"
     env = clean_env(
         CDK_OUTDIR=str(out),
-        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT / "src")]),
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO / "src")]),
         JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
     )
     result = subprocess.run(

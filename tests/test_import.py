@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.paths import source_env
+
 HEAVY = ("boto3", "botocore", "websockets", "jwt", "cryptography", "pydantic", "opentelemetry")
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def imported_heavy_modules(statement: str) -> list[str]:
@@ -22,7 +21,7 @@ def imported_heavy_modules(statement: str) -> list[str]:
         f"heavy = {HEAVY!r}\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
     )
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = source_env()
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
@@ -117,8 +116,7 @@ IMPORT_BUDGET_FORBIDDEN = (
 def loaded_modules(statement: str, env: dict[str, str] | None = None) -> set[str]:
     """Run ``statement`` in a fresh interpreter; the top-level names it left imported."""
     code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))\n"
-    base = {**os.environ, **(env or {})}
-    base["PYTHONPATH"] = SRC + os.pathsep + os.environ.get("PYTHONPATH", "")
+    base = source_env(**(env or {}))
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=base, check=True
     )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 from types import ModuleType
 
 from lift.testing import WebSocketTestClient
+from tests.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-SNIPPET = ROOT / "docs" / "snippets" / "readme_app.py"
+README = (REPO / "README.md").read_text(encoding="utf-8")
+SNIPPET = REPO / "docs" / "snippets" / "readme_app.py"
 
 
 def load_snippet() -> ModuleType:
@@ -46,4 +45,4 @@ def test_readme_names_exactly_the_two_setup_scripts() -> None:
     commands = re.findall(r"^(\./scripts/\S+)", README, re.M)
     assert commands == ["./scripts/demo", "./scripts/test"]
     for command in commands:
-        assert (ROOT / command).is_file()
+        assert (REPO / command).is_file()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from tests.paths import SRC, TESTS
+
 PACKAGE = SRC / "lift"
 MAX_LINES = 500
 
@@ -178,3 +179,15 @@ def test_no_module_is_over_500_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert set(over) <= PENDING_SPLIT, over
+
+
+def test_tests_mirror_the_package() -> None:
+    """A test module sits in the folder of what it tests: ``tests/websocket/stores/`` tests
+    ``lift/websocket/stores/``; ``tests/examples/`` drives ``examples/``; project-wide checks
+    (docs, README, imports, benchmarks, this file) stay at the top."""
+    folders = {path.parent.relative_to(TESTS) for path in TESTS.rglob("test_*.py")}
+    packages = {Path(".")} | {
+        path.parent.relative_to(PACKAGE) for path in PACKAGE.rglob("__init__.py")
+    }
+    assert folders - packages == {Path("examples")}
+    assert all((TESTS / folder / "__init__.py").is_file() for folder in folders)

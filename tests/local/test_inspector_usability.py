@@ -14,8 +14,7 @@ import pytest
 from lift import App, LiftError
 from lift.local.gateway import Gateway
 from lift.websocket import WebSocketOptions
-
-from .local_support import chromium, requires_chromium
+from tests.local_support import chromium, requires_chromium
 
 pytestmark = requires_chromium
 

@@ -14,8 +14,7 @@ import pytest
 from lift import App, Context, Handler, LiftError
 from lift.apigw import MAX_FRAME_BYTES
 from lift.websocket import ConnectionGoneError, WebSocketOptions
-
-from .conformance_drivers import DRIVERS, TIMEOUT, USER_AGENT, Driver, Refused
+from tests.conformance_drivers import DRIVERS, TIMEOUT, USER_AGENT, Driver, Refused
 
 
 class Recorder:

@@ -27,8 +27,8 @@ from lift.deploy import build_template, render_template
 from lift.websocket import WebSocketOptions
 from tests.deploy_apps import EVERY_TRIGGER_OPTIONS, every_trigger_app
 from tests.deploy_support import cfn_lint, lint_summary, translate
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 MANAGEMENT = {
     "Fn::Sub": "https://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
 }

@@ -19,8 +19,7 @@ from lift.websocket.connection import Connection, ConnectionStore
 from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
 from lift.websocket.stores.dynamodb_channels import channel_key, record_key
 from lift.websocket.stores.memory import MemoryConnectionStore
-
-from .conftest import FakeClock
+from tests.conftest import FakeClock
 
 DAY = timedelta(days=1)
 

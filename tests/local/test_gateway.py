@@ -30,8 +30,7 @@ from lift import App, LiftError
 from lift.local.gateway import Gateway
 from lift.websocket import WebSocketOptions
 from lift.websocket.route_selection import route_for
-
-from .local_support import management_client
+from tests.local_support import management_client
 
 CONNECTION_ID = re.compile(r"^[A-Za-z0-9]{15}=$")
 MAX = 128 * 1024

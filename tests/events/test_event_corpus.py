@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, unquote_plus
 
@@ -21,8 +20,9 @@ import pytest
 from lift import App, Context, LiftError, UnsupportedEventError
 from lift.authorizers import allow
 from lift.batch import batch_failures
+from tests.paths import TESTS
 
-CORPUS = Path(__file__).resolve().parent / "events"
+CORPUS = TESTS / "events"
 SOURCES = json.loads((CORPUS / "sources.json").read_text())
 FILES = sorted(p for p in CORPUS.glob("*/*.json"))
 NAMES = [f"{p.parent.name}/{p.name}" for p in FILES]

@@ -43,7 +43,7 @@ def of_type(frames: list[Any], kind: str) -> list[Any]:
     return [frame for frame in frames if frame.get("type") == kind]
 
 
-# -- chat (more in tests/test_chat_example.py) ---------------------------------------
+# -- chat (more in test_chat_example.py) ------------------------------------------------
 def test_chat_store_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CONNECTIONS_TABLE_ENV, raising=False)
     options = chat_module.create_app().websocket_options

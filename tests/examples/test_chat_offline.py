@@ -16,8 +16,7 @@ from websockets.sync.client import connect
 
 from lift.local.gateway import Gateway
 from lift.testing import WebSocketTestClient
-
-from .local_support import chromium, requires_chromium
+from tests.local_support import chromium, requires_chromium
 
 SECRET = "an-offline-test-secret-of-32-bytes!!"
 

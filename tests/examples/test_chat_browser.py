@@ -12,8 +12,7 @@ from examples.chat import app as chat_module
 from examples.chat.__main__ import STATIC_DIR
 
 from lift.local.gateway import Gateway
-
-from .local_support import chromium, requires_chromium
+from tests.local_support import chromium, requires_chromium
 
 SCREENSHOT = Path("/tmp/chat.png")
 

@@ -22,8 +22,8 @@ from lift.middleware import JWTConfig, websocket_auth
 from lift.websocket import DynamoDBConnectionStore, WebSocketOptions
 from lift.websocket import authorizer as make_authorizer
 from tests.deploy_support import CFN_LINT, CFN_LINT_FLAGS, CFN_LINT_STRICT, translate
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SECRET = "template-tests-secret-" + "x" * 40
 MANAGEMENT = {
     "Fn::Sub": "https://${WebSocketApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"

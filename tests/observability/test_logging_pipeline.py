@@ -5,12 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +17,7 @@ from lift import App, Context
 from lift.observability import JSONFormatter, JSONLogger, configure_logging
 from lift.observability import formatter as formatter_module
 from lift.testing import events
-
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+from tests.paths import source_env
 
 
 def record(created: float, message: str = "hi", name: str = "lift", **extra: Any) -> Any:
@@ -161,7 +158,7 @@ def test_configure_logging_puts_lift_botocore_and_the_app_on_one_pipeline() -> N
 
 
 def run(code: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = source_env()
     env.pop("LIFT_LOG_LEVEL", None)
     env.pop("AWS_LAMBDA_LOG_LEVEL", None)
     return subprocess.run(

@@ -25,8 +25,7 @@ from lift.websocket.stores import dynamodb as dynamodb_module
 from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
 from lift.websocket.stores.dynamodb_channels import record_key
 from lift.websocket.stores.memory import MemoryConnectionStore
-
-from .conftest import REGION, FakeClock
+from tests.conftest import REGION, FakeClock
 
 # -- Fixtures -------------------------------------------------------------------------
 

@@ -42,8 +42,7 @@ from lift.websocket.fanout import register_lister
 from lift.websocket.fanout_codec import decode
 from lift.websocket.fanout_queue import SQSPoller
 from lift.websocket.management import ManagementClient, clear_clients
-
-from .conftest import REGION
+from tests.conftest import REGION
 
 PAYLOAD = {"type": "update", "value": 42}
 

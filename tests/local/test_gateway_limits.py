@@ -24,10 +24,9 @@ from websockets.sync.client import connect
 from lift import App
 from lift.local.gateway import Gateway
 from lift.local.invocation import STALL_SECONDS, WorkerPool
-
-from . import test_gateway as base
-from .test_gateway import Recorder, make_app, receive_json
-from .test_gateway_security import MAX, http, upgrade_headers
+from tests.local import test_gateway as base
+from tests.local.test_gateway import Recorder, make_app, receive_json
+from tests.local.test_gateway_security import MAX, http, upgrade_headers
 
 recorder = base.recorder  # the fixtures of the gateway's main tests
 start = base.start

@@ -23,10 +23,9 @@ from websockets.sync.client import connect
 
 from lift.local.gateway import Gateway
 from lift.local.guards import host_name, is_allowed_host, is_own_origin
-
-from . import test_gateway as base
-from .local_support import CHROMIUM, CHROMIUM_ARGS, requires_chromium
-from .test_gateway import Recorder, connection_id_of, make_app, receive_json
+from tests.local import test_gateway as base
+from tests.local.test_gateway import Recorder, connection_id_of, make_app, receive_json
+from tests.local_support import CHROMIUM, CHROMIUM_ARGS, requires_chromium
 
 recorder = base.recorder  # the fixtures of the gateway's main tests
 start = base.start

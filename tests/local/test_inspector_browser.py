@@ -11,8 +11,7 @@ import pytest
 from lift import App
 from lift.local.gateway import Gateway
 from lift.websocket import WebSocketOptions
-
-from .local_support import chromium, management_client, requires_chromium
+from tests.local_support import chromium, management_client, requires_chromium
 
 pytestmark = requires_chromium
 
