@@ -187,10 +187,12 @@ def modules_after(
         f"{statement}\n"
         "print(json.dumps(sorted(set(sys.modules) - modules_before)))\n"
     )
-    base = {**os.environ, **(env or {})}
-    base["PYTHONPATH"] = SRC + os.pathsep + os.environ.get("PYTHONPATH", "")
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=base, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=source_env(**(env or {})),
+        check=True,
     )
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
