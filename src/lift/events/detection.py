@@ -56,7 +56,7 @@ def apigw_v1(event: dict[str, Any]) -> bool:
 
     Not one with ``methodArn`` (a REQUEST authorizer's event) or ``apiPath`` (a Bedrock
     agent's action group). ALB events share this shape and are told apart in
-    :func:`normalise`, where the request context is read anyway.
+    :func:`lift.events.apigw_v1.normalise`, where the request context is read anyway.
     """
     return "httpMethod" in event and "methodArn" not in event and "apiPath" not in event
 
