@@ -107,6 +107,8 @@ def test_coldstart_benchmark_reports_every_scenario_and_the_three_targets() -> N
         "import of an auth + auto_connections app: lift / chalice",
         "peak memory, send: lift / chalice",
     ):
-        assert re.search(rf"^{re.escape(name)}\s+{NUMBER}\s+<= \S+\s+{VERDICT}$", output, re.M), (
+        # A ratio of differences: on a busy machine a cheap import can measure below zero.
+        figure = rf"-?{NUMBER}"
+        assert re.search(rf"^{re.escape(name)}\s+{figure}\s+<= \S+\s+{VERDICT}$", output, re.M), (
             output
         )
