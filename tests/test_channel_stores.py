@@ -137,6 +137,8 @@ def test_delete_and_remove_connection_leave_every_channel(store: Any, clock: Fak
     assert store.channels_of("c-ana") == []
     assert all(list(store.members("acme", c)) == [] for c in channels[1:])
     assert member_ids(store.members("acme", "room-00")) == ["c-ben"]
+    assert all(list(store.member_ids("acme", c)) == [] for c in channels[1:])
+    assert list(store.member_ids("acme", "room-00")) == ["c-ben"]
     # A retried cleanup (a Lambda retry of $disconnect) finds nothing more and fails not.
     assert store.remove_connection("c-ana") == []
     assert store.remove_connection("never-seen") == []
@@ -145,9 +147,16 @@ def test_delete_and_remove_connection_leave_every_channel(store: Any, clock: Fak
     store.delete("c-ben")
     assert store.get("c-ben") is None
     assert list(store.members("acme", "room-00")) == []
+    assert list(store.member_ids("acme", "room-00")) == []
     if isinstance(store, DynamoDBConnectionStore):
-        scan = store.client.scan(TableName=store.table_name, ConsistentRead=True)
-        assert scan["Items"] == []
+        # Nothing is left but each channel's index counter (emptied buckets are deleted).
+        assert leftovers(store) == [("i#" + channel_key("acme", c), "~n") for c in channels]
+
+
+def leftovers(store: DynamoDBConnectionStore) -> list[tuple[str, str]]:
+    """The keys of every item in the store's table, sorted."""
+    scan = store.client.scan(TableName=store.table_name, ConsistentRead=True)
+    return sorted((item["pk"]["S"], item["sk"]["S"]) for item in scan["Items"])
 
 
 def test_concurrent_cleanups_report_each_member_once(store: Any, clock: FakeClock) -> None:
@@ -423,7 +432,8 @@ def test_dynamodb_cleanup_cut_short_is_finished_by_the_retry(
     assert store.remove_connection("c-ana") == []  # every leave was reported the first time
     assert store.get("c-ana") is None
     assert store.channels_of("c-ana") == []
-    assert ddb.scan(TableName=table, ConsistentRead=True)["Items"] == []
+    counters = [("i#" + channel_key("acme", f"room-{n}"), "~n") for n in range(30)]
+    assert leftovers(store) == sorted(counters)
 
 
 def test_member_pages_list_every_live_subscriber_once(store: Any, clock: FakeClock) -> None:

@@ -6,17 +6,25 @@ key is unambiguous, and a connection without a tenant has an empty tenant part):
     pk = "c#<connection_id>"  sk = "#"            the connection's record
     pk = "c#<connection_id>"  sk = "s#<ck>"       one per channel of the connection
     pk = "m#<ck>"             sk = <connection_id> one per subscriber of the channel
+    pk = "i#<ck>"             sk = "~n" | "b#..."  the channel's subscriber index
     pk = "h#<ck>"             sk = "~seq"          the channel's sequence counter
     pk = "h#<ck>"             sk = <seq, 20 digits> one per kept message
 
 Access patterns, all strongly consistent ``GetItem``/``Query`` on the base table:
 
-* subscribers of a channel (publish, members): ``Query pk = "m#<ck>"``, page by page;
+* subscriber ids of a channel (publish, presence events): ``Query pk = "i#<ck>"``, the
+  index's buckets of up to 64 ids (:mod:`.dynamodb_index`); 100,000 subscribers are
+  ~1,600 buckets in ~3 pages;
+* subscribers with their metadata (``members``): ``Query pk = "m#<ck>"``, page by page;
   100,000 subscribers of ~150 bytes are ~15 pages of 1 MB;
 * channels of a connection (subscriptions, cleanup): ``Query pk = "c#<id>"``; a
   connection in 50 channels is one page;
 * next sequence number: ``UpdateItem ADD seq 1`` on the counter (atomic);
 * history after a seq: ``Query pk = "h#<ck>" AND sk BETWEEN <after+1> AND <max>``.
+
+A connection's channel item names the index bucket that holds its entry
+(``member_bucket``), so unsubscribing and cleanup remove the entry before the items
+that lead to it.
 
 Subscription items carry the connection's ``expires_at`` (the table's TTL attribute), so
 they expire with the connection. Their user and tenant are kept as ``member_user`` and
@@ -29,12 +37,14 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..channel import ChannelMessage, Member
 from ..connection import Connection, ConnectionStoreError
+from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call
+from .dynamodb_calls import item_key as _key
+from .dynamodb_index import SubscriberIndex, index_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,14 +60,7 @@ __all__ = [
     "record_key",
 ]
 
-KEY_ATTRIBUTE = "pk"
-"""The table's partition key."""
-SORT_ATTRIBUTE = "sk"
-"""The table's sort key."""
 RECORD_SORT = "#"
-MEMBER_PAGE = 250
-"""Subscribers per ``Query`` page when listing a channel, so a publish can send one page
-while it reads the next."""
 """The sort key of a connection's record (its channel items sort after it)."""
 
 _COUNTER_SORT = "~seq"
@@ -65,20 +68,6 @@ _SEQ_DIGITS = 20
 _SEQ_MAX = 10**_SEQ_DIGITS - 1
 _BATCH = 25
 _BATCH_ATTEMPTS = 8
-
-
-@contextmanager
-def aws_call(operation: str) -> Iterator[None]:
-    """Turn botocore failures into :class:`ConnectionStoreError`, chaining the original."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        raise ConnectionStoreError(operation, code) from exc
-    except BotoCoreError as exc:
-        raise ConnectionStoreError(operation) from exc
 
 
 class CleanupIncompleteError(ConnectionStoreError):
@@ -97,10 +86,6 @@ def record_key(connection_id: str) -> dict[str, dict[str, str]]:
 def channel_key(tenant_id: str | None, channel: str) -> str:
     """``"<channel>#<tenant>"``: one channel of one tenant."""
     return f"{channel}#{tenant_id or ''}"
-
-
-def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
-    return {KEY_ATTRIBUTE: {"S": pk}, SORT_ATTRIBUTE: {"S": sk}}
 
 
 def _seq_sort(seq: int) -> str:
@@ -162,14 +147,19 @@ class DynamoDBChannels:
             values[":tenant"] = {"S": tenant}
             sets.append("member_tenant = :tenant")
         update = "SET " + ", ".join(sets)
+        index = self._index()
+        expires = _epoch(expires_at)
         client = self.client
+        bucket = index.next_bucket(ck)
         with aws_call("UpdateItem"):
-            # The connection's item first: cleanup finds a subscription through it.
-            client.update_item(
+            # The connection's item first: cleanup finds the subscription (and the index
+            # bucket that holds it) through it. A subscription keeps its first bucket.
+            mine = client.update_item(
                 TableName=self.table_name,
                 Key=_key("c#" + connection.connection_id, "s#" + ck),
-                UpdateExpression=update,
-                ExpressionAttributeValues=values,
+                UpdateExpression=update + ", member_bucket = if_not_exists(member_bucket, :bucket)",
+                ExpressionAttributeValues={**values, ":bucket": {"S": bucket}},
+                ReturnValues="ALL_OLD",
             )
             response = client.update_item(
                 TableName=self.table_name,
@@ -178,6 +168,14 @@ class DynamoDBChannels:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
             )
+        before = mine.get("Attributes") or {}
+        bucket = before.get("member_bucket", {}).get("S", bucket)
+        entry = index_entry(connection.connection_id, expires)
+        index.add(ck, bucket, entry, expires)
+        if "expires_at" in before and "member_bucket" in before:
+            previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
+            if previous != entry:  # the connection's expiry moved: one entry per member
+                index.remove(ck, bucket, [previous])
         old = response.get("Attributes")
         member = Member(
             connection_id=connection.connection_id,
@@ -186,21 +184,26 @@ class DynamoDBChannels:
             metadata=json.loads(metadata_text),
             channel=channel,
             tenant_id=tenant,
-            expires_at=datetime.fromtimestamp(_epoch(expires_at), timezone.utc),
+            expires_at=datetime.fromtimestamp(expires, timezone.utc),
         )
         return member, not old
 
     def unsubscribe(self, connection_id: str, tenant_id: str | None, channel: str) -> Member | None:
-        """Delete the member item (reporting it), then the connection's channel item."""
+        """Leave the index, delete the member item (reporting it), then the connection's
+        channel item (which says where the index entry is, so it goes last)."""
         ck = channel_key(tenant_id, channel)
+        key = _key("c#" + connection_id, "s#" + ck)
         client = self.client
+        with aws_call("GetItem"):
+            mine = client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
+        self._leave_index(connection_id, ck, mine.get("Item"))
         with aws_call("DeleteItem"):
             response = client.delete_item(
                 TableName=self.table_name,
                 Key=_key("m#" + ck, connection_id),
                 ReturnValues="ALL_OLD",
             )
-            client.delete_item(TableName=self.table_name, Key=_key("c#" + connection_id, "s#" + ck))
+            client.delete_item(TableName=self.table_name, Key=key)
         old = response.get("Attributes")
         return _member(old) if old else None
 
@@ -229,55 +232,37 @@ class DynamoDBChannels:
     def member_ids(
         self, tenant_id: str | None, channel: str, *, expired: list[str] | None = None
     ) -> Iterator[str]:
-        """Ids of live subscribers: the same ``Query`` projecting only the key and TTL."""
-        now = self._now_epoch()
-        pk = "m#" + channel_key(tenant_id, channel)
-        for item in self._query_items(pk, attributes="sk, expires_at", limit=MEMBER_PAGE):
-            if _live(item, now):
-                yield item[SORT_ATTRIBUTE]["S"]
-            elif expired is not None:
-                expired.append(item[SORT_ATTRIBUTE]["S"])
+        """Ids of live subscribers, read from the channel's index (a few items)."""
+        return self._index().ids(channel_key(tenant_id, channel), self._now_epoch(), expired)
 
     def member_ids_page(
         self, tenant_id: str | None, channel: str, cursor: str | None, limit: int
     ) -> tuple[list[str], str | None]:
-        """One strongly consistent ``Query`` page of members after ``cursor`` (the sort
-        key of the last item read), projecting only the key and TTL."""
-        pk = "m#" + channel_key(tenant_id, channel)
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ConsistentRead": True,
-            "ProjectionExpression": "sk, expires_at",
-            "Limit": max(1, min(limit, 1000)),
-        }
-        if cursor is not None:
-            params["ExclusiveStartKey"] = _key(pk, cursor)
-        with aws_call("Query"):
-            page = self.client.query(**params)
-        now = self._now_epoch()
-        ids = [i[SORT_ATTRIBUTE]["S"] for i in page.get("Items", []) if _live(i, now)]
-        last = page.get("LastEvaluatedKey")
-        return ids, (last[SORT_ATTRIBUTE]["S"] if last else None)
+        """One page of live subscriber ids from the index, after ``cursor``."""
+        ck = channel_key(tenant_id, channel)
+        return self._index().page(ck, cursor, limit, self._now_epoch())
 
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete every subscription, then the connection's items (retries finish the job).
 
-        Each member item is deleted on its own with ``ReturnValues=ALL_OLD``, so of several
-        concurrent cleanups exactly one reports each member. The connection's own items
-        (its channel items and record) go last, in batches: a cleanup cut short is
-        completed by the next one, which finds what is left through them.
+        Each subscription leaves the channel's index, then its member item is deleted on
+        its own with ``ReturnValues=ALL_OLD``, so of several concurrent cleanups exactly
+        one reports each member. The connection's own items (its channel items and
+        record) go last, in batches: a cleanup cut short is completed by the next one,
+        which finds what is left through them.
         """
         if not connection_id:
             return []
-        items = list(self._query_items("c#" + connection_id, attributes="pk, sk"))
+        items = list(
+            self._query_items("c#" + connection_id, attributes="pk, sk, member_bucket, expires_at")
+        )
         removed: list[Member] = []
         client = self.client
         for item in items:
             sort = item[SORT_ATTRIBUTE]["S"]
             if not sort.startswith("s#"):
                 continue
+            self._leave_index(connection_id, sort[2:], item)
             with aws_call("DeleteItem"):
                 response = client.delete_item(
                     TableName=self.table_name,
@@ -367,6 +352,16 @@ class DynamoDBChannels:
         return out
 
     # -- Helpers ---------------------------------------------------------------------
+
+    def _index(self) -> SubscriberIndex:
+        return SubscriberIndex(self.client, self.table_name)
+
+    def _leave_index(self, connection_id: str, ck: str, item: dict[str, Any] | None) -> None:
+        """Remove a subscription's entry from the index (``item``: its channel item)."""
+        if item is None or "member_bucket" not in item or "expires_at" not in item:
+            return
+        entry = index_entry(connection_id, int(item["expires_at"]["N"]))
+        self._index().remove(ck, item["member_bucket"]["S"], [entry])
 
     def _now_epoch(self) -> int:
         return _epoch(self._clock())
