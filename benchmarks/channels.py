@@ -4,11 +4,10 @@ A child process serves DynamoDB (moto's server) and ``@connections`` (a local se
 adds a fixed latency to every call), as AWS would, outside the measuring process. The
 channel has N subscribers in the connection table. Measured, median of repeats:
 
-* list: reading the subscribers' ids (``store.member_ids``, the strongly consistent, paged
-  ``Query`` publish makes);
+* list: reading the subscribers' ids (``store.member_ids``: the strongly consistent
+  ``Query`` of the channel's subscriber index that publish makes);
 * deliver: posting to those ids (``Connections.deliver``, the function publish uses);
-* publish: ``Connections.publish`` (list + deliver: a large audience is sent a page at a
-  time while the next page is read);
+* publish: ``Connections.publish`` (list, then deliver; nothing is kept between calls);
 * broadcast: ``Connections.broadcast`` to the same ids (a caller that already has them).
 
 Target: listing adds at most 25% to the delivery time: (publish - broadcast) / broadcast

@@ -453,3 +453,48 @@ def test_member_pages_list_every_live_subscriber_once(store: Any, clock: FakeClo
             break
     assert sorted(seen) == ids and len(seen) == len(set(seen))
     assert pages >= 5
+
+
+def test_listed_ids_always_match_the_members(store: Any, clock: FakeClock) -> None:
+    """What a publish lists (``member_ids``) and what ``members`` shows never disagree,
+    through joins, re-joins, leaves, cleanups and expiry."""
+    people = {
+        name: connect(
+            store, clock, f"c-{name}", tenant_id="acme", expires_at=clock.now + timedelta(hours=h)
+        )
+        for name, h in (("ana", 2), ("ben", 2), ("cat", 1), ("dan", 2))
+    }
+    rooms = ("a", "b")
+
+    def check() -> None:
+        for room in rooms:
+            listed = list(store.member_ids("acme", room))
+            assert len(listed) == len(set(listed))
+            assert sorted(listed) == sorted(member_ids(store.members("acme", room)))
+
+    steps: list[tuple[str, str, str]] = [
+        ("join", "ana", "a"),
+        ("join", "ben", "a"),
+        ("join", "cat", "a"),
+        ("join", "ana", "b"),
+        ("join", "ana", "a"),  # again: still one
+        ("leave", "ben", "a"),
+        ("join", "dan", "b"),
+        ("join", "ben", "a"),  # back
+        ("leave", "ben", "b"),  # never joined b
+        ("drop", "ana", ""),
+        ("join", "cat", "b"),
+        ("expire", "", ""),  # cat's connection ends
+        ("drop", "dan", ""),
+    ]
+    for action, name, room in steps:
+        if action == "join":
+            store.subscribe(people[name], room, {"step": len(name)})
+        elif action == "leave":
+            store.unsubscribe(f"c-{name}", "acme", room)
+        elif action == "drop":
+            store.remove_connection(f"c-{name}")
+        else:
+            clock.advance(3600)
+        check()
+    assert [list(store.member_ids("acme", room)) for room in rooms] == [["c-ben"], []]
