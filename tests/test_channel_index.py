@@ -204,3 +204,55 @@ def test_pages_cross_buckets_and_stop_at_the_limit(
     assert max(sizes) == 3 and len(sizes) in (5, 6)
     with pytest.raises(ValueError):
         store.member_ids_page("acme", "big", "m#forged", 3)
+
+
+def test_a_subscribe_racing_its_disconnect_leaves_nothing_listed(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """Staged with a second "instance" (moto's server does not serialise requests)."""
+    from lift.errors import LiftError
+
+    other = DynamoDBConnectionStore(store.table_name, client=store.client, clock=clock)
+    events = store.client.meta.events
+    join(store, clock, "c-ben", "room")
+
+    # 1. $disconnect runs while the subscribe writes: the subscribe finds the record gone.
+    ana = Connection("c-ana", tenant_id="acme", expires_at=clock.now + timedelta(hours=2))
+    store.save(ana)
+    ran: list[list[Any]] = []
+
+    def disconnect(params: dict[str, Any], **_: Any) -> None:
+        if params.get("UpdateExpression", "").startswith("ADD member_entries") and not ran:
+            ran.append(other.remove_connection("c-ana"))
+
+    events.register("before-parameter-build.dynamodb.UpdateItem", disconnect, "race")
+    try:
+        with pytest.raises(LiftError) as refused:
+            store.subscribe(ana, "room", {})
+    finally:
+        events.unregister("before-parameter-build.dynamodb.UpdateItem", None, "race")
+    assert ran and refused.value.status_code == 409
+    assert list(store.member_ids("acme", "room")) == ["c-ben"]
+    assert [m.connection_id for m in store.members("acme", "room")] == ["c-ben"]
+    assert store.channels_of("c-ana") == []
+
+    # 2. The subscribe runs whole between the cleanup's Query and its last deletes: the
+    # cleanup looks again and takes the new subscription out too (reporting its leave).
+    cat = Connection("c-cat", tenant_id="acme", expires_at=clock.now + timedelta(hours=2))
+    store.save(cat)
+    subscribed: list[bool] = []
+
+    def subscribe(**_: Any) -> None:
+        if not subscribed:
+            subscribed.append(other.subscribe(cat, "room", {})[1])
+
+    events.register("before-call.dynamodb.BatchWriteItem", subscribe, "race")
+    try:
+        removed = store.remove_connection("c-cat")
+    finally:
+        events.unregister("before-call.dynamodb.BatchWriteItem", None, "race")
+    assert subscribed == [True]
+    assert [(m.connection_id, m.channel) for m in removed] == [("c-cat", "room")]
+    assert list(store.member_ids("acme", "room")) == ["c-ben"]
+    assert listed_in(store, "room") == ["c-ben"]
+    assert store.get("c-cat") is None and store.channels_of("c-cat") == []

@@ -23,6 +23,7 @@ from lift.websocket.stores.memory import MemoryConnectionStore
 from .conftest import FakeClock
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -498,3 +499,21 @@ def test_listed_ids_always_match_the_members(store: Any, clock: FakeClock) -> No
             clock.advance(3600)
         check()
     assert [list(store.member_ids("acme", room)) for room in rooms] == [["c-ben"], []]
+
+
+def test_a_connection_without_its_record_cannot_subscribe(store: Any, clock: FakeClock) -> None:
+    from lift.errors import LiftError
+
+    ana = connect(store, clock, "c-ana", tenant_id="acme")
+    store.delete("c-ana")  # its $disconnect ran first
+    with pytest.raises(LiftError) as refused:
+        store.subscribe(ana, "general", {})
+    assert refused.value.status_code == 409 and refused.value.code == "NOT_CONNECTED"
+    assert list(store.member_ids("acme", "general")) == []
+    assert list(store.members("acme", "general")) == []
+    assert store.channels_of("c-ana") == []
+    soon = connect(store, clock, "soon", tenant_id="acme", expires_at=clock.now + HOUR)
+    clock.advance(HOUR.total_seconds())
+    with pytest.raises(LiftError):
+        store.subscribe(soon, "general", {})  # expired
+    assert list(store.member_ids("acme", "general")) == []

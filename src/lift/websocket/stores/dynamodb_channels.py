@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ...errors import LiftError
 from ..channel import ChannelMessage, Member
 from ..connection import Connection, ConnectionStoreError
 from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call
@@ -63,6 +64,8 @@ __all__ = [
 RECORD_SORT = "#"
 """The sort key of a connection's record (its channel items sort after it)."""
 
+_CLEANUP_ROUNDS = 3
+"""Queries of a connection's items during one cleanup (later ones find racing subscribes)."""
 _COUNTER_SORT = "~seq"
 _SEQ_DIGITS = 20
 _SEQ_MAX = 10**_SEQ_DIGITS - 1
@@ -176,6 +179,7 @@ class DynamoDBChannels:
             previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
             if previous != entry:  # the connection's expiry moved: one entry per member
                 index.remove(ck, bucket, [previous])
+        self._require_record(connection.connection_id, ck, bucket, entry)
         old = response.get("Attributes")
         member = Member(
             connection_id=connection.connection_id,
@@ -253,18 +257,43 @@ class DynamoDBChannels:
         """
         if not connection_id:
             return []
-        items = list(
-            self._query_items("c#" + connection_id, attributes="pk, sk, member_bucket, expires_at")
-        )
         removed: list[Member] = []
-        client = self.client
+        for round_ in range(_CLEANUP_ROUNDS):
+            items = list(
+                self._query_items(
+                    "c#" + connection_id, attributes="pk, sk, member_bucket, expires_at"
+                )
+            )
+            if not items and round_:
+                break
+            try:
+                self._remove_subscriptions(connection_id, items, removed)
+                keys = [
+                    {KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]}
+                    for i in items
+                ]
+                self._batch_write(
+                    [{"DeleteRequest": {"Key": key}} for key in keys or [record_key(connection_id)]]
+                )
+            except ConnectionStoreError as exc:
+                # Removed subscriptions are reported, so that their leaves are announced.
+                raise CleanupIncompleteError(exc.operation, exc.aws_code, removed) from exc
+            # Look again: a subscribe that read the record before it was deleted may have
+            # written its items since (it checks the record last, and takes them back itself
+            # only when it finds the record gone).
+        return removed
+
+    def _remove_subscriptions(
+        self, connection_id: str, items: list[dict[str, Any]], removed: list[Member]
+    ) -> None:
+        """Take each subscription among the connection's ``items`` out of its channel."""
         for item in items:
             sort = item[SORT_ATTRIBUTE]["S"]
             if not sort.startswith("s#"):
                 continue
             self._leave_index(connection_id, sort[2:], item)
             with aws_call("DeleteItem"):
-                response = client.delete_item(
+                response = self.client.delete_item(
                     TableName=self.table_name,
                     Key=_key("m#" + sort[2:], connection_id),
                     ReturnValues="ALL_OLD",
@@ -272,15 +301,6 @@ class DynamoDBChannels:
             old = response.get("Attributes")
             if old:
                 removed.append(_member(old))
-        keys = [{KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]} for i in items]
-        if not keys:
-            keys = [record_key(connection_id)]
-        try:
-            self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
-        except ConnectionStoreError as exc:
-            # The subscriptions are gone; say so, so that their leaves are still announced.
-            raise CleanupIncompleteError(exc.operation, exc.aws_code, removed) from exc
-        return removed
 
     def append_history(
         self, tenant_id: str | None, channel: str, data: Any, *, keep: int, ttl: timedelta
@@ -352,6 +372,24 @@ class DynamoDBChannels:
         return out
 
     # -- Helpers ---------------------------------------------------------------------
+
+    def _require_record(self, connection_id: str, ck: str, bucket: str, entry: str) -> None:
+        """After subscribing: if the connection's record is gone (its ``$disconnect`` ran
+        meanwhile) or expired, take the subscription back and refuse (409)."""
+        with aws_call("GetItem"):
+            found = self.client.get_item(
+                TableName=self.table_name,
+                Key=record_key(connection_id),
+                ConsistentRead=True,
+                ProjectionExpression="pk, expires_at",
+            ).get("Item")
+        if found is not None and _live(found, self._now_epoch()):
+            return
+        self._index().remove(ck, bucket, [entry])
+        with aws_call("DeleteItem"):
+            for key in (_key("m#" + ck, connection_id), _key("c#" + connection_id, "s#" + ck)):
+                self.client.delete_item(TableName=self.table_name, Key=key)
+        raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
 
     def _index(self) -> SubscriberIndex:
         return SubscriberIndex(self.client, self.table_name)
