@@ -111,10 +111,12 @@ class DynamoDBChannels:
     def subscribe(
         self, connection: Connection, channel: str, metadata: dict[str, Any]
     ) -> tuple[Member, bool]:
-        """Write the connection's channel item, then the channel's member item.
+        """Write the connection's channel item, the member item, then the index entry.
 
-        Re-subscribing updates the metadata and keeps ``joined_at``; the result says
-        whether the subscription is new.
+        Re-subscribing updates the metadata and keeps ``joined_at`` and the index bucket;
+        the result says whether the subscription is new. Last, the connection's record
+        is read: when its ``$disconnect`` ran meanwhile, the subscription is taken back
+        (409 ``NOT_CONNECTED``), so none outlives its connection.
         """
         tenant = connection.tenant_id or None
         ck = channel_key(tenant, channel)

@@ -16,7 +16,8 @@ sort-key limit, which the subscriber item already imposes), so a bucket stays un
 70 KB, far below the 400 KB item limit; with API Gateway's 16-character ids it is about
 2 KB. Entries are added with ``ADD`` and removed with ``DELETE`` (idempotent set
 operations), a bucket emptied by a removal is deleted, and a bucket's ``expires_at`` (the
-table's TTL attribute) is the latest expiry of the entries it was given.
+table's TTL attribute) is the latest expiry of the entries it was given. The counter has
+no TTL: were it to restart, old buckets could be given entries again.
 
 1,000 subscribers are about 16 buckets: one ``Query`` page. 100,000 are about 1,600
 buckets, some 3 MB: three pages, instead of 100,000 items in about 15 pages.
