@@ -166,7 +166,11 @@ class ChannelStore(Protocol):
     def subscribe(
         self, connection: Connection, channel: str, metadata: dict[str, Any]
     ) -> tuple[Member, bool]:
-        """Subscribe ``connection`` (in its tenant); the member and whether it is new."""
+        """Subscribe ``connection`` (in its tenant); the member and whether it is new.
+
+        Its record must be in the store: a subscribe that finds it gone (the connection's
+        ``$disconnect`` ran meanwhile) leaves nothing behind and raises 409 ``NOT_CONNECTED``.
+        """
 
     def unsubscribe(self, connection_id: str, tenant_id: str | None, channel: str) -> Member | None:
         """Remove one subscription; the member removed, or ``None`` if there was none."""
