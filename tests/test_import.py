@@ -129,6 +129,108 @@ def test_import_budget_of_an_auth_and_tracking_app() -> None:
     assert sorted(loaded & set(IMPORT_BUDGET_FORBIDDEN)) == []
 
 
+COLD_START_FORBIDDEN = (
+    "dataclasses",
+    "inspect",
+    "typing",
+    "decimal",
+    "random",
+    "bisect",
+    "datetime",
+    "urllib",
+    "threading",
+    "logging",
+    "base64",
+    "math",
+    "fnmatch",
+    "importlib",
+)
+"""Standard modules the cold-start app has no use for before its first event."""
+
+LIFT_MODULES_AT_IMPORT = {
+    "lift",
+    "lift._lazy",
+    "lift.app",
+    "lift.auth",
+    "lift.auth.jwt",
+    "lift.auth.middleware",
+    "lift.auth.tokens",
+    "lift.context",
+    "lift.dispatch",
+    "lift.errors",
+    "lift.events",
+    "lift.events._common",
+    "lift.events.detection",
+    "lift.identity",
+    "lift.middleware",
+    "lift.observability",
+    "lift.observability.emf",
+    "lift.observability.logger",
+    "lift.observability.redaction",
+    "lift.request",
+    "lift.response",
+    "lift.routing",
+    "lift.websocket",
+    "lift.websocket.options",
+    "lift.websocket.stores",
+}
+"""Every Lift module the cold-start app loads: no event adapter, store or channel module."""
+
+
+def modules_after(
+    statement: str, env: dict[str, str] | None = None, *, setup: str = ""
+) -> set[str]:
+    """Run ``setup`` then ``statement`` in a fresh interpreter; the modules ``statement`` added."""
+    code = (
+        f"import json, sys\n{setup}\n"
+        "modules_before = set(sys.modules)\n"
+        f"{statement}\n"
+        "print(json.dumps(sorted(set(sys.modules) - modules_before)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=source_env(**(env or {})),
+        check=True,
+    )
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("table", ["connections", ""])
+def test_cold_start_app_imports_only_what_it_needs(table: str) -> None:
+    """The cold-start benchmark's app (auth + auto_connections on DynamoDB or in memory):
+    import and creation load a fixed set of Lift modules and no standard module that can
+    wait for the first event. No store, connection record, channel or adapter module, no
+    dataclasses, typing or datetime."""
+    added = modules_after(APP_WITH_AUTH_AND_TRACKING, {"LIFT_CONNECTIONS_TABLE": table})
+    lift_modules = {name for name in added if name.split(".")[0] == "lift"}
+    assert lift_modules == LIFT_MODULES_AT_IMPORT
+    top_level = {name.split(".")[0] for name in added}
+    assert sorted(top_level & set(COLD_START_FORBIDDEN + IMPORT_BUDGET_FORBIDDEN)) == []
+
+
+def test_cold_start_app_loads_its_store_and_adapter_on_the_first_event() -> None:
+    """What was deferred arrives with the first event: the WebSocket adapter and the
+    store named at creation (built once), and nothing of the other event kinds."""
+    from lift.testing import events
+
+    event = events.websocket_connect(query={"user": "ana"})  # no token: refused, 401
+    statement = (
+        f"assert app(json.loads({json.dumps(event)!r}))['statusCode'] == 401\n"
+        "store = app.websocket_options.store\n"
+        "assert store is app.websocket_options.store\n"
+        "assert type(store).__name__ == 'MemoryConnectionStore', store\n"
+    )
+    added = modules_after(
+        statement, {"LIFT_CONNECTIONS_TABLE": ""}, setup=APP_WITH_AUTH_AND_TRACKING
+    )
+    assert "lift.events.websocket" in added
+    assert "lift.websocket.stores.memory" in added
+    for other in ("apigw_v1", "apigw_v2", "alb", "authorizer", "sqs", "s3", "sns", "streams"):
+        assert f"lift.events.{other}" not in added
+
+
 def test_first_send_with_lambda_credentials_skips_botocore() -> None:
     """Credentials in the environment (as on Lambda): the first send never imports botocore."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

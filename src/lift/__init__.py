@@ -1,5 +1,6 @@
 """Lift: a Lambda-native handler framework with first-class API Gateway WebSocket support."""
 
+from ._lazy import lazy_attributes
 from .app import App
 from .context import Context
 from .errors import (
@@ -16,7 +17,13 @@ from .errors import (
 )
 from .request import Request, TriggerType
 from .response import Response
-from .types import Handler, Middleware
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from .types import Handler, Middleware
+
+# The type aliases are built (with typing) on first use: importing lift never loads it.
+__getattr__ = lazy_attributes(__name__, {"Handler": ".types", "Middleware": ".types"})
 
 __version__ = "0.1.0"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 from .context import Context
 from .dispatch import compose, failure_response, merge_headers, result_response, run_coroutine
@@ -14,19 +13,23 @@ from .events import MalformedEventError, parse
 from .request import Request, TriggerType
 from .response import Response, error_response
 from .routing import EventRouter, HTTPRouter, Route, checked_prefixes, strip_prefix
-from .types import Handler, Middleware
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any, TypeAlias, TypeVar, overload
+
     from .observability import Logger, Metrics
+    from .types import Handler, Middleware
     from .websocket.connections import Connections
     from .websocket.management import ManagementAPI
     from .websocket.options import WebSocketOptions
 
+    H = TypeVar("H", bound=Handler)
+    Model: TypeAlias = "type[Any] | None"
+
 __all__ = ["App"]
 
-H = TypeVar("H", bound=Handler)
-Model: TypeAlias = "type[Any] | None"
-_SCHEDULE = re.compile(r"(rate|cron)\([^()\x00-\x1f]{1,254}\)")
+_SCHEDULE = r"(rate|cron)\([^()\x00-\x1f]{1,254}\)"  # compiled by the first use
 _WS_EVENT_TYPES = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}
 _HTTP = TriggerType.HTTP
 _WEBSOCKET = TriggerType.WEBSOCKET
@@ -79,9 +82,11 @@ class App:
             and (websocket.auto_connections or websocket.channels is not None)
             and websocket.store is None
         ):
-            from .websocket.stores import default_store
+            from .websocket.stores import default_store_factory
 
-            websocket.store = default_store()  # made once, shared by every invocation
+            # Made on first use, once, and shared by every invocation: creating the app
+            # imports no store module and does no I/O.
+            websocket.default_store_on_first_use(default_store_factory())
         self.websocket_options = websocket
         self.management_api: ManagementAPI | None = None
         """When set, every ``@connections`` call goes here (the test client uses it)."""
@@ -126,15 +131,17 @@ class App:
         self._compiled = False
         return self
 
-    @overload
-    def websocket(
-        self, route_key: str, handler: None = None, *, model: Model = None, reply: Model = None
-    ) -> Callable[[H], H]: ...
+    if TYPE_CHECKING:  # the overloads are for type checkers only
 
-    @overload
-    def websocket(
-        self, route_key: str, handler: Handler, *, model: Model = None, reply: Model = None
-    ) -> App: ...
+        @overload
+        def websocket(
+            self, route_key: str, handler: None = None, *, model: Model = None, reply: Model = None
+        ) -> Callable[[H], H]: ...
+
+        @overload
+        def websocket(
+            self, route_key: str, handler: Handler, *, model: Model = None, reply: Model = None
+        ) -> App: ...
 
     def websocket(
         self,
@@ -257,7 +264,7 @@ class App:
         ``expression`` (``rate(5 minutes)`` or ``cron(0 3 * * ? *)``) is when the rule
         fires; ``lift template`` creates the rule from it.
         """
-        if expression is not None and not _SCHEDULE.fullmatch(expression):
+        if expression is not None and not re.fullmatch(_SCHEDULE, expression):
             raise ValueError(f"A schedule expression is rate(...) or cron(...): {expression!r}")
         decorator = self._event_route(TriggerType.SCHEDULED, rule_name)
         if expression is not None:

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import LiftError
 from .identity import Identity, restore_identity
 from .request import Request, TriggerType
 from .response import Response, json_dumps
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from .app import App
     from .observability import Logger, Metrics
     from .websocket.context import WebSocketContext
 
+    T = TypeVar("T")
+
 __all__ = ["Context", "ResponseWriter"]
 
-T = TypeVar("T")
 _MISSING = object()
 _WEBSOCKET = TriggerType.WEBSOCKET
 

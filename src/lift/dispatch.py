@@ -10,16 +10,18 @@ a global stays bound to the same loop across invocations.
 
 from __future__ import annotations
 
+import _thread
 import functools
-import threading
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
 
 from .errors import LiftError, internal_error
 from .response import Response, error_response, to_response
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     import asyncio
+    import threading
+    from typing import Any
 
     from .context import Context
     from .types import Handler, Middleware
@@ -181,7 +183,7 @@ def compose(handler: Handler, middleware: Sequence[Middleware]) -> Handler:
 # -- the process event loop ------------------------------------------------------------------
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_thread: threading.Thread | None = None
-_loop_lock = threading.Lock()
+_loop_lock = _thread.allocate_lock()  # threading itself is imported by the first async handler
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
@@ -193,6 +195,7 @@ def event_loop() -> asyncio.AbstractEventLoop:
     with _loop_lock:
         if _loop is None or _loop_thread is None or not _loop_thread.is_alive():
             import asyncio
+            import threading
 
             new_loop = asyncio.new_event_loop()
             ready = threading.Event()
@@ -216,6 +219,7 @@ def run_coroutine(coroutine: Coroutine[Any, Any, Any]) -> Any:
     thread would wait forever, so it raises ``RuntimeError`` instead.
     """
     import asyncio
+    import threading
 
     loop = event_loop()
     if threading.current_thread() is _loop_thread:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from types import MappingProxyType
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Request", "TriggerType"]
 
@@ -137,9 +138,11 @@ class Request:
             if not raw:
                 self._body = b""
             elif self._is_base64:
+                import base64  # binary bodies only
+
                 try:
                     self._body = base64.b64decode(raw, validate=True)
-                except (binascii.Error, ValueError) as exc:
+                except ValueError as exc:  # binascii.Error is a ValueError
                     from .errors import LiftError
 
                     raise LiftError(400, "INVALID_BODY", "The body is not valid base64") from exc

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Response", "error_response", "json_default", "json_dumps", "to_response"]
 
@@ -128,6 +130,8 @@ class Response:
                 return body.decode("utf-8"), False
             except UnicodeDecodeError:
                 pass
+        import base64  # binary bodies only
+
         return base64.b64encode(body).decode("ascii"), True
 
     def to_rest(self) -> dict[str, Any]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from fnmatch import fnmatchcase
-from typing import Any
 
 from .errors import LiftError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "EventRouter",
@@ -18,9 +20,10 @@ __all__ = [
     "strip_prefix",
 ]
 
-Handler = Callable[[Any], Any]
-_COLON_PARAM = re.compile(r"^:([A-Za-z_][A-Za-z0-9_]*)$")
-_BRACE_PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$")
+Handler = Callable[["Any"], "Any"]
+# Patterns as text: compiled (and cached by :mod:`re`) by the first route, not at import.
+_COLON_PARAM = r"^:([A-Za-z_][A-Za-z0-9_]*)$"
+_BRACE_PARAM = r"^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$"
 
 
 class Route:
@@ -102,8 +105,8 @@ class HTTPRouter:
         has_params = False
         node = self._root
         for index, segment in enumerate(segments):
-            colon = _COLON_PARAM.match(segment)
-            brace = _BRACE_PARAM.match(segment)
+            colon = re.match(_COLON_PARAM, segment)
+            brace = re.match(_BRACE_PARAM, segment)
             if colon or brace:
                 has_params = True
                 name = (colon or brace).group(1)  # type: ignore[union-attr]
@@ -204,6 +207,8 @@ class EventRouter:
 
     def match(self, source: str, detail_type: str = "") -> Route:
         """The first route whose pattern matches ``source`` (or ``detail_type``); else 404."""
+        from fnmatch import fnmatchcase  # imported by the first event, not by the app
+
         for route in self.routes:
             pattern = route.path
             if pattern == "*" or (source and fnmatchcase(source, pattern)):

@@ -684,6 +684,34 @@ def test_config_repr_hides_the_secret() -> None:
     assert config.algorithms == ("HS256",)
 
 
+def test_config_is_an_immutable_value() -> None:
+    """Keyword-only, compared and hashed by value, and never changed after its checks."""
+    config = JWTConfig(secret=SECRET, algorithms=["HS256"], leeway=timedelta(seconds=5))
+    same = JWTConfig(secret=SECRET, algorithms=("HS256",), leeway=timedelta(seconds=5))
+    assert config == same and hash(config) == hash(same)
+    assert config != JWTConfig(secret=SECRET, algorithms=["HS256"])
+    assert config != JWTConfig(secret=SECRET + "-other", algorithms=["HS256"], leeway=5)
+    assert config.leeway_seconds == 5.0 and config.required_claims == ("sub", "exp")
+    assert repr(config).startswith("JWTConfig(algorithms=('HS256',), jwks_url=None")
+    with pytest.raises(AttributeError):
+        config.secret = "x" * 64  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del config.algorithms  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        JWTConfig(SECRET, ["HS256"])  # type: ignore[misc]
+    assert config.secret == SECRET and {config: 1}[same] == 1
+
+
+def test_token_sources_are_values() -> None:
+    first = auth_module.parse_token_sources(["query:token", "header:X-Token", "subprotocol"])
+    again = auth_module.parse_token_sources(("query:token", "header:x-token", "subprotocol"))
+    assert first == again and len({*first, *again}) == 3
+    assert [source.label for source in first] == ["query:token", "header:x-token", "subprotocol"]
+    assert repr(first[1]) == "TokenSource(kind='header', name='x-token')"
+    with pytest.raises(AttributeError):
+        first[0].name = "other"  # type: ignore[misc]
+
+
 def test_token_validator_reasons() -> None:
     validator = TokenValidator(hs_config())
     assert validator.validate(token(sub="v"))["sub"] == "v"

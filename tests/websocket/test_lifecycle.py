@@ -296,3 +296,60 @@ def test_auto_connections_use_the_deployed_table_when_named(
         App(websocket=WebSocketOptions(auto_connections=True)).websocket_options.store,  # type: ignore[union-attr]
         MemoryConnectionStore,
     )
+
+
+def test_the_default_store_is_named_at_creation_and_built_once_on_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The environment is read when the app is made; the store is built by the first read,
+    once, however many threads ask at the same moment."""
+    monkeypatch.setenv("LIFT_CONNECTIONS_TABLE", "named-at-creation")
+    options = WebSocketOptions(auto_connections=True)
+    app = App(websocket=options)
+    monkeypatch.delenv("LIFT_CONNECTIONS_TABLE")
+    assert options._store is None  # nothing built yet
+    seen: list[Any] = []
+    start = threading.Barrier(8)
+
+    def read() -> None:
+        start.wait()
+        seen.append(options.store)
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(store) for store in seen}) == 1
+    assert isinstance(seen[0], DynamoDBConnectionStore)
+    assert seen[0].table_name == "named-at-creation"
+    assert app.websocket_options is options and options.store is seen[0]
+
+    memory = App(websocket=WebSocketOptions(auto_connections=True)).websocket_options
+    assert memory is not None and memory.store is memory.store  # one store per app
+
+    given = MemoryConnectionStore()
+    options = WebSocketOptions(auto_connections=True)
+    App(websocket=options)
+    options.store = given  # set before the first read: the default is never built
+    assert options.store is given
+    assert App(websocket=WebSocketOptions(store=given)).websocket_options.store is given  # type: ignore[union-attr]
+
+
+def test_options_are_compared_and_shown_by_value() -> None:
+    from datetime import timedelta
+
+    from lift.websocket import ChannelOptions
+
+    assert WebSocketOptions(auto_connections=True) == WebSocketOptions(auto_connections=True)
+    assert WebSocketOptions() != WebSocketOptions(region="eu-west-1")
+    assert repr(WebSocketOptions(region="eu-west-1")).startswith(
+        "WebSocketOptions(auto_connections=False, store=None, default_handler=None"
+    )
+    channels = ChannelOptions(history=5)
+    assert channels.history_ttl == timedelta(hours=24)
+    assert channels == ChannelOptions(history=5, history_ttl=timedelta(hours=24))
+    with pytest.raises(ValueError, match="history_ttl"):
+        ChannelOptions(history_ttl=timedelta(0))
+    with pytest.raises(ValueError, match="history"):
+        ChannelOptions(history=True)

@@ -13,10 +13,9 @@ cryptography.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._lazy import lazy_attributes
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from .jwt import JWTConfig, TokenError, TokenValidator
     from .middleware import WebSocketAuth, websocket_auth

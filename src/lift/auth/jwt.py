@@ -7,15 +7,15 @@ are imported when a validator is built, never when this module is imported.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
-from urllib.parse import urlparse
 
 from ..identity import parse_roles
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from datetime import timedelta
+    from typing import Any
 
 __all__ = [
     "MAX_TOKEN_LENGTH",
@@ -61,7 +61,6 @@ def _strings(value: Any, name: str, *, allow_empty: bool = False) -> tuple[str, 
     return tuple(items)
 
 
-@dataclass(frozen=True, kw_only=True)
 class JWTConfig:
     """How tokens are verified. Every field is keyword-only; the config is checked here.
 
@@ -77,24 +76,90 @@ class JWTConfig:
     to ``exp``, ``nbf`` and ``iat``. ``required_claims`` must be present in every token.
     ``tenant_claim`` and ``roles_claim`` name the claims the tenant id and the roles
     (a list, or a comma/space separated string) come from.
+
+    Immutable, compared and hashed by value; ``repr`` never shows ``secret`` or
+    ``public_key``. (A plain class with slots: building an app never loads
+    :mod:`dataclasses`.)
     """
 
-    algorithms: Sequence[str] = ()
-    secret: str | bytes | None = field(default=None, repr=False)
-    public_key: str | bytes | None = field(default=None, repr=False)
-    jwks_url: str | None = None
-    issuer: str | Sequence[str] | None = None
-    audience: str | Sequence[str] | None = None
-    leeway: float | timedelta = 0
-    required_claims: Sequence[str] = ("sub", "exp")
-    tenant_claim: str = "tenant_id"
-    roles_claim: str = "roles"
-    jwks_cache_ttl: float = 300.0
-    jwks_refresh_interval: float = 30.0
-    jwks_timeout: float = 5.0
-    jwks_failure_ttl: float = 5.0
+    __slots__ = _FIELDS = (
+        "algorithms",
+        "secret",
+        "public_key",
+        "jwks_url",
+        "issuer",
+        "audience",
+        "leeway",
+        "required_claims",
+        "tenant_claim",
+        "roles_claim",
+        "jwks_cache_ttl",
+        "jwks_refresh_interval",
+        "jwks_timeout",
+        "jwks_failure_ttl",
+    )
+    _HIDDEN = frozenset({"secret", "public_key"})
 
-    def __post_init__(self) -> None:
+    algorithms: Sequence[str]
+    secret: str | bytes | None
+    public_key: str | bytes | None
+    jwks_url: str | None
+    issuer: str | Sequence[str] | None
+    audience: str | Sequence[str] | None
+    leeway: float | timedelta
+    required_claims: Sequence[str]
+    tenant_claim: str
+    roles_claim: str
+    jwks_cache_ttl: float
+    jwks_refresh_interval: float
+    jwks_timeout: float
+    jwks_failure_ttl: float
+
+    def __init__(
+        self,
+        *,
+        algorithms: Sequence[str] = (),
+        secret: str | bytes | None = None,
+        public_key: str | bytes | None = None,
+        jwks_url: str | None = None,
+        issuer: str | Sequence[str] | None = None,
+        audience: str | Sequence[str] | None = None,
+        leeway: float | timedelta = 0,
+        required_claims: Sequence[str] = ("sub", "exp"),
+        tenant_claim: str = "tenant_id",
+        roles_claim: str = "roles",
+        jwks_cache_ttl: float = 300.0,
+        jwks_refresh_interval: float = 30.0,
+        jwks_timeout: float = 5.0,
+        jwks_failure_ttl: float = 5.0,
+    ) -> None:
+        values = locals()
+        for name in self._FIELDS:
+            object.__setattr__(self, name, values[name])
+        self._check()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"JWTConfig is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"JWTConfig is immutable: cannot delete {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not JWTConfig:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = (f"{n}={getattr(self, n)!r}" for n in self._FIELDS if n not in self._HIDDEN)
+        return f"JWTConfig({', '.join(shown)})"
+
+    def _check(self) -> None:
         if not self.algorithms:
             raise ValueError("JWTConfig.algorithms is required, for example algorithms=['RS256']")
         algorithms = _strings(self.algorithms, "algorithms")
@@ -171,6 +236,10 @@ class JWTConfig:
     def leeway_seconds(self) -> float:
         """``leeway`` in seconds."""
         leeway = self.leeway
+        if isinstance(leeway, (int, float)):
+            return float(leeway)
+        from datetime import timedelta
+
         return leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway)
 
     @property
@@ -182,6 +251,8 @@ class JWTConfig:
 
 
 def _check_jwks_url(url: str) -> None:
+    from urllib.parse import urlparse
+
     parsed = urlparse(url)
     if parsed.scheme == "https" and parsed.hostname:
         return
@@ -283,6 +354,8 @@ class _JWKSKeys:
         )
         self._refresh_interval = config.jwks_refresh_interval
         self._last_refresh: float | None = None
+        import threading
+
         self._lock = threading.Lock()
 
     def _may_refresh(self) -> bool:

@@ -6,9 +6,7 @@ memory (from the Lambda authorizer's context, else from the connection store).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
 from ..errors import LiftError
 from ..identity import claim_text, identity_from_authorizer, restore_identity
@@ -24,7 +22,10 @@ from .tokens import (
     pick_subprotocol,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..context import Context
     from ..types import Handler, Middleware
 
@@ -41,7 +42,7 @@ __all__ = [
     "websocket_auth",
 ]
 
-ErrorHook = Callable[["Context", str], Any]
+ErrorHook = Callable[["Context", str], "Any"]
 """``on_error(ctx, reason)``: a result to send instead of the 401, or ``None``.
 
 On ``$connect`` the answer stays a refusal whatever the hook returns: a result that
@@ -84,7 +85,7 @@ def _connect_refusal(ctx: Context, result: Any, reason: str) -> Response:
     written = ctx.response
     if written is not None and written.status_code < 400:
         ctx.response = written = None
-    if inspect.isawaitable(result):
+    if _is_awaitable(result):
         close = getattr(result, "close", None)
         if close is not None:
             close()
@@ -98,6 +99,15 @@ def _connect_refusal(ctx: Context, result: Any, reason: str) -> Response:
     if response.status_code < 400:
         response = Response(response.body, 401, dict(response.headers), list(response.cookies))
     return response
+
+
+def _is_awaitable(value: Any) -> bool:
+    """Whether ``value`` is awaitable (generator-based coroutines included)."""
+    if value is None or isinstance(value, (dict, list, str, bytes, Response)):
+        return False
+    import inspect  # a refusal path only
+
+    return inspect.isawaitable(value)
 
 
 class WebSocketAuth:

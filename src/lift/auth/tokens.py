@@ -7,12 +7,13 @@ such as ``wamp.2.json`` included, is a real subprotocol to negotiate.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DEFAULT_TOKEN_SOURCES",
@@ -32,17 +33,42 @@ DEFAULT_TOKEN_SOURCES = (
 )
 """Where tokens are looked for, in order."""
 
-_JWT_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JWT_SHAPE = r"([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"  # compiled by the first use
 _MAX_HEADER_SEGMENT = 16 * 1024
 _SUBPROTOCOL_HEADER = "sec-websocket-protocol"
 
 
-@dataclass(frozen=True)
 class TokenSource:
-    """One place a token may be: ``query:<name>``, ``header:<name>`` or ``subprotocol``."""
+    """One place a token may be: ``query:<name>``, ``header:<name>`` or ``subprotocol``.
 
+    Immutable; equal when ``kind`` and ``name`` are (a plain class with slots: building
+    an app never loads :mod:`dataclasses`).
+    """
+
+    __slots__ = ("kind", "name")
     kind: str
-    name: str = ""
+    name: str
+
+    def __init__(self, kind: str, name: str = "") -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"TokenSource is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"TokenSource is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not TokenSource:
+            return NotImplemented
+        return (self.kind, self.name) == (other.kind, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.name))
+
+    def __repr__(self) -> str:
+        return f"TokenSource(kind={self.kind!r}, name={self.name!r})"
 
     @property
     def label(self) -> str:
@@ -86,16 +112,18 @@ def looks_like_jwt(value: str) -> bool:
     string ``alg``. The signature is not checked here: this only tells a token from
     a subprotocol name.
     """
-    match = _JWT_SHAPE.fullmatch(value)
+    match = re.fullmatch(_JWT_SHAPE, value)
     if match is None:
         return False
     segment = match.group(1)
     if len(segment) > _MAX_HEADER_SEGMENT:
         return False
+    import base64  # only a subprotocol offer pays for it
+
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         header = json.loads(raw)
-    except (binascii.Error, ValueError, RecursionError):
+    except (ValueError, RecursionError):  # binascii.Error is a ValueError
         return False
     return isinstance(header, dict) and isinstance(header.get("alg"), str)
 

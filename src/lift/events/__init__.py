@@ -11,27 +11,32 @@ else is refused with :class:`UnsupportedEventError`, naming the kind when it is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from .._lazy import import_relative
 from ..errors import UnsupportedEventError
 from ..request import Request
-from . import apigw_v1, apigw_v2, authorizer, eventbridge, s3, sns, sqs, streams, websocket
+from . import detection
 from ._common import MalformedEventError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ADAPTERS", "MalformedEventError", "parse"]
 
-Adapter = tuple[Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], Request]]
-Normaliser = Callable[[dict[str, Any]], Request]
+Detector = Callable[[dict[str, "Any"]], bool]
+Normaliser = Callable[[dict[str, "Any"]], Request]
 
-_BY_RECORD_SOURCE: dict[str, Normaliser] = {
-    "aws:sqs": sqs.normalise,
-    "aws:s3": s3.normalise,
-    "aws:dynamodb": streams.normalise_dynamodb,
-    "aws:kinesis": streams.normalise_kinesis,
+# Batches of ``Records``: the normaliser of each event source (``module[.function]``).
+_BY_RECORD_SOURCE: dict[str, str] = {
+    "aws:sqs": "sqs",
+    "aws:s3": "s3",
+    "aws:dynamodb": "streams.normalise_dynamodb",
+    "aws:kinesis": "streams.normalise_kinesis",
 }
 
 
-def _records_normaliser(event: dict[str, Any]) -> Normaliser | None:
+def _records_source(event: dict[str, Any]) -> str | None:
     records = event.get("Records")
     if type(records) is list and records and type(records[0]) is dict:
         first = records[0]
@@ -39,29 +44,44 @@ def _records_normaliser(event: dict[str, Any]) -> Normaliser | None:
         if type(source) is str:
             return _BY_RECORD_SOURCE.get(source)
         if first.get("EventSource") == "aws:sns":  # SNS alone capitalises the key
-            return sns.normalise
+            return "sns"
     return None
 
 
 def _detect_records(event: dict[str, Any]) -> bool:
-    return _records_normaliser(event) is not None
+    return _records_source(event) is not None
 
 
 def _normalise_records(event: dict[str, Any]) -> Request:
-    normaliser = _records_normaliser(event)
-    assert normaliser is not None  # detected just before
-    return normaliser(event)
+    source = _records_source(event)
+    assert source is not None  # detected just before
+    return _normaliser(source)(event)
 
 
-ADAPTERS: tuple[Adapter, ...] = (
-    (websocket.detect, websocket.normalise),
-    (apigw_v2.detect, apigw_v2.normalise),
-    (apigw_v1.detect, apigw_v1.normalise),
-    (authorizer.detect, authorizer.normalise),
-    (_detect_records, _normalise_records),
-    (s3.detect, s3.normalise),
-    (eventbridge.detect, eventbridge.normalise),
+_LOADED: dict[str, Normaliser] = {"records": _normalise_records}
+
+
+def _normaliser(target: str) -> Normaliser:
+    """The normaliser ``module[.function]`` (``normalise`` by default) of this package;
+    the adapter's module is imported by the first event of its kind."""
+    function = _LOADED.get(target)
+    if function is None:
+        module, _, name = target.partition(".")
+        adapter = import_relative(f".{module}", __name__)
+        function = _LOADED[target] = getattr(adapter, name or "normalise")
+    return function
+
+
+ADAPTERS: tuple[tuple[Detector, str], ...] = (
+    (detection.websocket, "websocket"),
+    (detection.apigw_v2, "apigw_v2"),
+    (detection.apigw_v1, "apigw_v1"),
+    (detection.authorizer, "authorizer"),
+    (_detect_records, "records"),
+    (detection.s3, "s3"),
+    (detection.eventbridge, "eventbridge"),
 )
+"""Detection, in order, and the normaliser (see :func:`_normaliser`) of what it detects."""
 
 
 def parse(event: Any) -> Request:
@@ -72,9 +92,9 @@ def parse(event: Any) -> Request:
     """
     if not isinstance(event, dict):
         raise UnsupportedEventError("The event must be a JSON object")
-    for detect, normalise in ADAPTERS:
+    for detect, target in ADAPTERS:
         if detect(event):
-            return normalise(event)
+            return (_LOADED.get(target) or _normaliser(target))(event)
     from .unrouted import describe
 
     kind = describe(event)

@@ -18,16 +18,6 @@ from ._common import (
 _T = TriggerType.HTTP
 
 
-def detect(event: dict[str, Any]) -> bool:
-    """A REST v1 event carries ``httpMethod`` (checked after WebSocket and HTTP v2).
-
-    Not one with ``methodArn`` (a REQUEST authorizer's event) or ``apiPath`` (a Bedrock
-    agent's action group). ALB events share this shape and are told apart in
-    :func:`normalise`, where the request context is read anyway.
-    """
-    return "httpMethod" in event and "methodArn" not in event and "apiPath" not in event
-
-
 def normalise(event: dict[str, Any]) -> Request:
     """Build a :class:`Request` from a REST v1 event (or an ALB one, see :mod:`.alb`).
 

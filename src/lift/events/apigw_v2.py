@@ -10,22 +10,6 @@ from ._common import LazyHeaders, MalformedEventError, decode_path, mapping, opt
 _T = TriggerType.HTTP
 
 
-def detect(event: dict[str, Any]) -> bool:
-    """An HTTP API v2 event has ``version == "2.0"`` and ``requestContext.http``.
-
-    So does a Lambda function URL event (domain ``<id>.lambda-url.<region>.on.aws``,
-    stage ``$default``), handled the same way. An HTTP API authorizer's event (payload
-    2.0) has the same shape plus ``routeArn``: it is not a request.
-    """
-    rc = event.get("requestContext")
-    return (
-        event.get("version") == "2.0"
-        and isinstance(rc, dict)
-        and "http" in rc
-        and "routeArn" not in event
-    )
-
-
 def strip_stage(path: str, stage: str | None) -> str:
     """``/prod/items`` on stage ``prod`` -> ``/items`` (``$default`` adds no prefix)."""
     if stage and stage != "$default":

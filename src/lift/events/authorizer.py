@@ -23,12 +23,6 @@ from ._common import (
 from .apigw_v2 import strip_stage
 
 _T = TriggerType.AUTHORIZER
-_TYPES = ("TOKEN", "REQUEST")
-
-
-def detect(event: dict[str, Any]) -> bool:
-    """An authorizer event has ``type`` TOKEN or REQUEST and a ``methodArn`` or ``routeArn``."""
-    return ("methodArn" in event or "routeArn" in event) and event.get("type") in _TYPES
 
 
 def _identity_source(value: Any) -> tuple[str, ...]:

@@ -10,11 +10,6 @@ from ._common import MalformedEventError
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
 
 
-def detect(event: dict[str, Any]) -> bool:
-    """An EventBridge event has ``source`` and ``detail-type``."""
-    return "detail-type" in event and "source" in event
-
-
 def rule_name(arn: str) -> str:
     """``arn:aws:events:us-east-1:123456789012:rule/nightly`` -> ``nightly``."""
     return arn.rsplit("/", 1)[-1]

@@ -8,23 +8,6 @@ from ..request import Request, TriggerType
 from ._common import MalformedEventError, mapping
 
 _T = TriggerType.S3
-_NOTIFICATION_PREFIX = "Object "
-
-
-def detect(event: dict[str, Any]) -> bool:
-    """Direct notifications have ``eventSource == "aws:s3"``; EventBridge ones ``aws.s3``.
-
-    Through EventBridge, only S3's own notifications (``Object Created``, ``Object
-    Deleted``, ``Object Restore Completed``...) are S3 events; anything else from
-    ``aws.s3``, such as ``AWS API Call via CloudTrail``, is an EventBridge event.
-    """
-    records = event.get("Records")
-    if isinstance(records, list) and records and isinstance(records[0], dict):
-        return records[0].get("eventSource") == "aws:s3"
-    if event.get("source") != "aws.s3":
-        return False
-    detail_type = event.get("detail-type")
-    return isinstance(detail_type, str) and detail_type.startswith(_NOTIFICATION_PREFIX)
 
 
 def _record(bucket: Any, key: Any, event_name: Any, raw: dict[str, Any]) -> dict[str, Any]:

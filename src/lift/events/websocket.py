@@ -8,25 +8,8 @@ from ..request import Request, TriggerType
 from ._common import MalformedEventError, headers_of, queries_of
 
 _T = TriggerType.WEBSOCKET
-EVENT_TYPES = frozenset({"CONNECT", "MESSAGE", "DISCONNECT"})
 _DEFAULT_KEYS = {"CONNECT": "$connect", "DISCONNECT": "$disconnect", "MESSAGE": "$default"}
 _LEGACY_PATHS = {"$connect": "/connect", "$disconnect": "/disconnect", "$default": "/message"}
-
-
-def detect(event: dict[str, Any]) -> bool:
-    """A WebSocket event has ``requestContext.eventType`` CONNECT, MESSAGE or DISCONNECT.
-
-    Checked first: a ``$connect`` event can also carry ``httpMethod`` and ``path``. The
-    REQUEST authorizer of a ``$connect`` carries the same context plus ``methodArn``:
-    it is not a ``$connect`` (only CONNECT events pay for that check).
-    """
-    rc = event.get("requestContext")
-    if not isinstance(rc, dict):
-        return False
-    event_type = rc.get("eventType")
-    if event_type == "CONNECT":
-        return "methodArn" not in event
-    return isinstance(event_type, str) and event_type in EVENT_TYPES
 
 
 def route_path(route_key: str) -> str:

@@ -14,10 +14,9 @@ is only loaded when token validation is set up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._lazy import lazy_attributes
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from ..auth.jwt import JWTConfig
     from ..auth.middleware import websocket_auth

@@ -1,21 +1,21 @@
 """Logging and metrics: protocols, a JSON logger over stdlib ``logging``, CloudWatch EMF
 and an in-memory sink.
 
-``JSONFormatter`` and ``configure_logging`` are loaded on first use, so importing this
-package does not import ``logging``.
+Every name is loaded on first use: creating an app builds the default logger and EMF
+writer, and imports neither ``logging`` nor the protocols' :mod:`typing` machinery.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
 from .._lazy import lazy_attributes
-from .emf import EMFMetrics, InvocationMetrics
-from .logger import JSONLogger
-from .memory import MemoryMetrics
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from .emf import EMFMetrics, InvocationMetrics
     from .formatter import JSONFormatter, configure_logging
+    from .logger import JSONLogger
+    from .memory import MemoryMetrics
+    from .protocols import Logger, Metrics
 
 __all__ = [
     "EMFMetrics",
@@ -32,45 +32,18 @@ __all__ = [
 
 
 __getattr__ = lazy_attributes(
-    __name__, {"JSONFormatter": ".formatter", "configure_logging": ".formatter"}
+    __name__,
+    {
+        "EMFMetrics": ".emf",
+        "InvocationMetrics": ".emf",
+        "JSONFormatter": ".formatter",
+        "configure_logging": ".formatter",
+        "JSONLogger": ".logger",
+        "MemoryMetrics": ".memory",
+        "Logger": ".protocols",
+        "Metrics": ".protocols",
+    },
 )
-
-
-@runtime_checkable
-class Logger(Protocol):
-    """A structured logger: a message plus fields."""
-
-    def debug(self, message: str, **fields: Any) -> None: ...
-    def info(self, message: str, **fields: Any) -> None: ...
-    def warning(self, message: str, **fields: Any) -> None: ...
-    def error(self, message: str, **fields: Any) -> None: ...
-    def exception(self, message: str, **fields: Any) -> None:
-        """Log at ERROR with the current exception's traceback."""
-
-    def bind(self, **fields: Any) -> Logger:
-        """A logger that adds ``fields`` to every line."""
-
-
-@runtime_checkable
-class Metrics(Protocol):
-    """A metrics sink; values are buffered and written by :meth:`flush`."""
-
-    def add(
-        self,
-        name: str,
-        value: float,
-        unit: str = "Count",
-        dimensions: dict[str, str] | None = None,
-    ) -> None: ...
-
-    def flush(self) -> None:
-        """Write what was buffered (once per invocation).
-
-        A sink may also have ``for_invocation()``, returning a sink with its own buffer;
-        the app then gives each invocation one as ``ctx.metrics`` and flushes it at the
-        end, so concurrent invocations never share a flush.
-        """
-
 
 _logger: JSONLogger | None = None
 _metrics: EMFMetrics | None = None
@@ -80,6 +53,8 @@ def default_logger() -> JSONLogger:
     """The process-wide JSON logger."""
     global _logger
     if _logger is None:
+        from .logger import JSONLogger
+
         _logger = JSONLogger()
     return _logger
 
@@ -88,5 +63,7 @@ def default_metrics() -> EMFMetrics:
     """The process-wide EMF metrics writer (namespace from ``LIFT_METRICS_NAMESPACE``)."""
     global _metrics
     if _metrics is None:
+        from .emf import EMFMetrics
+
         _metrics = EMFMetrics()
     return _metrics

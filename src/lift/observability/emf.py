@@ -9,14 +9,17 @@ concurrent invocations never share a document; the writer is thread-safe.
 
 from __future__ import annotations
 
+import _thread
 import json
-import math
 import os
 import sys
-import threading
 import time
 from abc import ABC, abstractmethod
-from typing import Any, TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
+if TYPE_CHECKING:
+    import threading
+    from typing import Any, TextIO
 
 __all__ = [
     "MAX_DIMENSIONS",
@@ -52,7 +55,7 @@ def build_documents(namespace: str, buffered: _Buffer, timestamp_ms: int) -> lis
     documents = []
     for key, metrics in buffered.items():
         dimensions = dict(key)
-        rounds = max(math.ceil(len(values) / MAX_VALUES) for _, values in metrics.values())
+        rounds = max(-(-len(values) // MAX_VALUES) for _, values in metrics.values())
         for index in range(rounds):
             window = slice(index * MAX_VALUES, (index + 1) * MAX_VALUES)
             present = [
@@ -94,7 +97,7 @@ def _add(
     """Check one value and add it to ``buffer`` (the caller holds the buffer's lock)."""
     if not isinstance(name, str) or not name:
         raise ValueError("A metric name must be a non-empty string")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
         raise ValueError(f"Metric {name!r}: the value must be a finite number, not {value!r}")
     merged = {**defaults, **dimensions} if dimensions else defaults
     if name == "_aws" or name in merged:
@@ -110,6 +113,12 @@ def _add(
         metrics[name] = (unit, [value])
     else:
         entry[1].append(value)
+
+
+def _finite(value: float) -> bool:
+    """``math.isfinite`` without loading :mod:`math` (inf - inf and nan - nan are nan)."""
+    number = float(value)
+    return number - number == 0.0
 
 
 class _Buffered(ABC):
@@ -169,8 +178,8 @@ class EMFMetrics(_Buffered):
         if len(self._defaults) > MAX_DIMENSIONS:
             raise ValueError(f"At most {MAX_DIMENSIONS} default dimensions")
         self._buffer = {}
-        self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
+        self._write_lock = _thread.allocate_lock()
 
     def for_invocation(self) -> InvocationMetrics:
         """A buffer for one invocation, written through this writer when flushed."""
@@ -197,7 +206,7 @@ class InvocationMetrics(_Buffered):
         self.writer = writer
         self._defaults = writer._defaults
         self._buffer = {}
-        self._lock = threading.Lock()  # a handler may add from its own threads
+        self._lock = _thread.allocate_lock()  # a handler may add from its own threads
 
     @property
     def namespace(self) -> str:

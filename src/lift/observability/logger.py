@@ -9,15 +9,16 @@ imported on the first record, not when Lift is imported.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
-from typing import TYPE_CHECKING, Any, TextIO
 
 from .redaction import SENSITIVE_KEYS, redact
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     import logging
+    from typing import Any, TextIO
 
 __all__ = ["SENSITIVE_KEYS", "JSONLogger", "redact"]
 
@@ -33,7 +34,7 @@ class _Target:
         self._spec = spec
         self._stream = stream
         self._logger: logging.Logger | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def get(self) -> logging.Logger:
         if self._spec is None and self._stream is None:

@@ -5,10 +5,9 @@ Names are imported on first use so that ``import lift.websocket`` stays light.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._lazy import lazy_attributes
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from ..auth.request_authorizer import authorizer
     from .broadcast import BroadcastResult

@@ -1,13 +1,20 @@
-"""WebSocketOptions and ChannelOptions: how an App treats WebSocket events and channels."""
+"""WebSocketOptions and ChannelOptions: how an App treats WebSocket events and channels.
+
+Both are plain classes (compared by value, shown with their fields) rather than
+dataclasses: an app module builds them at import, and a cold start should not pay for
+:mod:`dataclasses` there.
+"""
 
 from __future__ import annotations
 
+import _thread
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
+    from datetime import timedelta
+    from typing import Any
+
     from ..context import Context
     from ..types import Handler
     from .fanout import FanoutOptions
@@ -17,32 +24,66 @@ __all__ = ["ChannelOptions", "WebSocketOptions"]
 HISTORY_MAX = 10_000
 """The most messages a channel may keep."""
 
+_STORE_LOCK = _thread.allocate_lock()
 
-@dataclass
-class ChannelOptions:
+
+class _Fields:
+    """Equality and ``repr`` over the names in ``_FIELDS``."""
+
+    __slots__ = ()
+    _FIELDS: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Fields)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"{type(self).__name__}({shown})"
+
+
+class ChannelOptions(_Fields):
     """How channels behave (one set of options for every channel of the app).
 
     ``authorize(ctx, channel) -> bool``, when set, decides whether the connection of
     ``ctx`` may subscribe to ``channel`` (a refusal is 403 ``CHANNEL_FORBIDDEN``).
     ``presence_events`` publishes joins and leaves to the channel's members. ``history``
     keeps the last N messages of each channel (0: no history, no sequence numbers) for
-    ``history_ttl``.
+    ``history_ttl`` (default 24 hours).
     """
 
-    authorize: Callable[[Context, str], bool] | None = None
-    presence_events: bool = False
-    history: int = 0
-    history_ttl: timedelta = timedelta(hours=24)
+    __slots__ = ("authorize", "history", "history_ttl", "presence_events")
+    _FIELDS = ("authorize", "presence_events", "history", "history_ttl")
 
-    def __post_init__(self) -> None:
-        if isinstance(self.history, bool) or not 0 <= self.history <= HISTORY_MAX:
+    def __init__(
+        self,
+        authorize: Callable[[Context, str], bool] | None = None,
+        presence_events: bool = False,
+        history: int = 0,
+        history_ttl: timedelta | None = None,
+    ) -> None:
+        from datetime import timedelta
+
+        if history_ttl is None:
+            history_ttl = timedelta(hours=24)
+        if isinstance(history, bool) or not 0 <= history <= HISTORY_MAX:
             raise ValueError(f"history must be an int from 0 to {HISTORY_MAX}")
-        if self.history_ttl <= timedelta(0):
+        if history_ttl <= timedelta(0):
             raise ValueError("history_ttl must be positive")
+        self.authorize = authorize
+        self.presence_events = presence_events
+        self.history = history
+        self.history_ttl: timedelta = history_ttl
 
 
-@dataclass
-class WebSocketOptions:
+class WebSocketOptions(_Fields):
     """WebSocket settings for :class:`~lift.App`.
 
     ``auto_connections`` saves each accepted connection to ``store`` and deletes it on
@@ -52,13 +93,73 @@ class WebSocketOptions:
     expression (used by the local gateway, the test client and the deploy template).
     ``fanout`` sends to many connections through a queue (see :class:`FanoutOptions`).
     ``channels`` configures channels (subscriptions live in ``store``).
+
+    When an app needs a store and none is given, the app names the default one
+    (:func:`~lift.websocket.stores.default_store`) and it is built on first read of
+    ``store``, once: creating the app imports no store module and does no I/O.
     """
 
-    auto_connections: bool = False
-    store: Any = None
-    default_handler: Handler | None = None
-    management_endpoint: str | None = None
-    region: str | None = None
-    route_selection: str = "$request.body.action"
-    fanout: FanoutOptions | None = None
-    channels: ChannelOptions | None = None
+    __slots__ = (
+        "_store",
+        "_store_factory",
+        "auto_connections",
+        "channels",
+        "default_handler",
+        "fanout",
+        "management_endpoint",
+        "region",
+        "route_selection",
+    )
+    _FIELDS = (
+        "auto_connections",
+        "store",
+        "default_handler",
+        "management_endpoint",
+        "region",
+        "route_selection",
+        "fanout",
+        "channels",
+    )
+
+    def __init__(  # noqa: PLR0917 - positional as the dataclass it replaces allowed
+        self,
+        auto_connections: bool = False,
+        store: Any = None,
+        default_handler: Handler | None = None,
+        management_endpoint: str | None = None,
+        region: str | None = None,
+        route_selection: str = "$request.body.action",
+        fanout: FanoutOptions | None = None,
+        channels: ChannelOptions | None = None,
+    ) -> None:
+        self.auto_connections = auto_connections
+        self._store: Any = store
+        self._store_factory: Callable[[], Any] | None = None
+        self.default_handler = default_handler
+        self.management_endpoint = management_endpoint
+        self.region = region
+        self.route_selection = route_selection
+        self.fanout = fanout
+        self.channels = channels
+
+    @property
+    def store(self) -> Any:
+        """The connection store (built from the default on first read when so named)."""
+        store = self._store
+        if store is None and self._store_factory is not None:
+            with _STORE_LOCK:
+                store = self._store
+                if store is None and self._store_factory is not None:
+                    store = self._store = self._store_factory()
+                    self._store_factory = None
+        return store
+
+    @store.setter
+    def store(self, value: Any) -> None:
+        self._store = value
+        self._store_factory = None
+
+    def default_store_on_first_use(self, factory: Callable[[], Any]) -> None:
+        """Build ``store`` with ``factory()`` when it is first read (unless set before)."""
+        if self._store is None:
+            self._store_factory = factory
