@@ -7,7 +7,7 @@ events are built by :mod:`lift.testing.events` from its
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..apigw.ids import new_connection_id
@@ -25,6 +25,8 @@ API_ID = "local"
 
 DOMAIN_NAME = "localhost"
 """``requestContext.domainName`` of every local event."""
+
+_LOCAL_API: Mapping[str, Any] = {"domain_name": DOMAIN_NAME, "api_id": API_ID}
 
 
 def _single_and_multi(
@@ -64,8 +66,7 @@ def connect_event(
         request_id=request_id,
         stage=stage,
         source_ip=source_ip,
-        domain_name=DOMAIN_NAME,
-        api_id=API_ID,
+        **_LOCAL_API,
     )
     event["headers"] = single
     event["multiValueHeaders"] = multi

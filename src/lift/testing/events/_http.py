@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -24,13 +23,11 @@ from ._shared import (
     _content_headers,
     _domain,
     _encode_body,
+    _forwarded_headers,
     _gateway_id,
-    _merge_headers,
     _now_ms,
     _query_lists,
-    _trace_id,
-    _v1_headers,
-    _v1_query,
+    _v1_fields,
 )
 
 
@@ -68,68 +65,43 @@ class ApiRequestOptions(RequestOptions, total=False):
     request_id: str | None
 
 
-@dataclass(frozen=True)
 class _ApiRequest:
     """An API Gateway request with every default applied: what both payload formats
     are written from."""
 
-    now: int
-    method: str
-    stage: str
-    domain: str
-    api_id: str
-    source_ip: str
-    user_agent: str
-    body: str | None
-    is_base64: bool
-    defaults: dict[str, str]
-    """The headers API Gateway and the client send besides the given ones."""
-    headers: Mapping[str, str]
-    query: dict[str, list[str]]
-    path_params: dict[str, str] | None
-    stage_variables: dict[str, str] | None
-    authorizer: dict[str, Any] | None
-    request_id: str | None
-
-    @classmethod
-    def of(cls, method: str, options: ApiRequestOptions, *, stage: str) -> _ApiRequest:
-        now = _now_ms()
-        api_id = options.get("api_id", API_ID)
-        domain = options.get("domain_name") or _domain(api_id, options.get("region", REGION))
-        source_ip = options.get("source_ip", SOURCE_IP)
-        user_agent = options.get("user_agent", USER_AGENT)
+    def __init__(self, method: str, options: ApiRequestOptions, *, stage: str) -> None:
+        self.now = _now_ms()
+        self.method = method.upper()
+        self.stage = options.get("stage", stage)
+        self.api_id = options.get("api_id", API_ID)
+        self.domain = options.get("domain_name") or _domain(
+            self.api_id, options.get("region", REGION)
+        )
+        self.source_ip = options.get("source_ip", SOURCE_IP)
+        self.user_agent = options.get("user_agent", USER_AGENT)
         body = options.get("body")
-        encoded, is_base64 = _encode_body(body)
-        path_params, variables, authorizer = (
-            options.get("path_params"),
-            options.get("stage_variables"),
-            options.get("authorizer"),
-        )
-        return cls(
-            now=now,
-            method=method.upper(),
-            stage=options.get("stage", stage),
-            domain=domain,
-            api_id=api_id,
-            source_ip=source_ip,
-            user_agent=user_agent,
-            body=encoded,
-            is_base64=is_base64,
-            defaults={
-                **_proxy_headers(domain, user_agent, source_ip, now),
-                **_content_headers(body, encoded, is_base64),
-            },
-            headers=options.get("headers") or {},
-            query=_query_lists(options.get("query")),
-            path_params=dict(path_params) if path_params else None,
-            stage_variables=dict(variables) if variables else None,
-            authorizer=dict(authorizer) if authorizer is not None else None,
-            request_id=options.get("request_id"),
-        )
+        self.body, self.is_base64 = _encode_body(body)
+        self.defaults = {
+            **_proxy_headers(self.domain, self.user_agent, self.source_ip, self.now),
+            **_content_headers(body, self.body, self.is_base64),
+        }
+        """The headers API Gateway and the client send besides the given ones."""
+        self.headers = options.get("headers") or {}
+        self.query = _query_lists(options.get("query"))
+        self.path_params = _copy(options.get("path_params"))
+        self.stage_variables = _copy(options.get("stage_variables"))
+        authorizer = options.get("authorizer")
+        self.authorizer = dict(authorizer) if authorizer is not None else None
+        self.request_id = options.get("request_id")
 
     @property
     def domain_prefix(self) -> str:
         return self.domain.split(".", 1)[0]
+
+
+def _copy(mapping: Mapping[str, str] | None) -> dict[str, str] | None:
+    """A copy of ``mapping``; ``None`` when it is empty, as AWS sends an empty map."""
+    return dict(mapping) if mapping else None
 
 
 def _resource_of(path: str, path_params: Mapping[str, str] | None) -> str:
@@ -148,10 +120,7 @@ def _proxy_headers(
         "Accept": "*/*",
         "Host": host,
         "User-Agent": user_agent,
-        "X-Amzn-Trace-Id": _trace_id(now),
-        "X-Forwarded-For": source_ip,
-        "X-Forwarded-Port": port,
-        "X-Forwarded-Proto": proto,
+        **_forwarded_headers(source_ip, now, port=port, proto=proto),
     }
 
 
@@ -173,7 +142,7 @@ def http_v1(
     variables and body are ``null``, as AWS sends them. The other keywords are
     :class:`ApiRequestOptions`.
     """
-    request = _ApiRequest.of(method, options, stage="prod")
+    request = _ApiRequest(method, options, stage="prod")
     resource = resource or _resource_of(path, request.path_params)
     request_context: dict[str, Any] = {
         "resourceId": secrets.token_hex(3),
@@ -211,8 +180,7 @@ def http_v1(
         "resource": resource,
         "path": path,
         "httpMethod": request.method,
-        **_v1_headers(_merge_headers(request.defaults, request.headers)),
-        **_v1_query(request.query),
+        **_v1_fields(request.defaults, request.headers, request.query),
         "pathParameters": request.path_params,
         "stageVariables": request.stage_variables,
         "requestContext": request_context,
@@ -237,7 +205,7 @@ def http_v2(
     absent when empty, as AWS sends them. The other keywords are
     :class:`ApiRequestOptions`.
     """
-    request = _ApiRequest.of(method, options, stage="$default")
+    request = _ApiRequest(method, options, stage="$default")
     stage = request.stage
     raw_path = path if stage == "$default" else f"/{stage}{path}"
     lists = request.query

@@ -83,6 +83,26 @@ def _merge_headers(defaults: dict[str, str], extra: Mapping[str, str] | None) ->
     return merged
 
 
+def _forwarded_headers(
+    source_ip: str, epoch_ms: int, *, port: str = "443", proto: str = "https"
+) -> dict[str, str]:
+    """The headers API Gateway (or a load balancer) adds to the client's request."""
+    return {
+        "X-Amzn-Trace-Id": _trace_id(epoch_ms),
+        "X-Forwarded-For": source_ip,
+        "X-Forwarded-Port": port,
+        "X-Forwarded-Proto": proto,
+    }
+
+
+def _v1_fields(
+    defaults: dict[str, str], headers: Mapping[str, str] | None, query: Query | None
+) -> dict[str, Any]:
+    """The header and query fields of a payload 1.0 event: ``defaults`` overridden by
+    ``headers`` (see :func:`_merge_headers`), then the query string's."""
+    return {**_v1_headers(_merge_headers(defaults, headers)), **_v1_query(_query_lists(query))}
+
+
 def _v1_headers(headers: Mapping[str, str]) -> dict[str, Any]:
     """``headers`` and ``multiValueHeaders`` of a payload 1.0 event (one value each)."""
     return {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()}}

@@ -20,13 +20,11 @@ from ._shared import (
     _clf_time,
     _domain,
     _encode_body,
+    _forwarded_headers,
     _gateway_id,
-    _merge_headers,
     _now_ms,
-    _query_lists,
-    _trace_id,
+    _v1_fields,
     _v1_headers,
-    _v1_query,
 )
 
 
@@ -140,8 +138,6 @@ def websocket_connect(
     adds the ``httpMethod``/``path`` fields some ``$connect`` events also carry. The
     other keywords are :class:`ConnectionOptions`.
     """
-    now = _now_ms()
-    source_ip = connection.get("source_ip", SOURCE_IP)
     user_agent = connection.get("user_agent", USER_AGENT)
     rc = websocket_request_context(
         event_type="CONNECT", route_key="$connect", request_id=request_id, **connection
@@ -151,18 +147,14 @@ def websocket_connect(
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
         "Sec-WebSocket-Key": base64.b64encode(secrets.token_bytes(16)).decode("ascii"),
         "Sec-WebSocket-Version": "13",
-        "X-Amzn-Trace-Id": _trace_id(now),
-        "X-Forwarded-For": source_ip,
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
+        **_forwarded_headers(rc["identity"]["sourceIp"], rc["requestTimeEpoch"]),
     }
     if user_agent is not None:
         defaults["User-Agent"] = user_agent
     if subprotocols:
         defaults["Sec-WebSocket-Protocol"] = ", ".join(subprotocols)
     event: dict[str, Any] = {
-        **_v1_headers(_merge_headers(defaults, headers)),
-        **_v1_query(_query_lists(query)),
+        **_v1_fields(defaults, headers, query),
         "requestContext": rc,
         "isBase64Encoded": False,
     }
