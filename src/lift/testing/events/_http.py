@@ -35,13 +35,16 @@ class RequestOptions(TypedDict, total=False):
     """What every HTTP event factory takes about the request and its client.
 
     ``headers`` are added to the ones a proxy sends (and replace them, names compared
-    case-insensitively); ``query`` values may be lists (multi-value); ``body`` as for
-    every factory; ``region``, ``source_ip`` and ``user_agent`` default to
-    :data:`REGION`, :data:`SOURCE_IP` and :data:`USER_AGENT`.
+    case-insensitively); ``query`` values may be lists (multi-value); ``cookies``
+    (``name=value`` strings) travel in the ``cookies`` field of payload 2.0 and in a
+    ``Cookie`` header otherwise; ``body`` as for every factory; ``region``,
+    ``source_ip`` and ``user_agent`` default to :data:`REGION`, :data:`SOURCE_IP` and
+    :data:`USER_AGENT`.
     """
 
     headers: Mapping[str, str] | None
     query: Query | None
+    cookies: Sequence[str] | None
     body: Any
     region: str
     source_ip: str
@@ -87,6 +90,7 @@ class _ApiRequest:
         }
         """The headers API Gateway and the client send besides the given ones."""
         self.headers = options.get("headers") or {}
+        self.cookies = list(options.get("cookies") or ())
         self.query = _query_lists(options.get("query"))
         self.path_params = _copy(options.get("path_params"))
         self.stage_variables = _copy(options.get("stage_variables"))
@@ -97,6 +101,11 @@ class _ApiRequest:
     @property
     def domain_prefix(self) -> str:
         return self.domain.split(".", 1)[0]
+
+
+def _cookie_header(cookies: Sequence[str]) -> dict[str, str]:
+    """The ``Cookie`` header of a request that sends ``cookies`` (none without any)."""
+    return {"Cookie": "; ".join(cookies)} if cookies else {}
 
 
 def _copy(mapping: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -180,7 +189,9 @@ def http_v1(
         "resource": resource,
         "path": path,
         "httpMethod": request.method,
-        **_v1_fields(request.defaults, request.headers, request.query),
+        **_v1_fields(
+            {**request.defaults, **_cookie_header(request.cookies)}, request.headers, request.query
+        ),
         "pathParameters": request.path_params,
         "stageVariables": request.stage_variables,
         "requestContext": request_context,
@@ -193,7 +204,6 @@ def http_v2(
     method: str = "GET",
     path: str = "/",
     *,
-    cookies: Sequence[str] | None = None,
     route_key: str = "$default",
     **options: Unpack[ApiRequestOptions],
 ) -> dict[str, Any]:
@@ -236,8 +246,8 @@ def http_v2(
         "rawPath": raw_path,
         "rawQueryString": urlencode(pairs, quote_via=quote),
     }
-    if cookies:
-        event["cookies"] = list(cookies)
+    if request.cookies:
+        event["cookies"] = request.cookies
     event["headers"] = {**_lower(request.defaults), **_lower(request.headers)}
     if lists:
         event["queryStringParameters"] = {k: ",".join(v) for k, v in lists.items()}
@@ -276,7 +286,8 @@ def alb(
         options.get("source_ip", SOURCE_IP),
     )
     defaults = _proxy_headers(host, user_agent, source_ip, _now_ms(), port="80", proto="http")
-    base = {**_lower(defaults), **_lower(options.get("headers") or {})}
+    cookies = _cookie_header(options.get("cookies") or ())
+    base = {**_lower(defaults), **_lower(cookies), **_lower(options.get("headers") or {})}
     lists = {
         quote_plus(name): [quote_plus(v) for v in values]
         for name, values in _query_lists(options.get("query")).items()
@@ -310,7 +321,6 @@ def function_url(
     method: str = "GET",
     path: str = "/",
     *,
-    cookies: Sequence[str] | None = None,
     url_id: str = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6",
     **options: Unpack[RequestOptions],
 ) -> dict[str, Any]:
@@ -319,6 +329,6 @@ def function_url(
     The other keywords are :class:`RequestOptions`.
     """
     domain = f"{url_id}.lambda-url.{options.get('region', REGION)}.on.aws"
-    event = http_v2(method, path, cookies=cookies, domain_name=domain, api_id=url_id, **options)
+    event = http_v2(method, path, domain_name=domain, api_id=url_id, **options)
     event["requestContext"]["domainPrefix"] = url_id
     return event
