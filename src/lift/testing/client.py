@@ -46,6 +46,7 @@ from ..apigw import (
 )
 from ..websocket.errors import ConnectionGoneError
 from . import events
+from .events._shared import _domain
 from .websocket import TestWebSocket, WebSocketClosed, WebSocketRefused
 
 if TYPE_CHECKING:
@@ -119,11 +120,9 @@ class WebSocketTestClient:
         self.app = app
         self.integration_timeout = integration_timeout
         self.stage = stage
-        self.domain_name = (
-            domain_name or f"{events.API_ID}.execute-api.{events.REGION}.amazonaws.com"
-        )
-        match = _EXECUTE_API.match(self.domain_name)
+        match = _EXECUTE_API.match(domain_name or "")
         self.api_id = api_id or (match.group(1) if match else events.API_ID)
+        self.domain_name = domain_name or _domain(self.api_id, events.REGION)
         self.source_ip = source_ip
         self.user_agent = user_agent
         self.route_responses = route_responses
