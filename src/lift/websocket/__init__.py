@@ -11,7 +11,6 @@ from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ..auth.request_authorizer import authorizer
-    from .broadcast import BroadcastResult
     from .channel import ChannelMessage, ChannelStore, Member, PublishResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .connections import ConnectionInfo, Connections
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from .fanout import FanoutOptions, FanoutResult, Listing
     from .management import ManagementClient
     from .options import ChannelOptions, WebSocketOptions
+    from .results import BroadcastResult
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
@@ -61,7 +61,7 @@ __all__ = [
 
 _MODULES = {
     "authorizer": "..auth.request_authorizer",
-    "BroadcastResult": ".broadcast",
+    "BroadcastResult": ".results",
     "ChannelMessage": ".channel",
     "ChannelStore": ".channel",
     "Member": ".channel",
