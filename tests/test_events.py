@@ -191,6 +191,24 @@ def test_cookies_travel_as_each_http_payload_sends_them() -> None:
     assert [v for k, v in given["headers"].items() if k.lower() == "cookie"] == ["a=1"]
 
 
+@pytest.mark.parametrize(
+    ("factory", "kwargs"),
+    [
+        (events.http_v1, {"path_param": {"id": "1"}}),
+        (events.http_v2, {"stages": "dev"}),
+        (events.alb, {"stage": "prod"}),
+        (events.function_url, {"api_id": "x"}),
+        (events.websocket_connect, {"conection_id": "c="}),
+        (events.websocket_message, {"route": "chat"}),
+        (events.websocket_disconnect, {"code": 1001}),
+    ],
+)
+def test_a_misspelt_option_is_refused(factory: Any, kwargs: dict[str, Any]) -> None:
+    name = next(iter(kwargs))
+    with pytest.raises(TypeError, match=rf"{factory.__name__}\(\) got unexpected .*'{name}'"):
+        factory(**kwargs)
+
+
 def test_http_v1_shape() -> None:
     event = events.http_v1("get", "/items/42", path_params={"id": "42"})
     assert event["httpMethod"] == "GET"

@@ -19,6 +19,7 @@ from ._shared import (
     USER_AGENT,
     Query,
     _arn,
+    _check_options,
     _clf_time,
     _content_headers,
     _domain,
@@ -72,7 +73,10 @@ class _ApiRequest:
     """An API Gateway request with every default applied: what both payload formats
     are written from."""
 
-    def __init__(self, method: str, options: ApiRequestOptions, *, stage: str) -> None:
+    def __init__(
+        self, method: str, options: ApiRequestOptions, *, stage: str, factory: str
+    ) -> None:
+        _check_options(options, ApiRequestOptions, factory)
         self.now = _now_ms()
         self.method = method.upper()
         self.stage = options.get("stage", stage)
@@ -109,7 +113,7 @@ def _cookie_header(cookies: Sequence[str]) -> dict[str, str]:
 
 
 def _copy(mapping: Mapping[str, str] | None) -> dict[str, str] | None:
-    """A copy of ``mapping``; ``None`` when it is empty, as AWS sends an empty map."""
+    """A copy of ``mapping``, or ``None`` when it is empty (AWS sends ``null``)."""
     return dict(mapping) if mapping else None
 
 
@@ -151,7 +155,7 @@ def http_v1(
     variables and body are ``null``, as AWS sends them. The other keywords are
     :class:`ApiRequestOptions`.
     """
-    request = _ApiRequest(method, options, stage="prod")
+    request = _ApiRequest(method, options, stage="prod", factory="http_v1")
     resource = resource or _resource_of(path, request.path_params)
     request_context: dict[str, Any] = {
         "resourceId": secrets.token_hex(3),
@@ -215,7 +219,7 @@ def http_v2(
     absent when empty, as AWS sends them. The other keywords are
     :class:`ApiRequestOptions`.
     """
-    request = _ApiRequest(method, options, stage="$default")
+    request = _ApiRequest(method, options, stage="$default", factory="http_v2")
     stage = request.stage
     raw_path = path if stage == "$default" else f"/{stage}{path}"
     lists = request.query
@@ -278,6 +282,7 @@ def alb(
     then travel only in ``multiValueHeaders`` and ``multiValueQueryStringParameters``.
     The other keywords are :class:`RequestOptions`.
     """
+    _check_options(options, RequestOptions, "alb")
     region = options.get("region", REGION)
     encoded, is_base64 = _encode_body(options.get("body"))
     host = f"lambda-alb-{secrets.token_hex(4)}.{region}.elb.amazonaws.com"
@@ -328,6 +333,7 @@ def function_url(
 
     The other keywords are :class:`RequestOptions`.
     """
+    _check_options(options, RequestOptions, "function_url")
     domain = f"{url_id}.lambda-url.{options.get('region', REGION)}.on.aws"
     event = http_v2(method, path, domain_name=domain, api_id=url_id, **options)
     event["requestContext"]["domainPrefix"] = url_id

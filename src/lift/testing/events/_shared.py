@@ -23,6 +23,15 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 # -- small helpers -------------------------------------------------------------------
+def _check_options(options: Mapping[str, Any], kind: Any, factory: str) -> None:
+    """Refuse keywords that are not in the ``TypedDict`` ``kind``, as a signature would
+    (a misspelt option must not build a silently different event)."""
+    unknown = options.keys() - kind.__optional_keys__ - kind.__required_keys__
+    if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        raise TypeError(f"{factory}() got unexpected keyword arguments: {names}")
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -17,6 +17,7 @@ from ._shared import (
     SOURCE_IP,
     USER_AGENT,
     Query,
+    _check_options,
     _clf_time,
     _domain,
     _encode_body,
@@ -35,6 +36,13 @@ def _ws_authorizer(authorizer: Mapping[str, Any] | None) -> dict[str, Any] | Non
     result.update(authorizer)
     result.setdefault("integrationLatency", 0)
     return result
+
+
+_FACTORIES = {
+    "CONNECT": "websocket_connect",
+    "MESSAGE": "websocket_message",
+    "DISCONNECT": "websocket_disconnect",
+}
 
 
 class ConnectionOptions(TypedDict, total=False):
@@ -92,6 +100,8 @@ def websocket_request_context(
     ``now_ms`` (epoch ms) and ``request_id`` default to now and a fresh id; the other
     keywords are :class:`ConnectionOptions`.
     """
+    factory = _FACTORIES.get(event_type, "websocket_request_context")
+    _check_options(connection, ConnectionOptions, factory)
     now = now_ms if now_ms is not None else _now_ms()
     request_id = request_id or _gateway_id()
     connected_at = connection.get("connected_at")
