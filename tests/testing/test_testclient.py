@@ -884,3 +884,21 @@ def test_server_delete_from_outside_an_invocation_fires_disconnect_at_once() -> 
         client.management_api.delete_connection(ws.connection_id)
         assert ws.closed
         assert closes == [(ws.connection_id, 1000, "Connection Closed Normally")]
+
+
+def test_an_api_id_alone_names_the_execute_api_domain() -> None:
+    app = App()
+    endpoints: list[str] = []
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None:
+        endpoints.append(ctx.websocket.management_endpoint)
+
+    with WebSocketTestClient(app, api_id="xyz789") as client, client.connect() as ws:
+        assert client.domain_name == "xyz789.execute-api.us-east-1.amazonaws.com"
+        options = ws.event_options
+        assert (options["api_id"], options["domain_name"]) == ("xyz789", client.domain_name)
+    assert endpoints == ["https://xyz789.execute-api.us-east-1.amazonaws.com/test"]
+    named = WebSocketTestClient(App(), domain_name="q1w2e3.execute-api.eu-west-1.amazonaws.com")
+    assert named.api_id == "q1w2e3"
+    named.close()
