@@ -122,7 +122,9 @@ class WebSocketApi:
         self._live: set[str] = set()
 
     @classmethod
-    def for_app(cls, app: Any, *, route_responses: bool = True, **options: Any) -> WebSocketApi:
+    def for_app(
+        cls, app: Any, *, route_responses: bool | None = None, **options: Any
+    ) -> WebSocketApi:
         """The model of the API deployed for ``app`` (see :meth:`ApiDefinition.from_app`)."""
         return cls(ApiDefinition.from_app(app, route_responses=route_responses), **options)
 

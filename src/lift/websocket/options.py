@@ -52,6 +52,14 @@ class WebSocketOptions:
     expression (used by the local gateway, the test client and the deploy template).
     ``fanout`` sends to many connections through a queue (see :class:`FanoutOptions`).
     ``channels`` configures channels (subscriptions live in ``store``).
+
+    ``route_responses`` gives every message route a ``$default`` route response, so what
+    a handler returns (an error too) is sent back to its client by API Gateway. Turn it
+    off for an app that answers only through ``@connections``: then an error the client
+    must see (a message that failed validation, a rate limit) is sent to it as an error
+    frame instead (:mod:`lift.frames`). The deploy template, ``lift dev``, the test
+    client and the runtime all read this one setting, so a client gets such an error
+    exactly once either way.
     """
 
     auto_connections: bool = False
@@ -62,3 +70,12 @@ class WebSocketOptions:
     route_selection: str = "$request.body.action"
     fanout: FanoutOptions | None = None
     channels: ChannelOptions | None = None
+    route_responses: bool = True
+
+    def has_route_response(self, route_key: str) -> bool:
+        """Whether API Gateway sends ``route_key``'s integration response to the client.
+
+        Message routes have one when ``route_responses`` is on; ``$connect`` and
+        ``$disconnect`` never do.
+        """
+        return self.route_responses and route_key not in ("$connect", "$disconnect")
