@@ -107,6 +107,10 @@ class FanoutState(Protocol):
         self, job_id: str, seq: int, ids: list[str], cursor: str | None, shards: int
     ) -> tuple[list[str], str | None]: ...
 
+    def drop_shards(self, job_id: str, shards: int, *, close_listing: bool) -> None:
+        """Count ``shards`` fewer (never queued) and, with ``close_listing``, close the
+        listing (its message was never queued), so the job can finish without them."""
+
     def job_line(self, job_id: str) -> JobTotals | None:
         """The totals, once, when every shard is finished and the listing closed."""
 
@@ -196,6 +200,15 @@ class MemoryFanoutState:
                 job["shards"] += shards
                 job["listing"] = cursor is not None
             return list(ids), cursor
+
+    def drop_shards(self, job_id: str, shards: int, *, close_listing: bool) -> None:
+        """Take never-queued shards (and the listing) out of the job."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job["shards"] -= shards
+                if close_listing:
+                    job["listing"] = False
 
     def job_line(self, job_id: str) -> JobTotals | None:
         """Totals once the job is complete (once)."""
@@ -400,6 +413,21 @@ class DynamoDBFanoutState:
             stored = json.loads(found["page"]["S"])
             return list(stored["ids"]), stored["cursor"]
         return ids, cursor
+
+    def drop_shards(self, job_id: str, shards: int, *, close_listing: bool) -> None:
+        """``ADD shards -n`` (and close the listing) on the job record."""
+        expression = "ADD shards :minus"
+        values: dict[str, Any] = {":minus": {"N": str(-shards)}}
+        if close_listing:
+            expression += " SET listing_open = :zero"
+            values[":zero"] = {"N": "0"}
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=self._key(job_id, "job"),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(shards)",
+            ExpressionAttributeValues=values,
+        )
 
     def job_line(self, job_id: str) -> JobTotals | None:
         """Claim the job's log line with a conditional update (one worker wins)."""

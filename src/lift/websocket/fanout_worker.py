@@ -41,14 +41,14 @@ from .fanout import DEFAULT_QUEUE_NAME, FanoutOptions, get_lister, queue_name, r
 from .fanout_codec import MalformedShardError, Message, decode, payload_from_field
 from .fanout_pacer import pacer_for
 from .fanout_queue import ShardWriter, queue_for
-from .fanout_state import Progress, state_for
+from .fanout_state import FanoutState, Progress, state_for
 
 if TYPE_CHECKING:
     from ..context import Context
     from ..observability import Logger
     from .connections import Connections
 
-__all__ = ["install", "route_name"]
+__all__ = ["install", "report_job", "route_name"]
 
 _THROTTLE_CODES = frozenset(
     {
@@ -250,26 +250,32 @@ class Worker:
         return True
 
     def _job_line(self, job_id: str) -> None:
-        totals = self.state.job_line(job_id)
-        if totals is None:
-            return
-        self.logger.info(
-            "Fan-out job finished",
-            job_id=job_id,
-            shards=totals.shards,
-            delivered=totals.delivered,
-            gone=totals.gone,
-            failed=totals.failed,
-            seconds=totals.seconds,
-        )
-        metrics = self.app.metrics
-        for name, value in (
-            ("delivered", totals.delivered),
-            ("gone", totals.gone),
-            ("failed", totals.failed),
-        ):
-            metrics.add(f"websocket.fanout.{name}", value)
-        metrics.add("websocket.fanout.seconds", totals.seconds, "Seconds")
+        report_job(self.app, self.state, self.logger, job_id)
+
+
+def report_job(app: Any, state: FanoutState, logger: Logger, job_id: str) -> None:
+    """The job's one closing log line and metrics, when it is complete (once, by whoever
+    sees it complete first)."""
+    totals = state.job_line(job_id)
+    if totals is None:
+        return
+    logger.info(
+        "Fan-out job finished",
+        job_id=job_id,
+        shards=totals.shards,
+        delivered=totals.delivered,
+        gone=totals.gone,
+        failed=totals.failed,
+        seconds=totals.seconds,
+    )
+    metrics = app.metrics
+    for name, value in (
+        ("delivered", totals.delivered),
+        ("gone", totals.gone),
+        ("failed", totals.failed),
+    ):
+        metrics.add(f"websocket.fanout.{name}", value)
+    metrics.add("websocket.fanout.seconds", totals.seconds, "Seconds")
 
 
 class _Recorded(Exception):
