@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
-from lift import App, Context
+from lift import App, Context, LiftError
 from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
 from lift.observability import JSONLogger, MemoryMetrics
 from lift.testing import events
@@ -39,11 +39,12 @@ from lift.websocket import (
 from lift.websocket.connection import Connection
 from lift.websocket.errors import ThrottledError
 from lift.websocket.fanout import register_lister
-from lift.websocket.fanout_codec import decode
-from lift.websocket.fanout_queue import SQSPoller
+from lift.websocket.fanout_codec import Job, decode, shard_messages
+from lift.websocket.fanout_queue import SQSFanoutQueue, SQSPoller
 from lift.websocket.management import ManagementClient, clear_clients
 
 from .conftest import REGION
+from .sqs_faults import SQSFaultProxy
 
 PAYLOAD = {"type": "update", "value": 42}
 
@@ -571,3 +572,131 @@ def test_a_listing_is_paged_by_the_workers_through_sqs(
     [line] = job_lines(log)
     # 14 ids in 3 shards; the workers list pages of 7 ids (2 shards each) and a last of 3
     assert (line["delivered"], line["shards"]) == (45, 3 + 4 * 2 + 1)
+
+
+# --- a send that SQS takes only in part ------------------------------------------------------
+
+
+class Faults:
+    """Which shard keys the SQS proxy fails: key -> (code, sender_fault, how many tries)."""
+
+    def __init__(self) -> None:
+        self.plan: dict[str, tuple[str, bool, int]] = {}
+
+    def __call__(self, body: str, tries: int) -> tuple[str, bool] | None:
+        found = self.plan.get(decode(body).key)
+        if found is None or tries > found[2]:
+            return None
+        return found[0], found[1]
+
+
+@pytest.fixture
+def faults(
+    server: ConnectionsServer, moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Faults, SQSFaultProxy]]:
+    """Every SQS call of the apps goes through a proxy that fails the planned entries."""
+    plan = Faults()
+    with SQSFaultProxy(moto_url, plan) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.url)
+        yield plan, proxy
+
+
+def shard_ids(ids: list[str], *shards: int, size: int = 25) -> set[str]:
+    return {i for shard in shards for i in ids[shard * size : (shard + 1) * size]}
+
+
+def test_entries_sqs_failed_on_its_side_are_sent_again_alone(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    plan, proxy = faults
+    plan.plan = {"2": ("InternalError", False, 1), "7": ("ServiceUnavailable", False, 2)}
+    ids = open_ids(registry, 230)
+    sender, _ = make_app(queues[0], table)
+    result = sender.connections().broadcast(ids, PAYLOAD)
+
+    assert isinstance(result, FanoutResult) and result.ok
+    assert (result.shards, result.failed, result.not_queued) == (10, {}, {})
+    tries = {decode(body).key: count for body, count in proxy.tries.items()}
+    assert tries == {**{str(n): 1 for n in range(10)}, "2": 2, "7": 3}  # only those again
+    assert sorted(proxy.accepted.values()) == [1] * 10  # each queued once
+
+    worker, log = make_app(queues[0], table)
+    drain(worker, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+    [line] = job_lines(log)
+    assert (line["shards"], line["delivered"]) == (10, 230)
+
+
+def test_a_partly_queued_send_says_which_ids_were_not_and_only_they_are_sent_again(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    plan, proxy = faults
+    # shard 3 keeps failing on SQS's side; shard 8 is refused as the sender's fault
+    plan.plan = {"3": ("InternalError", False, 99), "8": ("InvalidMessageContents", True, 99)}
+    ids = open_ids(registry, 230)
+    sender, sender_log = make_app(queues[0], table)
+    result = sender.connections().broadcast(ids, PAYLOAD)  # no 503: most of it is queued
+
+    assert isinstance(result, FanoutResult) and not result.ok
+    assert result.not_queued == {"3": "InternalError", "8": "InvalidMessageContents"}
+    assert set(result.failed) == shard_ids(ids, 3, 8)
+    assert all(e.code == "FANOUT_QUEUE_ERROR" for e in result.failed.values())  # type: ignore[attr-defined]
+    assert (result.recipients, result.shards) == (230, 8)
+    tries = {decode(body).key: count for body, count in proxy.tries.items()}
+    assert (tries["3"], tries["8"]) == (4, 1)  # bounded; a sender fault is not tried again
+    assert sorted(proxy.accepted.values()) == [1] * 8
+    warning = [json.loads(line) for line in sender_log.getvalue().splitlines()]
+    assert [w["not_queued"] for w in warning if w["message"] == "Fan-out partly queued"] == [
+        ["3", "8"]
+    ]
+
+    worker, log = make_app(queues[0], table)
+    drain(worker, queues[0])
+    missed = shard_ids(ids, 3, 8)
+    assert deliveries(registry, ids) == Counter({i: 0 if i in missed else 1 for i in ids})
+    [line] = job_lines(log)  # the job closes on the shards that were queued
+    assert (line["shards"], line["delivered"], line["failed"]) == (8, 180, 0)
+
+    plan.plan = {}
+    again = sender.connections().broadcast(sorted(result.failed), PAYLOAD)
+    assert isinstance(again, FanoutResult) and again.ok
+    drain(worker, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))  # nobody twice
+
+
+def test_a_send_that_queues_nothing_is_a_503_and_can_be_repeated(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    plan, proxy = faults
+    plan.plan = {str(n): ("InternalError", False, 99) for n in range(2)}
+    ids = open_ids(registry, 40)
+    sender, _ = make_app(queues[0], table)
+    with pytest.raises(LiftError) as refused:
+        sender.connections().broadcast(ids, PAYLOAD)
+    assert (refused.value.status_code, refused.value.code) == (503, "FANOUT_QUEUE_ERROR")
+    assert proxy.accepted == Counter()
+
+
+def test_retries_stop_at_the_deadline(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+) -> None:
+    plan, proxy = faults
+    plan.plan = {"0": ("InternalError", False, 99)}
+    queue = SQSFanoutQueue(queues[0])
+    endpoint = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod"
+    job = Job(job_id=uuid.uuid4().hex, endpoint=endpoint, created=time.time())
+    bodies = list(shard_messages(job, ["a", "b", "c"], {"text": "hi"}, shard_size=2))
+    sent = queue.send(bodies, deadline=time.monotonic())  # no time left for a retry
+    assert (sent.queued, sent.failed) == (["1"], {"0": "InternalError"})
+    assert sorted(proxy.tries.values()) == [1, 1]
