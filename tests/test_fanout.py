@@ -646,7 +646,9 @@ def test_a_partly_queued_send_says_which_ids_were_not_and_only_they_are_sent_aga
     assert isinstance(result, FanoutResult) and not result.ok
     assert result.not_queued == {"3": "InternalError", "8": "InvalidMessageContents"}
     assert set(result.failed) == shard_ids(ids, 3, 8)
-    assert all(e.code == "FANOUT_QUEUE_ERROR" for e in result.failed.values())  # type: ignore[attr-defined]
+    assert all(
+        isinstance(e, LiftError) and e.code == "FANOUT_QUEUE_ERROR" for e in result.failed.values()
+    )
     assert (result.recipients, result.shards) == (230, 8)
     tries = {decode(body).key: count for body, count in proxy.tries.items()}
     assert (tries["3"], tries["8"]) == (4, 1)  # bounded; a sender fault is not tried again
