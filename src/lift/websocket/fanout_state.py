@@ -24,6 +24,7 @@ import math
 import os
 import threading
 import time
+import uuid
 import weakref
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -430,15 +431,20 @@ class DynamoDBFanoutState:
         )
 
     def job_line(self, job_id: str) -> JobTotals | None:
-        """Claim the job's log line with a conditional update (one worker wins)."""
+        """Claim the job's log line with a conditional update (one worker wins).
+
+        The claim carries a token of its own, so the SDK retrying a claim that was
+        written but not answered still gets it, instead of the line being lost.
+        """
+        token = uuid.uuid4().hex
         try:
             item = self.client.update_item(
                 TableName=self.table_name,
                 Key=self._key(job_id, "job"),
-                UpdateExpression="SET logged = :one",
-                ConditionExpression="attribute_not_exists(logged) AND listing_open = :zero "
-                "AND shards_done >= shards",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}},
+                UpdateExpression="SET logged = :token",
+                ConditionExpression="(attribute_not_exists(logged) OR logged = :token) "
+                "AND listing_open = :zero AND shards_done >= shards",
+                ExpressionAttributeValues={":token": {"S": token}, ":zero": {"N": "0"}},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except self.client.exceptions.ConditionalCheckFailedException:

@@ -316,6 +316,11 @@ class Shard:
 
     def _run(self, *, read: bool) -> bool:
         progress = self._take_over(read=read)
+        if progress == "final":
+            # Delivered already; the job's line may still be owed (the finishing receive
+            # can die between its two writes): claiming it is conditional, so once.
+            self.worker._job_line(self.job_id)
+            return True
         if not isinstance(progress, Progress):
             return progress == "done"
         for extra in range(RETRY_ROUNDS + 1):
@@ -337,7 +342,8 @@ class Shard:
         return True
 
     def _take_over(self, *, read: bool) -> Progress | str:
-        """This receive's progress; ``"done"``: nothing to do; ``"later"``: not now.
+        """This receive's progress; ``"done"``: nothing to do; ``"final"``: the shard is
+        delivered; ``"later"``: not now.
 
         A first receive skips the read: its first claim is a conditional create, and only
         when that fails (the shard has a record already) is the record read.
@@ -346,7 +352,7 @@ class Shard:
         if progress is None:
             return Progress(self.owner, self.attempt)
         if progress.final:
-            return "done"
+            return "final"
         if progress.owner != self.owner:
             if time.time() - progress.updated < ABANDONED_AFTER:
                 self.log.info(
