@@ -23,8 +23,8 @@ from .broadcast import DEFAULT_WORKERS, BroadcastResult
 
 if TYPE_CHECKING:
     from .connections import Connections
-    from .fanout_queue import Written
     from .fanout_state import FanoutState
+    from .fanout_writer import Written
 
 __all__ = [
     "DEFAULT_QUEUE_NAME",
@@ -257,8 +257,8 @@ def fan_out(
         check_time_left(len(ids), options, lambda_context, workers=workers)
         return connections.broadcast_now(ids, payload, workers=workers)
     from .fanout_codec import Job
-    from .fanout_queue import ShardWriter
     from .fanout_state import state_for
+    from .fanout_writer import ShardWriter
 
     job = Job(
         job_id=uuid.uuid4().hex,

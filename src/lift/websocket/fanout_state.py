@@ -109,8 +109,7 @@ class FanoutState(Protocol):
     ) -> tuple[list[str], str | None]: ...
 
     def drop_shards(self, job_id: str, shards: int, *, close_listing: bool) -> None:
-        """Count ``shards`` fewer (never queued) and, with ``close_listing``, close the
-        listing (its message was never queued), so the job can finish without them."""
+        """Count ``shards`` (never queued) and the listing fewer: the job ends without."""
 
     def job_line(self, job_id: str) -> JobTotals | None:
         """The totals, once, when every shard is finished and the listing closed."""

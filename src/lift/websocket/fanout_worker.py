@@ -40,8 +40,9 @@ from .errors import (
 from .fanout import DEFAULT_QUEUE_NAME, FanoutOptions, get_lister, queue_name, remaining_seconds
 from .fanout_codec import MalformedShardError, Message, decode, payload_from_field
 from .fanout_pacer import pacer_for
-from .fanout_queue import ShardWriter, queue_for
+from .fanout_queue import queue_for
 from .fanout_state import FanoutState, Progress, state_for
+from .fanout_writer import ShardWriter
 
 if TYPE_CHECKING:
     from ..context import Context
