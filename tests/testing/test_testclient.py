@@ -85,8 +85,8 @@ def test_send_text_posted_as_text_and_bytes_arrive_unchanged() -> None:
 
 
 def test_route_responses_off_delivers_nothing() -> None:
-    app = echo_app()
-    with WebSocketTestClient(app, route_responses=False) as client, client.connect() as ws:
+    app = echo_app(route_responses=False)
+    with WebSocketTestClient(app) as client, client.connect() as ws:
         result = ws.send_text("hi")
         assert result is not None and "body" in result
         with pytest.raises(TimeoutError, match=r"within 0\.05s"):

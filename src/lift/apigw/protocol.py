@@ -120,7 +120,9 @@ class WebSocketApi:
     _live: set[str] = field(default_factory=set, init=False, repr=False)
 
     @classmethod
-    def for_app(cls, app: Any, *, route_responses: bool = True, **options: Any) -> WebSocketApi:
+    def for_app(
+        cls, app: Any, *, route_responses: bool | None = None, **options: Any
+    ) -> WebSocketApi:
         """The model of the API deployed for ``app`` (see :meth:`ApiDefinition.from_app`)."""
         return cls(ApiDefinition.from_app(app, route_responses=route_responses), **options)
 

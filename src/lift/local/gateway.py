@@ -49,6 +49,7 @@ from typing import Any, TextIO
 
 from ..apigw import IDLE_TIMEOUT, MAX_LIFETIME, CloseCode, ConnectionTable, WebSocketApi
 from ..apigw import close_reason as _close_reason
+from ..apigw.definition import route_responses_of
 from .address import LocalAddress
 from .authorize import ConnectAuthorizer
 from .environment import apply_local_environment, restore_environment
@@ -96,7 +97,7 @@ class Gateway(LocalAddress):
         stream: TextIO | None = None,
         log_size: int = 500,
         static_dir: str | PathLike[str] | None = None,
-        route_responses: bool = True,
+        route_responses: bool | None = None,
         authorizer: ConnectAuthorizer | None = None,
     ) -> None:
         if not stage or "/" in stage:
@@ -124,9 +125,11 @@ class Gateway(LocalAddress):
         self._log_size = log_size
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
         """Files served over plain GET (``/`` is ``index.html``); ``None``: no files."""
+        route_responses_of(app, route_responses)  # refuses a disagreement here, not later
         self.route_responses = route_responses
         """Send a message handler's returned body to its client, as a route response
-        does (``lift template`` gives every message route one)."""
+        does; ``None``: as the app's ``WebSocketOptions(route_responses=...)`` says (a
+        value that disagrees with it is refused when the gateway starts)."""
         self.live: dict[str, LiveConnection] = {}
         self.inspector: Inspector | None = None
         self.invoker: Invoker | None = None

@@ -112,7 +112,7 @@ class WebSocketTestClient:
         source_ip: str = "127.0.0.1",
         user_agent: str = "testclient",
         lambda_context: Callable[[], Any] | None = None,
-        route_responses: bool = True,
+        route_responses: bool | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
         max_lifetime: float = MAX_LIFETIME,
         integration_timeout: float = INTEGRATION_TIMEOUT,
