@@ -473,9 +473,10 @@ def sections(results: Results) -> list[tuple[str, str, Table | None, str | None]
         section(
             "Channels",
             "Publishing to every subscriber of one channel (`benchmarks/channels.py`): the "
-            "subscribers' ids read from the connection table (DynamoDB, served by moto in "
-            "another process, with a local `@connections` server adding the same latency "
-            "as the broadcast runs), then delivered; against `broadcast` to the same ids.",
+            "subscribers' ids read from the channel's subscriber index (DynamoDB, served by "
+            "moto in another process, with a local `@connections` server adding the same "
+            "latency as the broadcast runs), then delivered; against `broadcast` to the same "
+            "ids.",
             results.channels,
             channels_table,
         ),

@@ -705,7 +705,7 @@ def test_rooms_migration() -> None:
     received = {}
     for name in ("migration_rooms_before.py", "migration_rooms_after.py"):
         module = load(name)
-        with WebSocketTestClient(module.app, route_responses=False) as client:
+        with WebSocketTestClient(module.app) as client:
             ana = client.connect(query={"user": "ana", "org": "acme", "room": "books"})
             ben = client.connect(query={"user": "ben", "org": "acme", "room": "books"})
             cy = client.connect(query={"user": "cy", "org": "acme", "room": "films"})

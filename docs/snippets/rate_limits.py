@@ -4,8 +4,10 @@ import json
 from lift import App, Context
 from lift.ratelimit import MemoryCounterStore, rate_limit
 from lift.testing import WebSocketRefused, WebSocketTestClient
+from lift.websocket import WebSocketOptions
 
-app = App()
+# Replies go through @connections only: no route responses, so errors come as frames.
+app = App(websocket=WebSocketOptions(route_responses=False))
 app.use(
     rate_limit(
         per_connection="3/hour",
@@ -21,7 +23,7 @@ def echo(ctx: Context) -> None:
     ctx.websocket.send(ctx.text)
 
 
-with WebSocketTestClient(app, route_responses=False) as client:
+with WebSocketTestClient(app) as client:
     with client.connect() as ws:
         for n in range(3):
             ws.send_json({"n": n})
@@ -29,9 +31,9 @@ with WebSocketTestClient(app, route_responses=False) as client:
         refused = ws.send_json({"n": 3})
         assert refused["statusCode"] == 429
         assert 0 < int(refused["headers"]["Retry-After"]) <= 3600  # seconds
-        frame = ws.receive_json()  # what the client sees
+        frame = ws.receive_json()  # what the client sees, once
         assert frame["error"]["code"] == "TOO_MANY_REQUESTS"
-        assert frame == json.loads(refused["body"])
+        assert frame == json.loads(refused["body"]) and ws.pending == 0
     client.connect().close()  # the second from this address this hour
     try:
         client.connect()

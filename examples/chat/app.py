@@ -67,8 +67,8 @@ def reply_errors(handler: Handler) -> Handler:
 
     The frame goes through ``@connections``, so it arrives whether or not the route has
     a route response; the result is then the error's status with no body, so a route
-    response (``lift template`` adds them unless ``--no-route-responses``) sends
-    nothing more. Used outermost, so logging and metrics inside it still see the
+    response (every message route has one unless ``WebSocketOptions(route_responses=
+    False)``) sends nothing more. Used outermost, so logging and metrics inside it still see the
     error itself, with its code.
     """
 

@@ -30,7 +30,7 @@ import time
 from typing import Any, NoReturn
 
 from lift import App, Context, LiftError
-from lift.websocket import ConnectionGoneError
+from lift.websocket import ConnectionGoneError, WebSocketOptions
 
 from .jobs import QUEUE_NAME, QUEUE_URL_ENV, JobQueue, LocalJobQueue, SQSJobQueue
 
@@ -79,8 +79,12 @@ def run_job(app: App, job: dict[str, Any], step_delay: float) -> None:
 
 def create_app(*, queue: JobQueue | None = None, step_delay: float | None = None) -> App:
     """Build the app. ``queue`` defaults to SQS when ``PROGRESS_QUEUE_URL`` is set, else
-    a :class:`LocalJobQueue` running this app's worker in a thread."""
-    app = App()
+    a :class:`LocalJobQueue` running this app's worker in a thread.
+
+    Every reply, errors included, is a frame sent through ``@connections``, so message
+    routes have no route response (which would return each error a second time).
+    """
+    app = App(websocket=WebSocketOptions(route_responses=False))
     delay = step_delay if step_delay is not None else float(os.environ.get(STEP_DELAY_ENV, "0.5"))
     queue_url = os.environ.get(QUEUE_URL_ENV)
     jobs: JobQueue = queue or (SQSJobQueue(queue_url) if queue_url else LocalJobQueue(app))

@@ -44,7 +44,7 @@ def _template(args: argparse.Namespace) -> int:
             authorizer=False if args.no_authorizer else None,
             authorizer_handler=args.authorizer_handler,
             identity_source=args.identity_source,
-            route_responses=not args.no_route_responses,
+            route_responses=False if args.no_route_responses else None,
             memory=args.memory,
             timeout=args.timeout,
             runtime=args.runtime,
@@ -155,7 +155,7 @@ def _add_template(commands: Any) -> None:
     template.add_argument(
         "--no-route-responses",
         action="store_true",
-        help="do not send handler results back (the app replies through @connections)",
+        help="no route responses; must agree with WebSocketOptions(route_responses=False)",
     )
     template.add_argument("--memory", type=int, default=512, help="function memory (MB)")
     template.add_argument("--timeout", type=int, default=29, help="function timeout (s)")

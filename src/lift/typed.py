@@ -5,8 +5,9 @@ wrap the handler once, at composition: the body is bound to the model (a pydanti
 or a dataclass, see :mod:`lift.binding`), the instance is set as ``ctx.message`` and
 passed as the handler's second argument when it declares one. A body that is not JSON
 (400 ``INVALID_JSON``) or does not fit (422 ``VALIDATION_ERROR`` with one detail per
-field) never reaches the handler; on a WebSocket message the error is also sent to the
-client as an error frame (:mod:`lift.frames`). Routes without a model are not wrapped.
+field) never reaches the handler; on a WebSocket message whose route has no route
+response the error is sent to the client as an error frame (:mod:`lift.frames`), else
+the route response carries it. Routes without a model are not wrapped.
 """
 
 from __future__ import annotations

@@ -73,11 +73,14 @@ def test_connect_is_deployed_whenever_it_could_refuse(setup: Any, expected: Any)
 def test_tracking_a_default_handler_and_the_selection_come_from_the_options() -> None:
     app = App(
         websocket=WebSocketOptions(
-            auto_connections=True, default_handler=ok, route_selection="$request.body.type"
+            auto_connections=True,
+            default_handler=ok,
+            route_selection="$request.body.type",
+            route_responses=False,
         )
     )
     app.websocket("ping", ok)
-    definition = ApiDefinition.from_app(app, route_responses=False)
+    definition = ApiDefinition.from_app(app)
     assert definition.routes == ("$connect", "$disconnect", "$default", "ping")
     assert definition.route_selection == "$request.body.type"
     assert definition.route_responses == frozenset()

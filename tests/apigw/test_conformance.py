@@ -7,12 +7,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from lift import App, Context, Handler, LiftError
 from lift.apigw import MAX_FRAME_BYTES
+from lift.ratelimit import rate_limit
 from lift.websocket import ConnectionGoneError, WebSocketOptions
 from tests.conformance_drivers import DRIVERS, TIMEOUT, USER_AGENT, Driver, Refused
 
@@ -375,11 +377,58 @@ def test_a_connect_past_the_integration_timeout_is_refused_504(
 
 
 def test_without_route_responses_only_posts_arrive(driver: Driver, recorder: Recorder) -> None:
-    driver.start(build_app(recorder), route_responses=False)
+    app = build_app(recorder)
+    assert app.websocket_options is not None
+    app.websocket_options.route_responses = False
+    with pytest.raises(ValueError, match="disagrees"):
+        driver.start(app, route_responses=True)  # the app's error frames would disagree
+    driver.start(app)
     conn = driver.connect()
     conn.send_text(json.dumps({"action": "echo", "text": "dropped"}))
     conn.send_text(json.dumps({"action": "push", "n": 1}))
     assert conn.receive_json() == {"pushed": 1}
+
+
+@dataclass
+class Move:
+    x: int
+
+
+def refusing_app(*, route_responses: bool) -> App:
+    """A typed route and a rate limit: the errors an app sends as frames when needed."""
+    app = App(websocket=WebSocketOptions(route_responses=route_responses))
+    app.use(rate_limit(per_connection="3/hour"))
+
+    @app.websocket("move", model=Move)
+    def move(ctx: Context, message: Move) -> None:
+        ctx.websocket.send({"moved": message.x})
+
+    @app.websocket("mark")
+    def mark(ctx: Context) -> None:
+        ctx.websocket.send({"mark": ctx.json()["n"]})
+
+    return app
+
+
+@pytest.mark.parametrize("route_responses", [True, False], ids=["route-responses", "one-way"])
+def test_an_error_reaches_the_client_once(driver: Driver, route_responses: bool) -> None:
+    """Through the route response or as an error frame, never both, never neither."""
+    driver.start(refusing_app(route_responses=route_responses))
+    conn = driver.connect()
+    conn.send_text(json.dumps({"action": "move", "x": "left"}))  # fails validation
+    invalid = conn.receive_json()
+    assert invalid["error"]["code"] == "VALIDATION_ERROR"
+    assert [d["field"] for d in invalid["error"]["details"]] == ["x"]
+    conn.send_text(json.dumps({"action": "mark", "n": 1}))
+    assert conn.receive_json() == {"mark": 1}  # no second copy of the error came first
+    conn.send_text(json.dumps({"action": "move", "x": 2}))
+    assert conn.receive_json() == {"moved": 2}
+    conn.send_text(json.dumps({"action": "mark", "n": 2}))  # the fourth in an hour
+    limited = conn.receive_json()
+    assert limited["error"]["code"] == "TOO_MANY_REQUESTS"
+    assert limited["error"]["details"]["limit"] == "per_connection"
+    with pytest.raises(TimeoutError):
+        conn.receive_json(timeout=0.5)  # and nothing more
 
 
 # -- @connections -------------------------------------------------------------------------------

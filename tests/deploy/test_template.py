@@ -70,8 +70,8 @@ def auth_app(**auth: Any) -> App:
     return app
 
 
-def legacy_app() -> App:
-    app = App()
+def legacy_app(*, route_responses: bool = True) -> App:
+    app = App() if route_responses else App(websocket=WebSocketOptions(route_responses=False))
     app.handle("CONNECT", "/connect", ok)
     app.handle("DISCONNECT", "/disconnect", ok)
     app.handle("MESSAGE", "/message", ok)
@@ -135,7 +135,7 @@ CASES: dict[str, Case] = {
     "default-handler": Case(default_handler_app, options={"memory": 1024, "runtime": "python3.11"}),
     "awkward-keys": Case(awkward_keys_app),
     "dynamodb-store": Case(dynamodb_store_app, target="pkg.sub.module:handler"),
-    "one-way": Case(legacy_app, options={"route_responses": False}),
+    "one-way": Case(lambda: legacy_app(route_responses=False)),
     "refusing-middleware": Case(refusing_middleware_app),
 }
 
@@ -788,11 +788,30 @@ def test_the_command_prints_the_template(tmp_path: Path) -> None:
     assert json.loads(custom.stdout)["Resources"]["AuthorizerFunction"]["Properties"][
         "Handler"
     ] == ("chatapp.authorizer")
-    off = lift(tmp_path, "template", "chatapp:app", "--no-authorizer", "--no-route-responses")
+    off = lift(tmp_path, "template", "chatapp:app", "--no-authorizer")
     assert off.returncode == 0, off.stderr
-    resources = translate(json.loads(off.stdout))["Resources"]
-    assert "AuthorizerFunction" not in resources
-    assert not any(r["Type"] == "AWS::ApiGatewayV2::RouteResponse" for r in resources.values())
+    assert "AuthorizerFunction" not in translate(json.loads(off.stdout))["Resources"]
+
+
+def test_no_route_responses_must_agree_with_the_app(tmp_path: Path) -> None:
+    # The app's error frames follow WebSocketOptions(route_responses=...): a template
+    # that disagreed would let a client get an error twice (or never), so it is refused.
+    (tmp_path / "chatapp.py").write_text(APP_SOURCE)
+    refused = lift(tmp_path, "template", "chatapp:app", "--no-route-responses")
+    assert refused.returncode == 2
+    assert "WebSocketOptions(route_responses=True)" in refused.stderr
+    assert "Traceback" not in refused.stderr and refused.stdout == ""
+
+    one_way = APP_SOURCE.replace(
+        "WebSocketOptions(auto_connections=True)",
+        "WebSocketOptions(auto_connections=True, route_responses=False)",
+    )
+    (tmp_path / "oneway.py").write_text(one_way)
+    for flags in ((), ("--no-route-responses",)):
+        done = lift(tmp_path, "template", "oneway:app", *flags)
+        assert done.returncode == 0, done.stderr
+        resources = translate(json.loads(done.stdout))["Resources"]
+        assert not any(r["Type"] == "AWS::ApiGatewayV2::RouteResponse" for r in resources.values())
 
 
 def test_the_command_explains_what_it_cannot_build(tmp_path: Path) -> None:

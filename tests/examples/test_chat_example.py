@@ -53,7 +53,8 @@ class Chat:
         self.store = store if store is not None else MemoryConnectionStore()
         self.app = chat_module.create_app(store=self.store)
         # Replies go through @connections only, as deployed (no route responses).
-        self.client = WebSocketTestClient(self.app, route_responses=False)
+        self.app.websocket_options.route_responses = False
+        self.client = WebSocketTestClient(self.app)
 
     def connect(self, user: str, tenant: str) -> TestWebSocket:
         return self.client.connect(query={"token": mint(user, tenant)})

@@ -24,8 +24,9 @@ SECRET = "an-offline-test-secret-of-32-bytes!!"
 @pytest.mark.parametrize("route_responses", [True, False])
 def test_a_failed_message_gets_one_error_frame(aws_env: None, route_responses: bool) -> None:
     app = chat_module.create_app(jwt_secret=SECRET)
+    app.websocket_options.route_responses = route_responses
     token = mint("ana", "acme", key=SECRET)
-    with WebSocketTestClient(app, route_responses=route_responses) as client:
+    with WebSocketTestClient(app) as client:
         ws = client.connect(query={"token": token})
         response = ws.send_json({"action": "dance"})
         assert response is not None and response["statusCode"] == 400

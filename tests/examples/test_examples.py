@@ -83,7 +83,7 @@ Transcript = list[tuple[str, str, Any]]
 def run_script(app: App) -> Transcript:
     """Drive ``app`` through one script; record what every client saw after each step."""
     transcript: Transcript = []
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         sockets: dict[str, TestWebSocket] = {}
 
         def step(name: str, action: Callable[[], Any]) -> None:
@@ -156,7 +156,7 @@ def test_legacy_and_native_apps_give_clients_the_same_transcript() -> None:
 
 def who_from_a_second_container(first: App, second: App) -> list[Any]:
     """Connect alice and bob through ``first``; ask ``who`` through ``second``."""
-    with WebSocketTestClient(first, route_responses=False) as client:
+    with WebSocketTestClient(first) as client:
         alice = client.connect(query={"user": "alice"})
         client.connect(query={"user": "bob"})
         drain(alice)
@@ -215,7 +215,7 @@ def assert_progress_then_complete(frames: list[Any], request_id: str, steps: int
 def test_progress_acknowledges_and_the_sqs_worker_reports_progress() -> None:
     queue = RecordingQueue()
     app = progress_module.create_app(queue=queue, step_delay=0)
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         ws = client.connect()
         ws.send_json({"action": "start", "request_id": "r-1", "steps": 4})
         assert drain(ws) == [{"type": "acknowledgment", "request_id": "r-1"}]
@@ -232,7 +232,7 @@ def test_progress_acknowledges_and_the_sqs_worker_reports_progress() -> None:
 def test_progress_refuses_bad_requests_with_an_error_frame() -> None:
     queue = RecordingQueue()
     app = progress_module.create_app(queue=queue, step_delay=0)
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         ws = client.connect()
         for steps in (0, progress_module.MAX_STEPS + 1, "3", True, None, 2.5):
             response = ws.send_json({"action": "start", "request_id": "r-2", "steps": steps})
@@ -252,7 +252,7 @@ def test_progress_refuses_bad_requests_with_an_error_frame() -> None:
 
 def test_progress_reports_a_queue_outage_after_the_ack() -> None:
     app = progress_module.create_app(queue=BrokenQueue(), step_delay=0)
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         ws = client.connect()
         response = ws.send_json({"action": "start", "request_id": "r-3", "steps": 2})
         assert response is not None and response["statusCode"] == 503
@@ -263,7 +263,7 @@ def test_progress_reports_a_queue_outage_after_the_ack() -> None:
 def test_progress_worker_failure_is_reported_to_the_client() -> None:
     queue = RecordingQueue()
     app = progress_module.create_app(queue=queue, step_delay=0)
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         ws = client.connect()
         ws.send_json({"action": "start", "request_id": "r-4", "steps": 5, "fail_at": 3})
         drain(ws)
@@ -281,7 +281,7 @@ def test_progress_worker_failure_is_reported_to_the_client() -> None:
 def test_progress_worker_batch_reports_only_the_bad_records() -> None:
     queue = RecordingQueue()
     app = progress_module.create_app(queue=queue, step_delay=0)
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         a, b = client.connect(), client.connect()
         a.send_json({"action": "start", "request_id": "a", "steps": 2})
         b.send_json({"action": "start", "request_id": "b", "steps": 3})
@@ -297,7 +297,7 @@ def test_progress_local_queue_runs_the_worker_in_a_thread(
 ) -> None:
     monkeypatch.delenv(QUEUE_URL_ENV, raising=False)
     app = progress_module.create_app(step_delay=0.01)  # the default queue when local
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         ws = client.connect()
         ws.send_json({"action": "start", "request_id": "r-5", "steps": 10})
         frames = [ws.receive_json(timeout=5) for _ in range(12)]
@@ -309,7 +309,7 @@ def test_progress_jobs_travel_through_sqs(moto_url: str) -> None:
     sqs = boto3.session.Session().client("sqs", region_name=REGION, endpoint_url=moto_url)
     queue_url = sqs.create_queue(QueueName=f"progress-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     app = progress_module.create_app(queue=SQSJobQueue(queue_url, client=sqs), step_delay=0)
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         ws = client.connect()
         ws.send_json({"action": "start", "request_id": "r-6", "steps": 3})
         assert drain(ws) == [{"type": "acknowledgment", "request_id": "r-6"}]

@@ -439,3 +439,19 @@ def test_server_uses_a_given_registry() -> None:
         status, _, _ = _request("POST", f"{server.endpoint}/@connections/given", b"z")
     assert status == 200
     assert registry.messages("given") == [b"z"]
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8001"),
+        ("0.0.0.0", "http://127.0.0.1:8001"),
+        ("::", "http://[::1]:8001"),
+        ("::1", "http://[::1]:8001"),
+        ("localhost", "http://localhost:8001"),
+    ],
+)
+def test_server_urls_are_usable_for_any_bind_address(host: str, url: str) -> None:
+    server = ConnectionsServer(host=host, port=8001, stage="dev")
+    assert server.url == url
+    assert server.endpoint == f"{url}/dev"

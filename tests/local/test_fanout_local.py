@@ -333,6 +333,7 @@ def test_a_huge_channel_publish_is_listed_by_the_workers_and_delivered_once() ->
             store=MemoryConnectionStore(),
             channels=ChannelOptions(history=10),
             fanout=FanoutOptions(inline_limit=3, shard_size=2),
+            route_responses=False,
         )
     )
 
@@ -345,7 +346,7 @@ def test_a_huge_channel_publish_is_listed_by_the_workers_and_delivered_once() ->
         result = ctx.websocket.publish("news", {"text": "hi"}, exclude_self=True)
         return {"seq": result.seq}
 
-    with WebSocketTestClient(app, route_responses=False) as client:
+    with WebSocketTestClient(app) as client:
         sockets = [client.connect() for _ in range(9)]
         for ws in sockets:
             ws.send_json({"action": "join"})

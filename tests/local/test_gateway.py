@@ -712,7 +712,7 @@ def test_static_dir_is_served_beside_the_websocket(
 def test_returned_bodies_reach_the_client_as_route_responses(
     start: Callable[..., Gateway],
 ) -> None:
-    app = App()
+    app = App(websocket=WebSocketOptions())
     app.websocket("echo", lambda ctx: {"echo": ctx.json()["text"]})
     app.websocket("quiet", lambda ctx: None)
     app.websocket("binary", lambda ctx: b"\xff\x00")
@@ -723,7 +723,10 @@ def test_returned_bodies_reach_the_client_as_route_responses(
         assert receive_json(ws) == {"echo": "hi"}  # nothing came for "quiet"
         ws.send(json.dumps({"action": "binary"}))
         assert ws.recv(timeout=5) == b"\xff\x00"
-    one_way = start(app, route_responses=False)
+    with pytest.raises(ValueError, match="disagrees"):
+        start(app, route_responses=False)  # the app's error frames would disagree
+    app.websocket_options.route_responses = False
+    one_way = start(app)
     with connect(one_way.ws_url) as ws:
         ws.send(json.dumps({"action": "echo", "text": "hi"}))
         with pytest.raises(TimeoutError):

@@ -24,8 +24,8 @@ class Clock:
         return self.now
 
 
-def limited_app(clock: Clock, **rates: Any) -> App:
-    app = App()
+def limited_app(clock: Clock, *, route_responses: bool = True, **rates: Any) -> App:
+    app = App(websocket=WebSocketOptions(route_responses=route_responses))
     app.use(rate_limit(clock=clock, **rates))
 
     @app.websocket("$default")
@@ -48,9 +48,9 @@ def test_rules_are_read_and_bad_ones_refused() -> None:
 
 def test_messages_over_the_limit_get_a_429_frame_with_retry_after() -> None:
     clock = Clock(1_000_000.25)
-    app = limited_app(clock, per_connection="3/second")
+    app = limited_app(clock, per_connection="3/second", route_responses=False)
     with (
-        WebSocketTestClient(app, route_responses=False) as client,
+        WebSocketTestClient(app) as client,
         client.connect() as ws,
         client.connect() as other,
     ):

@@ -146,6 +146,69 @@ def test_websocket_disconnect_shape() -> None:
     assert rc["disconnectReason"] == "Going away"
 
 
+def test_connection_options_give_later_events_the_connection_of_connect() -> None:
+    opened = events.websocket_connect(
+        connection_id="L0SM9cOFvHcCIhw=",
+        stage="dev",
+        domain_name="ws.example.com",
+        api_id="a1b2c3",
+        source_ip="198.51.100.7",
+        user_agent="probe/1",
+        authorizer={"user_id": "u-1"},
+        connected_at=1_700_000_000_000,
+    )
+    options = events.connection_options(opened)
+    message = events.websocket_message({"action": "chat"}, request_id="r-1", **options)
+    closed = events.websocket_disconnect(status_code=1001, **options)
+    keys = ("connectionId", "connectedAt", "stage", "domainName", "apiId", "identity")
+    for later in (message, closed):
+        rc = later["requestContext"]
+        assert {k: rc[k] for k in keys} == {k: opened["requestContext"][k] for k in keys}
+        assert rc["authorizer"] == {"principalId": "u-1", "user_id": "u-1", "integrationLatency": 0}
+    assert message["requestContext"]["requestId"] == "r-1"
+    assert closed["requestContext"]["requestId"] != opened["requestContext"]["requestId"]
+
+
+def test_connection_options_of_a_connect_without_user_agent() -> None:
+    opened = events.websocket_connect(user_agent=None)
+    message = events.websocket_message("hi", **events.connection_options(opened))
+    assert message["requestContext"]["identity"] == {"sourceIp": events.SOURCE_IP}
+    assert "authorizer" not in message["requestContext"]
+
+
+def test_cookies_travel_as_each_http_payload_sends_them() -> None:
+    cookies = ["session=abc", "theme=dark"]
+    v2 = events.http_v2("GET", "/", cookies=cookies)
+    assert v2["cookies"] == cookies and "cookie" not in v2["headers"]
+    assert events.function_url("GET", "/", cookies=cookies)["cookies"] == cookies
+    v1 = events.http_v1("GET", "/", cookies=cookies)
+    assert v1["headers"]["Cookie"] == "session=abc; theme=dark"
+    assert v1["multiValueHeaders"]["Cookie"] == ["session=abc; theme=dark"]
+    assert events.alb("GET", "/", cookies=cookies)["headers"]["cookie"] == "session=abc; theme=dark"
+    assert "Cookie" not in events.http_v1("GET", "/")["headers"]
+    # A Cookie header given explicitly wins, as any given header does.
+    given = events.http_v1("GET", "/", cookies=cookies, headers={"cookie": "a=1"})
+    assert [v for k, v in given["headers"].items() if k.lower() == "cookie"] == ["a=1"]
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs"),
+    [
+        (events.http_v1, {"path_param": {"id": "1"}}),
+        (events.http_v2, {"stages": "dev"}),
+        (events.alb, {"stage": "prod"}),
+        (events.function_url, {"api_id": "x"}),
+        (events.websocket_connect, {"conection_id": "c="}),
+        (events.websocket_message, {"route": "chat"}),
+        (events.websocket_disconnect, {"code": 1001}),
+    ],
+)
+def test_a_misspelt_option_is_refused(factory: Any, kwargs: dict[str, Any]) -> None:
+    name = next(iter(kwargs))
+    with pytest.raises(TypeError, match=rf"{factory.__name__}\(\) got unexpected .*'{name}'"):
+        factory(**kwargs)
+
+
 def test_http_v1_shape() -> None:
     event = events.http_v1("get", "/items/42", path_params={"id": "42"})
     assert event["httpMethod"] == "GET"

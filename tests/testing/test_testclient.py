@@ -85,8 +85,8 @@ def test_send_text_posted_as_text_and_bytes_arrive_unchanged() -> None:
 
 
 def test_route_responses_off_delivers_nothing() -> None:
-    app = echo_app()
-    with WebSocketTestClient(app, route_responses=False) as client, client.connect() as ws:
+    app = echo_app(route_responses=False)
+    with WebSocketTestClient(app) as client, client.connect() as ws:
         result = ws.send_text("hi")
         assert result is not None and "body" in result
         with pytest.raises(TimeoutError, match=r"within 0\.05s"):
@@ -884,3 +884,21 @@ def test_server_delete_from_outside_an_invocation_fires_disconnect_at_once() -> 
         client.management_api.delete_connection(ws.connection_id)
         assert ws.closed
         assert closes == [(ws.connection_id, 1000, "Connection Closed Normally")]
+
+
+def test_an_api_id_alone_names_the_execute_api_domain() -> None:
+    app = App()
+    endpoints: list[str] = []
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None:
+        endpoints.append(ctx.websocket.management_endpoint)
+
+    with WebSocketTestClient(app, api_id="xyz789") as client, client.connect() as ws:
+        assert client.domain_name == "xyz789.execute-api.us-east-1.amazonaws.com"
+        options = ws.event_options
+        assert (options["api_id"], options["domain_name"]) == ("xyz789", client.domain_name)
+    assert endpoints == ["https://xyz789.execute-api.us-east-1.amazonaws.com/test"]
+    named = WebSocketTestClient(App(), domain_name="q1w2e3.execute-api.eu-west-1.amazonaws.com")
+    assert named.api_id == "q1w2e3"
+    named.close()

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
-from lift import App, Context
+from lift import App, Context, LiftError
 from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
 from lift.observability import JSONLogger, MemoryMetrics
 from lift.testing import events
@@ -39,10 +39,12 @@ from lift.websocket import (
 from lift.websocket.connection import Connection
 from lift.websocket.errors import ThrottledError
 from lift.websocket.fanout import register_lister
-from lift.websocket.fanout_codec import decode
-from lift.websocket.fanout_queue import SQSPoller
+from lift.websocket.fanout_codec import Job, decode, shard_messages
+from lift.websocket.fanout_queue import SQSFanoutQueue, SQSPoller
+from lift.websocket.fanout_state import state_for
 from lift.websocket.management import ManagementClient, clear_clients
 from tests.conftest import REGION
+from tests.sqs_faults import SQSFaultProxy
 
 PAYLOAD = {"type": "update", "value": 42}
 
@@ -121,9 +123,8 @@ def sqs(moto_url: str) -> Any:
     return boto3.session.Session().client("sqs", region_name=REGION, endpoint_url=moto_url)
 
 
-@pytest.fixture
-def queues(sqs: Any) -> tuple[str, str]:
-    """A fan-out queue (visibility 1 s) whose dead-letter queue takes shards after 3 tries."""
+def create_queues(sqs: Any, visibility: int) -> tuple[str, str]:
+    """A fan-out queue whose dead-letter queue takes shards after 3 tries, and that DLQ."""
     name = f"fanout-{uuid.uuid4().hex[:8]}"
     dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
@@ -132,11 +133,25 @@ def queues(sqs: Any) -> tuple[str, str]:
     url = sqs.create_queue(
         QueueName=name,
         Attributes={
-            "VisibilityTimeout": "1",
+            "VisibilityTimeout": str(visibility),
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
         },
     )["QueueUrl"]
     return url, dlq
+
+
+@pytest.fixture
+def queues(sqs: Any) -> tuple[str, str]:
+    """Queues with a 1 s visibility timeout: for tests of what a second receive does."""
+    return create_queues(sqs, 1)
+
+
+@pytest.fixture
+def steady_queues(sqs: Any) -> tuple[str, str]:
+    """Queues whose messages are not received again while a worker holds them (60 s, as
+    deployed: longer than an invocation). A job's totals are exact only then: a shard
+    received again while in hand may send its last step twice (``at_least_once``)."""
+    return create_queues(sqs, 60)
 
 
 @pytest.fixture
@@ -178,7 +193,7 @@ def deliveries(registry: MemoryConnectionRegistry, ids: list[str]) -> Counter[st
     return Counter({i: len(registry.messages(i)) for i in ids})
 
 
-def drain(app: App, queue_url: str, *, until: float = 20.0) -> None:
+def drain(app: App, queue_url: str, *, until: float = 60.0) -> None:
     """Poll like Lambda's event source mapping until the queue is empty (in flight too)."""
     poller = SQSPoller(app, queue_url, wait=0, context=lambda: lambda_context(timeout=60))
     deadline = time.monotonic() + until
@@ -209,26 +224,24 @@ def job_lines(log: io.StringIO) -> list[dict[str, Any]]:
 def test_shards_are_written_and_delivered_once_by_another_instance(
     server: ConnectionsServer,
     registry: MemoryConnectionRegistry,
-    queues: tuple[str, str],
+    steady_queues: tuple[str, str],
     table: str,
     sqs: Any,
 ) -> None:
     ids = open_ids(registry, 230)
-    sender, _ = make_app(queues[0], table)
+    sender, _ = make_app(steady_queues[0], table)
     result = sender.connections().broadcast(ids, PAYLOAD)
 
     assert isinstance(result, FanoutResult)
     assert (result.recipients, result.shards) == (230, 10)
     assert result.delivered == [] and server.calls == []  # nothing sent by the sender
     waiting = sqs.get_queue_attributes(
-        QueueUrl=queues[0], AttributeNames=["ApproximateNumberOfMessages"]
+        QueueUrl=steady_queues[0], AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]["ApproximateNumberOfMessages"]
     assert waiting == "10"
 
-    # no redelivery while a shard is in hand, so the job's totals are exact
-    sqs.set_queue_attributes(QueueUrl=queues[0], Attributes={"VisibilityTimeout": "60"})
-    worker, log = make_app(queues[0], table)
-    drain(worker, queues[0])
+    worker, log = make_app(steady_queues[0], table)
+    drain(worker, steady_queues[0])
 
     assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
     assert all(registry.messages(i) == [b'{"type":"update","value":42}'] for i in ids)
@@ -345,7 +358,7 @@ def test_a_worker_that_dies_halfway_leaves_only_the_rest_to_the_next(
 def test_gone_connections_are_pruned_from_the_store(
     server: ConnectionsServer,
     registry: MemoryConnectionRegistry,
-    queues: tuple[str, str],
+    steady_queues: tuple[str, str],
     table: str,
 ) -> None:
     ids = open_ids(registry, 50)
@@ -356,16 +369,52 @@ def test_gone_connections_are_pruned_from_the_store(
     for connection_id in gone:
         registry.close(connection_id)
 
-    sender, _ = make_app(queues[0], table)
+    sender, _ = make_app(steady_queues[0], table)
     sender.connections().broadcast(ids, PAYLOAD)
-    worker, log = make_app(queues[0], table)
-    drain(worker, queues[0])
+    worker, log = make_app(steady_queues[0], table)
+    drain(worker, steady_queues[0])
 
     assert all(store.get(i) is None for i in gone)
     assert all(store.get(i) is not None for i in ids if i not in gone)
     assert deliveries(registry, ids) == Counter({i: 0 if i in gone else 1 for i in ids})
     [line] = job_lines(log)
     assert (line["delivered"], line["gone"], line["failed"]) == (41, 9, 0)
+
+
+# --- a job's line owed by a receive that died -------------------------------------------------
+
+
+def test_a_job_line_lost_with_its_worker_is_written_by_the_next_receive(
+    server: ConnectionsServer,
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    ids = open_ids(registry, 30)  # shards: 25 + 5
+    sender, _ = make_app(queues[0], table)
+    sender.connections().broadcast(ids, PAYLOAD)
+
+    # The worker delivers both shards and records them final, then dies before the job's
+    # line: its messages are received again once their visibility timeout is over.
+    doomed, doomed_log = make_app(queues[0], table)
+    fanout = doomed.websocket_options.fanout
+    assert fanout is not None
+    state = state_for(doomed, fanout)
+
+    def dies(job_id: str) -> None:
+        raise WorkerDied
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(WorkerDied):
+        patch.setattr(state, "job_line", dies)
+        drain(doomed, queues[0])
+    assert job_lines(doomed_log) == []
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+
+    survivor, log = make_app(queues[0], table)
+    drain(survivor, queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))  # nothing again
+    [line] = job_lines(log)
+    assert (line["shards"], line["delivered"], line["gone"], line["failed"]) == (2, 30, 0, 0)
 
 
 # --- a shard that keeps failing -----------------------------------------------------------------
@@ -554,19 +603,149 @@ register_lister("test-audience", _page_of)
 def test_a_listing_is_paged_by_the_workers_through_sqs(
     server: ConnectionsServer,
     registry: MemoryConnectionRegistry,
-    queues: tuple[str, str],
+    steady_queues: tuple[str, str],
     table: str,
 ) -> None:
     ids = open_ids(registry, 45)
     AUDIENCES["a"] = ids
-    sender, _ = make_app(queues[0], table, shard_size=5)
+    sender, _ = make_app(steady_queues[0], table, shard_size=5)
     result = sender.connections().fan_out(Listing("test-audience", {"audience": "a"}), "hi")
     assert isinstance(result, FanoutResult) and result.listing
     assert result.recipients == 14  # two pages read by the sender, the rest by the workers
 
-    worker, log = make_app(queues[0], table, shard_size=5)
-    drain(worker, queues[0])
+    worker, log = make_app(steady_queues[0], table, shard_size=5)
+    drain(worker, steady_queues[0])
     assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
     [line] = job_lines(log)
     # 14 ids in 3 shards; the workers list pages of 7 ids (2 shards each) and a last of 3
     assert (line["delivered"], line["shards"]) == (45, 3 + 4 * 2 + 1)
+
+
+# --- a send that SQS takes only in part ------------------------------------------------------
+
+
+class Faults:
+    """Which shard keys the SQS proxy fails: key -> (code, sender_fault, how many tries)."""
+
+    def __init__(self) -> None:
+        self.plan: dict[str, tuple[str, bool, int]] = {}
+
+    def __call__(self, body: str, tries: int) -> tuple[str, bool] | None:
+        found = self.plan.get(decode(body).key)
+        if found is None or tries > found[2]:
+            return None
+        return found[0], found[1]
+
+
+@pytest.fixture
+def faults(
+    server: ConnectionsServer, moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Faults, SQSFaultProxy]]:
+    """Every SQS call of the apps goes through a proxy that fails the planned entries."""
+    plan = Faults()
+    with SQSFaultProxy(moto_url, plan) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.url)
+        yield plan, proxy
+
+
+def shard_ids(ids: list[str], *shards: int, size: int = 25) -> set[str]:
+    return {i for shard in shards for i in ids[shard * size : (shard + 1) * size]}
+
+
+def test_entries_sqs_failed_on_its_side_are_sent_again_alone(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    steady_queues: tuple[str, str],
+    table: str,
+) -> None:
+    plan, proxy = faults
+    plan.plan = {"2": ("InternalError", False, 1), "7": ("ServiceUnavailable", False, 2)}
+    ids = open_ids(registry, 230)
+    sender, _ = make_app(steady_queues[0], table)
+    result = sender.connections().broadcast(ids, PAYLOAD)
+
+    assert isinstance(result, FanoutResult) and result.ok
+    assert (result.shards, result.failed, result.not_queued) == (10, {}, {})
+    tries = {decode(body).key: count for body, count in proxy.tries.items()}
+    assert tries == {**{str(n): 1 for n in range(10)}, "2": 2, "7": 3}  # only those again
+    assert sorted(proxy.accepted.values()) == [1] * 10  # each queued once
+
+    worker, log = make_app(steady_queues[0], table)
+    drain(worker, steady_queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))
+    [line] = job_lines(log)
+    assert (line["shards"], line["delivered"]) == (10, 230)
+
+
+def test_a_partly_queued_send_says_which_ids_were_not_and_only_they_are_sent_again(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    steady_queues: tuple[str, str],
+    table: str,
+) -> None:
+    plan, proxy = faults
+    # shard 3 keeps failing on SQS's side; shard 8 is refused as the sender's fault
+    plan.plan = {"3": ("InternalError", False, 99), "8": ("InvalidMessageContents", True, 99)}
+    ids = open_ids(registry, 230)
+    sender, sender_log = make_app(steady_queues[0], table)
+    result = sender.connections().broadcast(ids, PAYLOAD)  # no 503: most of it is queued
+
+    assert isinstance(result, FanoutResult) and not result.ok
+    assert result.not_queued == {"3": "InternalError", "8": "InvalidMessageContents"}
+    assert set(result.failed) == shard_ids(ids, 3, 8)
+    assert all(
+        isinstance(e, LiftError) and e.code == "FANOUT_QUEUE_ERROR" for e in result.failed.values()
+    )
+    assert (result.recipients, result.shards) == (230, 8)
+    tries = {decode(body).key: count for body, count in proxy.tries.items()}
+    assert (tries["3"], tries["8"]) == (4, 1)  # bounded; a sender fault is not tried again
+    assert sorted(proxy.accepted.values()) == [1] * 8
+    warning = [json.loads(line) for line in sender_log.getvalue().splitlines()]
+    assert [w["not_queued"] for w in warning if w["message"] == "Fan-out partly queued"] == [
+        ["3", "8"]
+    ]
+
+    worker, log = make_app(steady_queues[0], table)
+    drain(worker, steady_queues[0])
+    missed = shard_ids(ids, 3, 8)
+    assert deliveries(registry, ids) == Counter({i: 0 if i in missed else 1 for i in ids})
+    [line] = job_lines(log)  # the job closes on the shards that were queued
+    assert (line["shards"], line["delivered"], line["failed"]) == (8, 180, 0)
+
+    plan.plan = {}
+    again = sender.connections().broadcast(sorted(result.failed), PAYLOAD)
+    assert isinstance(again, FanoutResult) and again.ok
+    drain(worker, steady_queues[0])
+    assert deliveries(registry, ids) == Counter(dict.fromkeys(ids, 1))  # nobody twice
+
+
+def test_a_send_that_queues_nothing_is_a_503_and_can_be_repeated(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+    table: str,
+) -> None:
+    plan, proxy = faults
+    plan.plan = {str(n): ("InternalError", False, 99) for n in range(2)}
+    ids = open_ids(registry, 40)
+    sender, _ = make_app(queues[0], table)
+    with pytest.raises(LiftError) as refused:
+        sender.connections().broadcast(ids, PAYLOAD)
+    assert (refused.value.status_code, refused.value.code) == (503, "FANOUT_QUEUE_ERROR")
+    assert proxy.accepted == Counter()
+
+
+def test_retries_stop_at_the_deadline(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    queues: tuple[str, str],
+) -> None:
+    plan, proxy = faults
+    plan.plan = {"0": ("InternalError", False, 99)}
+    queue = SQSFanoutQueue(queues[0])
+    endpoint = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod"
+    job = Job(job_id=uuid.uuid4().hex, endpoint=endpoint, created=time.time())
+    bodies = list(shard_messages(job, ["a", "b", "c"], {"text": "hi"}, shard_size=2))
+    sent = queue.send(bodies, deadline=time.monotonic())  # no time left for a retry
+    assert (sent.queued, sent.failed) == (["1"], {"0": "InternalError"})
+    assert sorted(proxy.tries.values()) == [1, 1]

@@ -128,6 +128,7 @@ class _Record:
     history: list[bytes] = field(default_factory=list)
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class ConnectionTable:
     """The connections of one WebSocket API and the ``@connections`` operations on them.
 
@@ -140,29 +141,19 @@ class ConnectionTable:
     frame delivered is also kept for :meth:`messages` (after the connection closes too).
     A driver that delivers through ``on_post`` and runs for long passes
     ``buffer=False``, ``keep_history=False`` and ``record_calls=False``, so the table
-    keeps no frames and no call log at all.
+    keeps no frames and no call log at all. ``clock`` gives the time (aware UTC).
     """
 
-    def __init__(
-        self,
-        *,
-        on_delete: Callable[[str], None] | None = None,
-        on_post: Callable[[str, bytes], None] | None = None,
-        keep_history: bool = True,
-        record_calls: bool = True,
-        buffer: bool = True,
-        clock: Callable[[], datetime] = _now,
-    ) -> None:
-        self.on_delete = on_delete
-        self.on_post = on_post
-        self.keep_history = keep_history
-        self.record_calls = record_calls
-        self.buffer = buffer
-        self.calls: list[tuple[str, str]] = []
-        self.deleted: list[str] = []
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._records: dict[str, _Record] = {}
+    on_delete: Callable[[str], None] | None = None
+    on_post: Callable[[str, bytes], None] | None = None
+    keep_history: bool = True
+    record_calls: bool = True
+    buffer: bool = True
+    clock: Callable[[], datetime] = _now
+    calls: list[tuple[str, str]] = field(default_factory=list, init=False)
+    deleted: list[str] = field(default_factory=list, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _records: dict[str, _Record] = field(default_factory=dict, init=False)
 
     # -- the driver's side ----------------------------------------------------------
     def open(
@@ -174,7 +165,7 @@ class ConnectionTable:
         connected_at: datetime | None = None,
     ) -> Inbox:
         """Register (or re-open) an open connection and return its new inbox."""
-        moment = connected_at or self._clock()
+        moment = connected_at or self.clock()
         record = _Record(Inbox(connection_id), source_ip, user_agent, moment, moment)
         with self._lock:
             self._records[connection_id] = record
@@ -227,7 +218,7 @@ class ConnectionTable:
         with self._lock:
             record = self._records.get(connection_id)
             if record is not None:
-                record.last_active_at = self._clock()
+                record.last_active_at = self.clock()
 
     def deliver(self, connection_id: str, data: bytes) -> bool:
         """Deliver a frame (a post or a route response); ``False`` when gone.
@@ -241,7 +232,7 @@ class ConnectionTable:
         if not (record.inbox.put(payload) if self.buffer else not record.inbox.closed):
             return False
         with self._lock:
-            record.last_active_at = self._clock()
+            record.last_active_at = self.clock()
             if self.keep_history:
                 record.history.append(payload)
         if self.on_post is not None:

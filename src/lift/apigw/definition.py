@@ -23,6 +23,7 @@ __all__ = [
     "ConnectionsTable",
     "FanoutQueue",
     "Trigger",
+    "route_responses_of",
 ]
 
 LIFECYCLE_ROUTES = ("$connect", "$disconnect")
@@ -112,7 +113,7 @@ class ApiDefinition:
 
     # -- building -------------------------------------------------------------------
     @classmethod
-    def from_app(cls, app: Any, *, route_responses: bool = True) -> ApiDefinition:
+    def from_app(cls, app: Any, *, route_responses: bool | None = None) -> ApiDefinition:
         """The definition of ``app`` (a :class:`lift.App`, or any Lambda handler).
 
         Deployed routes: every registered key; ``$default`` also for a
@@ -120,12 +121,21 @@ class ApiDefinition:
         effect (a ``$connect`` handler, any middleware, connection tracking, an
         authorizer); ``$disconnect`` when registered, tracked or seen by middleware.
         A plain handler function gets ``$connect``, ``$disconnect`` and ``$default``.
-        ``route_responses`` gives every message route a route response.
+        Message routes have a route response when the app's
+        ``WebSocketOptions(route_responses=...)`` says so (the default), the setting the
+        runtime reads to decide whether an error also needs an error frame.
+        ``route_responses`` (``None``: the app's setting) may only restate it: a value
+        that disagrees is a :class:`ValueError`, since the client would then get such
+        an error twice or never. A plain handler function has no setting: there
+        ``route_responses`` decides (default on).
         """
         routes_attr = getattr(app, "websocket_routes", None)
         if not isinstance(routes_attr, dict):
-            return cls._for_handler(route_responses=route_responses)
+            return cls._for_handler(
+                route_responses=True if route_responses is None else route_responses
+            )
         options = getattr(app, "websocket_options", None)
+        route_responses = _route_responses(options, route_responses)
         middleware = list(getattr(app, "middleware", ()))
         registered = [str(key) for key in routes_attr]
         keys = set(registered)
@@ -189,6 +199,29 @@ class ApiDefinition:
     def returns_response(self, route_key: str) -> bool:
         """Whether ``route_key`` sends its integration response back to the client."""
         return route_key in self.route_responses
+
+
+def route_responses_of(app: Any, given: bool | None = None) -> bool:
+    """Whether ``app``'s message routes have route responses (see ``from_app``).
+
+    :class:`ValueError` when ``given`` disagrees with the app's setting.
+    """
+    if not isinstance(getattr(app, "websocket_routes", None), dict):
+        return True if given is None else given
+    return _route_responses(getattr(app, "websocket_options", None), given)
+
+
+def _route_responses(options: Any, given: bool | None) -> bool:
+    """The app's route-response setting; ``given`` must agree with it."""
+    setting = getattr(options, "route_responses", True)
+    configured = setting if isinstance(setting, bool) else True
+    if given is not None and given != configured:
+        raise ValueError(
+            f"route_responses={given} disagrees with the app's "
+            f"WebSocketOptions(route_responses={configured}): set it there, so the "
+            "deployment and the app's error frames agree"
+        )
+    return configured
 
 
 def _two_way(routes: Iterable[str], enabled: bool) -> frozenset[str]:

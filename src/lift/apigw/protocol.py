@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -96,33 +96,33 @@ class Close:
 Action = Invoke | Accept | Refuse | Reply | Close
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(eq=False)
 class WebSocketApi:
     """One deployed WebSocket API: its definition, its connections and its rules.
 
     Thread-safe: a driver may report events of different connections from different
-    threads. ``clock`` gives the current time (aware UTC) for the idle and lifetime
-    limits; ``idle_timeout`` and ``max_lifetime`` are in seconds.
+    threads. ``connections`` defaults to a new table; ``clock`` gives the current time
+    (aware UTC) for the idle and lifetime limits; ``idle_timeout`` and ``max_lifetime``
+    are in seconds.
     """
 
-    def __init__(
-        self,
-        definition: ApiDefinition,
-        *,
-        connections: ConnectionTable | None = None,
-        idle_timeout: float = IDLE_TIMEOUT,
-        max_lifetime: float = MAX_LIFETIME,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self.definition = definition
-        self.connections = connections if connections is not None else ConnectionTable()
-        self.idle_timeout = idle_timeout
-        self.max_lifetime = max_lifetime
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._lock = threading.Lock()
-        self._live: set[str] = set()
+    definition: ApiDefinition
+    _: KW_ONLY
+    connections: ConnectionTable = field(default_factory=ConnectionTable)
+    idle_timeout: float = IDLE_TIMEOUT
+    max_lifetime: float = MAX_LIFETIME
+    clock: Callable[[], datetime] = _utc_now
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _live: set[str] = field(default_factory=set, init=False, repr=False)
 
     @classmethod
-    def for_app(cls, app: Any, *, route_responses: bool = True, **options: Any) -> WebSocketApi:
+    def for_app(
+        cls, app: Any, *, route_responses: bool | None = None, **options: Any
+    ) -> WebSocketApi:
         """The model of the API deployed for ``app`` (see :meth:`ApiDefinition.from_app`)."""
         return cls(ApiDefinition.from_app(app, route_responses=route_responses), **options)
 
@@ -166,7 +166,7 @@ class WebSocketApi:
     ) -> Inbox:
         """The handshake completed: the connection exists from now on."""
         inbox = self.connections.open(
-            connection_id, source_ip, user_agent, connected_at=connected_at or self._clock()
+            connection_id, source_ip, user_agent, connected_at=connected_at or self.clock()
         )
         with self._lock:
             self._live.add(connection_id)
@@ -249,7 +249,7 @@ class WebSocketApi:
 
     def expired(self) -> list[tuple[str, Close]]:
         """The connections past the idle timeout or the two-hour lifetime (close 1001)."""
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             live = list(self._live)
         found: list[tuple[str, Close]] = []

@@ -62,14 +62,15 @@ def build_template(app: Any, target: str, **options: Any) -> dict[str, Any]:
     the authorizer's identity sources; by default the single token source of
     ``websocket_auth`` when it has one, else none.
 
-    ``route_responses`` gives every message route a ``$default`` route response, so a
-    handler's result reaches the sender; turn it off for apps that answer only through
-    ``@connections``. ``http`` puts HTTP routes behind an ``"http"`` (HTTP API) or
-    ``"rest"`` (REST API) API. ``existing`` lists ``kind:name`` queues, topics, streams
-    and buckets to reference instead of create; ``queue_env`` maps environment
-    variables to the URL of queues the app handles. ``throttle_rate`` and
-    ``throttle_burst`` are the stages' throttling; ``memory``, ``timeout``, ``runtime``
-    the functions'.
+    Message routes get a ``$default`` route response, so a handler's result reaches the
+    sender, unless the app says ``WebSocketOptions(route_responses=False)`` (for apps
+    that answer only through ``@connections``); ``route_responses`` may restate that
+    setting, and is refused when it disagrees. ``http`` puts HTTP routes behind an
+    ``"http"`` (HTTP API) or ``"rest"`` (REST API) API. ``existing`` lists ``kind:name``
+    queues, topics, streams and buckets to reference instead of create; ``queue_env``
+    maps environment variables to the URL of queues the app handles. ``throttle_rate``
+    and ``throttle_burst`` are the stages' throttling; ``memory``, ``timeout``,
+    ``runtime`` the functions'.
 
     :class:`ValueError` for a bad argument.
     """

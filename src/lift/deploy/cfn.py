@@ -10,22 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from .intrinsics import arn_of, ref, sub
 from .plan import API, AUTHORIZER_FUNCTION, FUNCTION, HTTP_API, STAGE_PARAMETER, Plan, Source
 from .sam import rest_definition, sam_route_ids
 
 __all__ = ["http_resources", "source_resources", "source_statements", "websocket_resources"]
 
 
-def _ref(name: str) -> dict[str, Any]:
-    return {"Ref": name}
-
-
-def _sub(text: str) -> dict[str, Any]:
-    return {"Fn::Sub": text}
-
-
-def _arn_of(name: str) -> dict[str, Any]:
-    return {"Fn::GetAtt": [name, "Arn"]}
+def _stage(api: str, routes: list[str], plan: Plan) -> dict[str, Any]:
+    """The auto-deployed stage of ``api``, deployed after its ``routes``, throttled as
+    the plan says."""
+    return {
+        "Type": "AWS::ApiGatewayV2::Stage",
+        "DependsOn": routes,
+        "Properties": {
+            "ApiId": ref(api),
+            "StageName": ref(STAGE_PARAMETER),
+            "AutoDeploy": True,
+            "DefaultRouteSettings": {
+                "ThrottlingRateLimit": plan.throttle_rate,
+                "ThrottlingBurstLimit": plan.throttle_burst,
+            },
+        },
+    }
 
 
 def _permission(principal: str, source_arn: Any, function: str = FUNCTION) -> dict[str, Any]:
@@ -33,7 +40,7 @@ def _permission(principal: str, source_arn: Any, function: str = FUNCTION) -> di
         "Type": "AWS::Lambda::Permission",
         "Properties": {
             "Action": "lambda:InvokeFunction",
-            "FunctionName": _arn_of(function),
+            "FunctionName": arn_of(function),
             "Principal": principal,
             "SourceArn": source_arn,
         },
@@ -41,7 +48,7 @@ def _permission(principal: str, source_arn: Any, function: str = FUNCTION) -> di
 
 
 def _execute_api(path: str) -> dict[str, Any]:
-    return _sub(f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{path}")
+    return sub(f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{path}")
 
 
 def websocket_resources(plan: Plan) -> dict[str, Any]:
@@ -51,7 +58,7 @@ def websocket_resources(plan: Plan) -> dict[str, Any]:
         API: {
             "Type": "AWS::ApiGatewayV2::Api",
             "Properties": {
-                "Name": _sub("${AWS::StackName}"),
+                "Name": sub("${AWS::StackName}"),
                 "ProtocolType": "WEBSOCKET",
                 "RouteSelectionExpression": plan.definition.route_selection,
             },
@@ -59,9 +66,9 @@ def websocket_resources(plan: Plan) -> dict[str, Any]:
         f"{API}Integration": {
             "Type": "AWS::ApiGatewayV2::Integration",
             "Properties": {
-                "ApiId": _ref(API),
+                "ApiId": ref(API),
                 "IntegrationType": "AWS_PROXY",
-                "IntegrationUri": _sub(
+                "IntegrationUri": sub(
                     "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/"
                     f"2015-03-31/functions/${{{FUNCTION}.Arn}}/invocations"
                 ),
@@ -75,21 +82,21 @@ def websocket_resources(plan: Plan) -> dict[str, Any]:
     route_ids = {key: ids[0] for key, ids in sam_route_ids(plan).items()}
     for key in plan.routes:
         properties: dict[str, Any] = {
-            "ApiId": _ref(API),
+            "ApiId": ref(API),
             "RouteKey": key,
             "AuthorizationType": "NONE",
-            "Target": {"Fn::Join": ["/", ["integrations", _ref(f"{API}Integration")]]},
+            "Target": {"Fn::Join": ["/", ["integrations", ref(f"{API}Integration")]]},
         }
         if key == "$connect" and plan.authorizer_handler is not None:
             properties["AuthorizationType"] = "CUSTOM"
-            properties["AuthorizerId"] = _ref(f"{API}ConnectAuthorizer")
+            properties["AuthorizerId"] = ref(f"{API}ConnectAuthorizer")
         if key in plan.route_responses:
             properties["RouteResponseSelectionExpression"] = "$default"
             resources[f"{route_ids[key]}Response"] = {
                 "Type": "AWS::ApiGatewayV2::RouteResponse",
                 "Properties": {
-                    "ApiId": _ref(API),
-                    "RouteId": _ref(route_ids[key]),
+                    "ApiId": ref(API),
+                    "RouteId": ref(route_ids[key]),
                     "RouteResponseKey": "$default",
                 },
             }
@@ -99,10 +106,10 @@ def websocket_resources(plan: Plan) -> dict[str, Any]:
         }
     if plan.authorizer_handler is not None:
         authorizer: dict[str, Any] = {
-            "ApiId": _ref(API),
-            "Name": _sub("${AWS::StackName}-connect"),
+            "ApiId": ref(API),
+            "Name": sub("${AWS::StackName}-connect"),
             "AuthorizerType": "REQUEST",
-            "AuthorizerUri": _sub(
+            "AuthorizerUri": sub(
                 "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
                 f"functions/${{{AUTHORIZER_FUNCTION}.Arn}}/invocations"
             ),
@@ -118,20 +125,8 @@ def websocket_resources(plan: Plan) -> dict[str, Any]:
             _execute_api(f"${{{API}}}/authorizers/${{{API}ConnectAuthorizer}}"),
             AUTHORIZER_FUNCTION,
         )
-    resources[f"{API}Stage"] = {
-        "Type": "AWS::ApiGatewayV2::Stage",
-        # Deployed with its routes, and again whenever they change.
-        "DependsOn": [route_ids[key] for key in plan.routes],
-        "Properties": {
-            "ApiId": _ref(API),
-            "StageName": _ref(STAGE_PARAMETER),
-            "AutoDeploy": True,
-            "DefaultRouteSettings": {
-                "ThrottlingRateLimit": plan.throttle_rate,
-                "ThrottlingBurstLimit": plan.throttle_burst,
-            },
-        },
-    }
+    # Deployed with its routes, and again whenever they change.
+    resources[f"{API}Stage"] = _stage(API, [route_ids[key] for key in plan.routes], plan)
     return resources
 
 
@@ -188,7 +183,7 @@ def source_resources(plan: Plan) -> dict[str, Any]:
             "Type": "AWS::Lambda::EventSourceMapping",
             "DependsOn": policy,
             "Properties": {
-                "FunctionName": _ref(FUNCTION),
+                "FunctionName": ref(FUNCTION),
                 "EventSourceArn": fanout,
                 "BatchSize": 10,
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
@@ -211,20 +206,20 @@ def http_resources(plan: Plan) -> dict[str, Any]:
             HTTP_API: {
                 "Type": "AWS::ApiGateway::RestApi",
                 "Properties": {
-                    "Name": _sub("${AWS::StackName}-http"),
+                    "Name": sub("${AWS::StackName}-http"),
                     "Body": rest_definition(plan),
                 },
             },
             f"{HTTP_API}Deployment": {
                 "Type": "AWS::ApiGateway::Deployment",
-                "Properties": {"RestApiId": _ref(HTTP_API)},
+                "Properties": {"RestApiId": ref(HTTP_API)},
             },
             f"{HTTP_API}Stage": {
                 "Type": "AWS::ApiGateway::Stage",
                 "Properties": {
-                    "RestApiId": _ref(HTTP_API),
-                    "DeploymentId": _ref(f"{HTTP_API}Deployment"),
-                    "StageName": _ref(STAGE_PARAMETER),
+                    "RestApiId": ref(HTTP_API),
+                    "DeploymentId": ref(f"{HTTP_API}Deployment"),
+                    "StageName": ref(STAGE_PARAMETER),
                     "MethodSettings": [
                         {
                             "HttpMethod": "*",
@@ -240,14 +235,14 @@ def http_resources(plan: Plan) -> dict[str, Any]:
     resources: dict[str, Any] = {
         HTTP_API: {
             "Type": "AWS::ApiGatewayV2::Api",
-            "Properties": {"Name": _sub("${AWS::StackName}-http"), "ProtocolType": "HTTP"},
+            "Properties": {"Name": sub("${AWS::StackName}-http"), "ProtocolType": "HTTP"},
         },
         f"{HTTP_API}Integration": {
             "Type": "AWS::ApiGatewayV2::Integration",
             "Properties": {
-                "ApiId": _ref(HTTP_API),
+                "ApiId": ref(HTTP_API),
                 "IntegrationType": "AWS_PROXY",
-                "IntegrationUri": _arn_of(FUNCTION),
+                "IntegrationUri": arn_of(FUNCTION),
                 "PayloadFormatVersion": "2.0",
             },
         },
@@ -257,24 +252,12 @@ def http_resources(plan: Plan) -> dict[str, Any]:
         resources[source.logical_id] = {
             "Type": "AWS::ApiGatewayV2::Route",
             "Properties": {
-                "ApiId": _ref(HTTP_API),
+                "ApiId": ref(HTTP_API),
                 "RouteKey": f"{source.method} {source.path}",
-                "Target": {"Fn::Join": ["/", ["integrations", _ref(f"{HTTP_API}Integration")]]},
+                "Target": {"Fn::Join": ["/", ["integrations", ref(f"{HTTP_API}Integration")]]},
             },
         }
-    resources[f"{HTTP_API}Stage"] = {
-        "Type": "AWS::ApiGatewayV2::Stage",
-        "DependsOn": [source.logical_id for source in sources],
-        "Properties": {
-            "ApiId": _ref(HTTP_API),
-            "StageName": _ref(STAGE_PARAMETER),
-            "AutoDeploy": True,
-            "DefaultRouteSettings": {
-                "ThrottlingRateLimit": plan.throttle_rate,
-                "ThrottlingBurstLimit": plan.throttle_burst,
-            },
-        },
-    }
+    resources[f"{HTTP_API}Stage"] = _stage(HTTP_API, [s.logical_id for s in sources], plan)
     return resources
 
 
@@ -284,7 +267,7 @@ def _wiring(source: Source, policy: list[str]) -> dict[str, Any]:
     kind = source.kind
     if kind in ("sqs", "kinesis", "dynamodb_stream"):
         properties: dict[str, Any] = {
-            "FunctionName": _ref(FUNCTION),
+            "FunctionName": ref(FUNCTION),
             "EventSourceArn": source.arn,
             "BatchSize": source.batch_size,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
@@ -304,7 +287,7 @@ def _wiring(source: Source, policy: list[str]) -> dict[str, Any]:
                 "Type": "AWS::SNS::Subscription",
                 "Properties": {
                     "Protocol": "lambda",
-                    "Endpoint": _arn_of(FUNCTION),
+                    "Endpoint": arn_of(FUNCTION),
                     "TopicArn": source.arn,
                 },
             },
@@ -313,7 +296,7 @@ def _wiring(source: Source, policy: list[str]) -> dict[str, Any]:
     if kind in ("schedule", "eventbridge"):
         rule: dict[str, Any] = {
             "State": "ENABLED",
-            "Targets": [{"Arn": _arn_of(FUNCTION), "Id": "LiftApp"}],
+            "Targets": [{"Arn": arn_of(FUNCTION), "Id": "LiftApp"}],
         }
         if kind == "schedule":
             rule["Name"] = source.name
@@ -322,7 +305,7 @@ def _wiring(source: Source, policy: list[str]) -> dict[str, Any]:
             rule["EventPattern"] = source.event_pattern
         return {
             f"{lid}Rule": {"Type": "AWS::Events::Rule", "Properties": rule},
-            f"{lid}Permission": _permission("events.amazonaws.com", _arn_of(f"{lid}Rule")),
+            f"{lid}Permission": _permission("events.amazonaws.com", arn_of(f"{lid}Rule")),
         }
     if kind == "s3":
         return {
@@ -336,7 +319,7 @@ def _wiring(source: Source, policy: list[str]) -> dict[str, Any]:
                     "BucketName": source.name,
                     "NotificationConfiguration": {
                         "LambdaConfigurations": [
-                            {"Event": event, "Function": _arn_of(FUNCTION)}
+                            {"Event": event, "Function": arn_of(FUNCTION)}
                             for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
                         ]
                     },
@@ -346,10 +329,10 @@ def _wiring(source: Source, policy: list[str]) -> dict[str, Any]:
                 "Type": "AWS::Lambda::Permission",
                 "Properties": {
                     "Action": "lambda:InvokeFunction",
-                    "FunctionName": _arn_of(FUNCTION),
+                    "FunctionName": arn_of(FUNCTION),
                     "Principal": "s3.amazonaws.com",
-                    "SourceAccount": _ref("AWS::AccountId"),
-                    "SourceArn": _sub(f"arn:${{AWS::Partition}}:s3:::{source.name}"),
+                    "SourceAccount": ref("AWS::AccountId"),
+                    "SourceArn": sub(f"arn:${{AWS::Partition}}:s3:::{source.name}"),
                 },
             },
         }

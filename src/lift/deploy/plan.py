@@ -244,7 +244,7 @@ def build_plan(
     authorizer: bool | None = None,
     authorizer_handler: str | None = None,
     identity_source: list[str] | None = None,
-    route_responses: bool = True,
+    route_responses: bool | None = None,
     memory: int = DEFAULT_MEMORY,
     timeout: int = DEFAULT_TIMEOUT,
     runtime: str = DEFAULT_RUNTIME,

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..apigw.definition import CONNECTIONS_TABLE_ENV
 from ..websocket.stores.dynamodb import TTL_ATTRIBUTE, table_definition
+from .intrinsics import arn_of, ref, sub
 from .plan import (
     API,
     AUTHORIZER_FUNCTION,
@@ -40,18 +41,6 @@ __all__ = [
 WS_INTEGRATION = "WebSocketRawIntegration"
 _SAM_KEY = re.compile(r"[A-Za-z0-9]{1,180}")
 _PREDEFINED = {"$connect": "Connect", "$disconnect": "Disconnect", "$default": "Default"}
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"Ref": name}
-
-
-def _sub(text: str) -> dict[str, Any]:
-    return {"Fn::Sub": text}
-
-
-def _arn_of(name: str) -> dict[str, Any]:
-    return {"Fn::GetAtt": [name, "Arn"]}
 
 
 def sam_route_ids(plan: Plan) -> dict[str, tuple[str, bool]]:
@@ -85,7 +74,7 @@ def sam_route_ids(plan: Plan) -> dict[str, tuple[str, bool]]:
 def render_sam(plan: Plan) -> dict[str, Any]:
     """The SAM template (a dict) of ``plan``."""
     resources: dict[str, Any] = {}
-    function_arn = _arn_of(FUNCTION)
+    function_arn = arn_of(FUNCTION)
     sam_routes: dict[str, Any] = {}
     route_ids = sam_route_ids(plan)
     raw = [key for key in plan.routes if not route_ids[key][1]]
@@ -100,9 +89,9 @@ def render_sam(plan: Plan) -> dict[str, Any]:
             spec["RouteResponseSelectionExpression"] = "$default"
         sam_routes[key] = spec
     api: dict[str, Any] = {
-        "Name": _sub("${AWS::StackName}"),
+        "Name": sub("${AWS::StackName}"),
         "RouteSelectionExpression": plan.definition.route_selection,
-        "StageName": _ref(STAGE_PARAMETER),
+        "StageName": ref(STAGE_PARAMETER),
         "DefaultRouteSettings": {
             "ThrottlingRateLimit": plan.throttle_rate,
             "ThrottlingBurstLimit": plan.throttle_burst,
@@ -112,8 +101,8 @@ def render_sam(plan: Plan) -> dict[str, Any]:
     if plan.authorizer_handler is not None:
         auth: dict[str, Any] = {
             "AuthType": "CUSTOM",
-            "AuthArn": _arn_of(AUTHORIZER_FUNCTION),
-            "Name": _sub("${AWS::StackName}-connect"),
+            "AuthArn": arn_of(AUTHORIZER_FUNCTION),
+            "Name": sub("${AWS::StackName}-connect"),
         }
         if plan.identity_sources:
             auth["IdentitySource"] = list(plan.identity_sources)
@@ -124,9 +113,9 @@ def render_sam(plan: Plan) -> dict[str, Any]:
         resources[WS_INTEGRATION] = {
             "Type": "AWS::ApiGatewayV2::Integration",
             "Properties": {
-                "ApiId": _ref(API),
+                "ApiId": ref(API),
                 "IntegrationType": "AWS_PROXY",
-                "IntegrationUri": _sub(
+                "IntegrationUri": sub(
                     "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
                     f"functions/${{{FUNCTION}.Arn}}/invocations"
                 ),
@@ -138,10 +127,10 @@ def render_sam(plan: Plan) -> dict[str, Any]:
         )
         for key in raw:
             properties: dict[str, Any] = {
-                "ApiId": _ref(API),
+                "ApiId": ref(API),
                 "RouteKey": key,
                 "AuthorizationType": "NONE",
-                "Target": {"Fn::Join": ["/", ["integrations", _ref(WS_INTEGRATION)]]},
+                "Target": {"Fn::Join": ["/", ["integrations", ref(WS_INTEGRATION)]]},
             }
             if key in plan.route_responses:
                 properties["RouteResponseSelectionExpression"] = "$default"
@@ -153,8 +142,8 @@ def render_sam(plan: Plan) -> dict[str, Any]:
         resources[f"{route_ids[key][0]}Response"] = {
             "Type": "AWS::ApiGatewayV2::RouteResponse",
             "Properties": {
-                "ApiId": _ref(API),
-                "RouteId": _ref(route_ids[key][0]),
+                "ApiId": ref(API),
+                "RouteId": ref(route_ids[key][0]),
                 "RouteResponseKey": "$default",
             },
         }
@@ -187,7 +176,7 @@ def render_sam(plan: Plan) -> dict[str, Any]:
             resources[HTTP_API] = {
                 "Type": "AWS::Serverless::HttpApi",
                 "Properties": {
-                    "StageName": _ref(STAGE_PARAMETER),
+                    "StageName": ref(STAGE_PARAMETER),
                     "DefaultRouteSettings": {
                         "ThrottlingRateLimit": plan.throttle_rate,
                         "ThrottlingBurstLimit": plan.throttle_burst,
@@ -198,7 +187,7 @@ def render_sam(plan: Plan) -> dict[str, Any]:
             resources[HTTP_API] = {
                 "Type": "AWS::Serverless::Api",
                 "Properties": {
-                    "StageName": _ref(STAGE_PARAMETER),
+                    "StageName": ref(STAGE_PARAMETER),
                     "DefinitionBody": rest_definition(plan),
                     "MethodSettings": [
                         {
@@ -249,32 +238,32 @@ def outputs(plan: Plan) -> dict[str, Any]:
             "Description": "The @connections callback URL (LIFT_WS_MANAGEMENT_ENDPOINT)",
             "Value": plan.management_endpoint(),
         }
-    result["FunctionName"] = {"Description": "The app's Lambda function", "Value": _ref(FUNCTION)}
+    result["FunctionName"] = {"Description": "The app's Lambda function", "Value": ref(FUNCTION)}
     if plan.table:
         result["ConnectionsTableName"] = {
             "Description": f"The connections table ({CONNECTIONS_TABLE_ENV})",
-            "Value": _ref(TABLE),
+            "Value": ref(TABLE),
         }
     if plan.fanout_created:
         result["FanoutQueueUrl"] = {
             "Description": "The fan-out queue (LIFT_FANOUT_QUEUE_URL)",
-            "Value": _ref(FANOUT_QUEUE),
+            "Value": ref(FANOUT_QUEUE),
         }
         result["FanoutDeadLetterQueueUrl"] = {
             "Description": "Fan-out shards that failed every attempt",
-            "Value": _ref(FANOUT_DLQ),
+            "Value": ref(FANOUT_DLQ),
         }
     for source in plan.sources:
         if source.kind == "sqs" and source.create:
             result[f"{source.logical_id}Url"] = {
                 "Description": f"The queue {source.name}",
-                "Value": _ref(source.logical_id),
+                "Value": ref(source.logical_id),
             }
     if any(source.kind == "http" for source in plan.sources):
         host = "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
         result["HttpApiUrl"] = {
             "Description": f"The HTTP routes ({plan.http.upper()} API)",
-            "Value": _sub(f"https://{host}/${{{STAGE_PARAMETER}}}"),
+            "Value": sub(f"https://{host}/${{{STAGE_PARAMETER}}}"),
         }
     return result
 
@@ -312,7 +301,7 @@ def shared_resources(plan: Plan) -> dict[str, Any]:
                 "MessageRetentionPeriod": 3600,
                 "VisibilityTimeout": visibility,
                 "RedrivePolicy": {
-                    "deadLetterTargetArn": _arn_of(FANOUT_DLQ),
+                    "deadLetterTargetArn": arn_of(FANOUT_DLQ),
                     "maxReceiveCount": fanout.max_attempts,
                 },
             },
@@ -390,7 +379,7 @@ def _function(plan: Plan) -> dict[str, Any]:
 def rest_definition(plan: Plan) -> dict[str, Any]:
     """The OpenAPI body of the REST API: every HTTP route a Lambda proxy integration."""
     paths: dict[str, dict[str, Any]] = {}
-    uri = _sub(
+    uri = sub(
         "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
         f"functions/${{{FUNCTION}.Arn}}/invocations"
     )
@@ -408,7 +397,7 @@ def rest_definition(plan: Plan) -> dict[str, Any]:
         }
     return {
         "openapi": "3.0.1",
-        "info": {"title": _sub("${AWS::StackName}-http"), "version": "1.0"},
+        "info": {"title": sub("${AWS::StackName}-http"), "version": "1.0"},
         "paths": paths,
     }
 
@@ -441,7 +430,7 @@ def _event(plan: Plan, source: Source) -> dict[str, Any]:
         return {
             "Type": "S3",
             "Properties": {
-                "Bucket": _ref(source.logical_id),
+                "Bucket": ref(source.logical_id),
                 "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
             },
         }
@@ -455,7 +444,7 @@ def _event(plan: Plan, source: Source) -> dict[str, Any]:
     # http
     return {
         "Type": "HttpApi",
-        "Properties": {"ApiId": _ref(HTTP_API), "Path": source.path, "Method": source.method},
+        "Properties": {"ApiId": ref(HTTP_API), "Path": source.path, "Method": source.method},
     }
 
 
@@ -464,9 +453,9 @@ def _permission(function: str, source: str) -> dict[str, Any]:
         "Type": "AWS::Lambda::Permission",
         "Properties": {
             "Action": "lambda:InvokeFunction",
-            "FunctionName": _ref(function),
+            "FunctionName": ref(function),
             "Principal": "apigateway.amazonaws.com",
-            "SourceArn": _sub(
+            "SourceArn": sub(
                 f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:{source}"
             ),
         },

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from dataclasses import KW_ONLY, dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..apigw.management import (
     handle_connections_request,
     parse_connections_path,
 )
+from .address import LocalAddress
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -43,51 +45,32 @@ MemoryConnectionRegistry = ConnectionTable
 _MAX_BODY_BYTES = 8 * MAX_FRAME_BYTES  # read enough to answer 413 rather than drop
 
 
-class ConnectionsServer:
-    """A real HTTP server for ``@connections`` on ``host`` (an ephemeral port by default).
+@dataclass(eq=False)
+class ConnectionsServer(LocalAddress):
+    """A real HTTP server for ``@connections`` on ``host`` (an ephemeral port by default)
+    over ``registry`` (a new :class:`MemoryConnectionRegistry` by default).
 
-    aiohttp serves it on an event loop in a daemon thread, so simulated ``latency``
-    (seconds added to every request) costs no thread, and HTTP/1.1 keep-alive and
-    chunked bodies are handled by the library. Point boto3 at :attr:`endpoint`. The
-    next ``throttle_first`` requests are answered 429 ``LimitExceededException`` (the
-    attribute may be set at any time). ``calls`` records ``(method, connection_id)``
-    for each ``@connections`` request, ``request_count`` every HTTP request received.
+        aiohttp serves it on an event loop in a daemon thread, so simulated ``latency``
+        (seconds added to every request) costs no thread, and HTTP/1.1 keep-alive and
+        chunked bodies are handled by the library. Point boto3 at :attr:`endpoint`. The
+        next ``throttle_first`` requests are answered 429 ``LimitExceededException`` (the
+        attribute may be set at any time). ``calls`` records ``(method, connection_id)``
+        for each ``@connections`` request, ``request_count`` every HTTP request received.
     """
 
-    def __init__(
-        self,
-        registry: ConnectionRegistry | None = None,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        stage: str = "test",
-        latency: float = 0.0,
-        throttle_first: int = 0,
-    ) -> None:
-        self.registry: ConnectionRegistry = (
-            registry if registry is not None else MemoryConnectionRegistry()
-        )
-        self.host = host
-        self.port = port
-        self.stage = stage
-        self.latency = latency
-        self.throttle_first = throttle_first
-        self.calls: list[tuple[str, str]] = []
-        self.request_count = 0
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: Any = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` (no stage)."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def endpoint(self) -> str:
-        """``http://host:port/{stage}``: the Management API endpoint to give boto3."""
-        return f"{self.url}/{self.stage}"
+    registry: ConnectionRegistry = field(default_factory=ConnectionTable)
+    _: KW_ONLY
+    host: str = "127.0.0.1"
+    port: int = 0
+    stage: str = "test"
+    latency: float = 0.0
+    throttle_first: int = 0
+    calls: list[tuple[str, str]] = field(default_factory=list, init=False)
+    request_count: int = field(default=0, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
+    _runner: Any = field(default=None, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
 
     def start(self) -> ConnectionsServer:
         """Bind and serve in a daemon thread; returns ``self``."""

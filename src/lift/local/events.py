@@ -1,12 +1,13 @@
-"""The events the local gateway sends to the app, shaped as API Gateway sends them.
+"""The ``$connect`` event of the local gateway, shaped as API Gateway sends it.
 
-``$connect`` carries the upgrade request's real headers and query string; messages
-and ``$disconnect`` are built by :mod:`lift.testing.events`, as in tests.
+It carries the upgrade request's real headers and query string; the connection's later
+events are built by :mod:`lift.testing.events` from its
+:func:`~lift.testing.events.connection_options`, as in tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..apigw.ids import new_connection_id
@@ -16,8 +17,6 @@ __all__ = [
     "API_ID",
     "DOMAIN_NAME",
     "connect_event",
-    "disconnect_event",
-    "message_event",
     "new_connection_id",
 ]
 
@@ -26,6 +25,8 @@ API_ID = "local"
 
 DOMAIN_NAME = "localhost"
 """``requestContext.domainName`` of every local event."""
+
+_LOCAL_API: Mapping[str, Any] = {"domain_name": DOMAIN_NAME, "api_id": API_ID}
 
 
 def _single_and_multi(
@@ -63,26 +64,12 @@ def connect_event(
         connection_id=connection_id,
         user_agent=user_agent,
         request_id=request_id,
-        **_local(stage, source_ip),
+        stage=stage,
+        source_ip=source_ip,
+        **_LOCAL_API,
     )
     event["headers"] = single
     event["multiValueHeaders"] = multi
     event["queryStringParameters"] = query_single or None
     event["multiValueQueryStringParameters"] = query_multi or None
     return event
-
-
-def _local(stage: str, source_ip: str) -> dict[str, Any]:
-    return {"stage": stage, "source_ip": source_ip, "domain_name": DOMAIN_NAME, "api_id": API_ID}
-
-
-def message_event(body: str, *, stage: str, source_ip: str, **fields: Any) -> dict[str, Any]:
-    """A MESSAGE event (:func:`lift.testing.events.websocket_message`): no headers, a
-    ``messageId``, the text ``body``; ``fields`` are the factory's other arguments."""
-    return events.websocket_message(body, **_local(stage, source_ip), **fields)
-
-
-def disconnect_event(*, stage: str, source_ip: str, **fields: Any) -> dict[str, Any]:
-    """The ``$disconnect`` event (:func:`lift.testing.events.websocket_disconnect`) with
-    ``disconnectStatusCode`` and ``disconnectReason`` (``status_code``, ``reason``)."""
-    return events.websocket_disconnect(**_local(stage, source_ip), **fields)

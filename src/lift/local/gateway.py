@@ -49,6 +49,8 @@ from typing import Any, TextIO
 
 from ..apigw import IDLE_TIMEOUT, MAX_LIFETIME, CloseCode, ConnectionTable, WebSocketApi
 from ..apigw import close_reason as _close_reason
+from ..apigw.definition import route_responses_of
+from .address import LocalAddress
 from .authorize import ConnectAuthorizer
 from .environment import apply_local_environment, restore_environment
 from .guards import allowed_hosts
@@ -66,7 +68,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Gateway:
+class Gateway(LocalAddress):
     """A local API Gateway WebSocket API in front of ``app`` (a Lambda handler callable).
 
     ``start()`` serves in a background thread and returns the bound port (``port=0``
@@ -95,7 +97,7 @@ class Gateway:
         stream: TextIO | None = None,
         log_size: int = 500,
         static_dir: str | PathLike[str] | None = None,
-        route_responses: bool = True,
+        route_responses: bool | None = None,
         authorizer: ConnectAuthorizer | None = None,
     ) -> None:
         if not stage or "/" in stage:
@@ -123,9 +125,11 @@ class Gateway:
         self._log_size = log_size
         self.static_dir = Path(static_dir).resolve() if static_dir is not None else None
         """Files served over plain GET (``/`` is ``index.html``); ``None``: no files."""
+        route_responses_of(app, route_responses)  # refuses a disagreement here, not later
         self.route_responses = route_responses
         """Send a message handler's returned body to its client, as a route response
-        does (``lift template`` gives every message route one)."""
+        does; ``None``: as the app's ``WebSocketOptions(route_responses=...)`` says (a
+        value that disagrees with it is refused when the gateway starts)."""
         self.live: dict[str, LiveConnection] = {}
         self.inspector: Inspector | None = None
         self.invoker: Invoker | None = None
@@ -139,9 +143,9 @@ class Gateway:
         )
         """The API's connections (the model's table; frames go straight to the sockets)."""
         self.api: WebSocketApi | None = None
+        """The API Gateway model the sessions drive (built when the gateway starts)."""
         self.authorizer = authorizer
         """The REQUEST authorizer run before ``$connect``, as API Gateway runs it."""
-        """The API Gateway model the sessions drive (built when the gateway starts)."""
         self._allowed = allowed_hosts(host, self.hosts)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
@@ -155,25 +159,9 @@ class Gateway:
 
     # -- addresses -------------------------------------------------------------------
     @property
-    def _public_host(self) -> str:
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
-        host = "::1" if host == "::" else host
-        return f"[{host}]" if ":" in host else host
-
-    @property
-    def url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self._public_host}:{self.port}"
-
-    @property
     def ws_url(self) -> str:
         """``ws://host:port/``: where WebSocket clients connect."""
-        return f"ws://{self._public_host}:{self.port}/"
-
-    @property
-    def endpoint(self) -> str:
-        """``http://host:port/{stage}``: the Management API endpoint (for boto3)."""
-        return f"{self.url}/{self.stage}"
+        return f"ws://{self.authority}/"
 
     @property
     def inspector_url(self) -> str:

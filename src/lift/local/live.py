@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from ..apigw import Invoke, Reply
+    from ..testing.events import ConnectionOptions
 
 __all__ = [
     "LAMBDA_TIMEOUT_MS",
@@ -56,29 +57,28 @@ Outgoing = str | bytes | CloseRequest
 
 
 class LiveConnection:
-    """One accepted client connection (mutated on the loop thread, read anywhere)."""
+    """One accepted client connection (mutated on the loop thread, read anywhere).
+
+    ``event_options`` is what every event of the connection carries (its ``$connect``
+    event's connection, API, caller and authorizer context); ``user_id`` and
+    ``tenant_id`` are what the app stored for it (the inspector's columns).
+    """
 
     def __init__(
         self,
-        connection_id: str,
         ws: web.WebSocketResponse,
+        event_options: ConnectionOptions,
         *,
-        source_ip: str,
-        user_agent: str | None,
-        connected_ms: int,
         user_id: str | None,
         tenant_id: str | None,
     ) -> None:
-        self.id = connection_id
         self.ws = ws
-        self.source_ip = source_ip
-        self.user_agent = user_agent
-        self.connected_ms = connected_ms
-        self.connected_at = datetime.fromtimestamp(connected_ms / 1000, timezone.utc)
+        self.event_options = event_options
+        self.id = str(event_options.get("connection_id"))
+        self.connected_ms = int(event_options.get("connected_at") or 0)
+        self.connected_at = datetime.fromtimestamp(self.connected_ms / 1000, timezone.utc)
         self.user_id = user_id
         self.tenant_id = tenant_id
-        self.authorizer: dict[str, Any] | None = None
-        """The authorizer's context, carried on every event (``requestContext.authorizer``)."""
         self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
         self.inbox: asyncio.Queue[tuple[str, Invoke | Reply] | None] = asyncio.Queue()
         """Each text message with the model's answer to it, in order; ``None`` ends it."""
@@ -86,6 +86,16 @@ class LiveConnection:
         self.close_code: int | None = None
         self.close_reason = ""
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @property
+    def source_ip(self) -> str:
+        """The client's address."""
+        return self.event_options.get("source_ip") or ""
+
+    @property
+    def user_agent(self) -> str | None:
+        """The client's ``User-Agent``, if it sent one."""
+        return self.event_options.get("user_agent")
 
     def summary(self) -> dict[str, Any]:
         """The inspector's view of the connection."""

@@ -31,7 +31,8 @@ from aiohttp import WebSocketError, WSMsgType, web
 from ..apigw import Accept, Close, CloseCode, Invoke, Refuse, Reply, close_reason
 from ..apigw.limits import MAX_FRAME_BYTES
 from ..apigw.responses import status_of
-from .events import connect_event, disconnect_event, message_event, new_connection_id
+from ..testing import events
+from .events import connect_event, new_connection_id
 from .inspector import preview
 from .live import CloseRequest, LiveConnection
 
@@ -115,7 +116,6 @@ class Sessions:
             source_ip=source_ip,
             request_id=first.request_id if isinstance(first, Invoke) else None,
         )
-        rc = event["requestContext"]
         refusal = await self._authorize(event, connection_id)
         if refusal is not None:
             return refusal
@@ -130,24 +130,16 @@ class Sessions:
         ws = web.WebSocketResponse(
             protocols=(protocol,) if protocol else (), compress=False, max_msg_size=READ_LIMIT
         )
-        user_agent = rc["identity"].get("userAgent")
         conn = LiveConnection(
-            connection_id,
-            ws,
-            source_ip=source_ip,
-            user_agent=user_agent,
-            connected_ms=rc["connectedAt"],
-            user_id=user_id,
-            tenant_id=tenant_id,
+            ws, events.connection_options(event), user_id=user_id, tenant_id=tenant_id
         )
-        conn.authorizer = rc.get("authorizer")
         # The connection exists from here (the app may post to it); frames wait in its
         # outbox until the handshake completes.
         gw.live[connection_id] = conn
         api.opened(
             connection_id,
             source_ip=source_ip,
-            user_agent=user_agent or "",
+            user_agent=conn.user_agent or "",
             connected_at=conn.connected_at,
         )
         try:
@@ -345,16 +337,11 @@ class Sessions:
             api.connections.deliver(conn.id, step.data)
             return 403, 0.0
         event = functools.partial(  # built on the worker thread, off the event loop
-            message_event,
+            events.websocket_message,
             body,
             route_key=step.route_key,
-            connection_id=conn.id,
-            connected_at=conn.connected_ms,
-            stage=gw.stage,
-            source_ip=conn.source_ip,
-            user_agent=conn.user_agent,
             request_id=step.request_id,
-            authorizer=conn.authorizer,
+            **conn.event_options,
         )
         outcome, _ = await invoker.invoke(event, route=step.route_key)
         reply = api.answered(
@@ -381,15 +368,8 @@ class Sessions:
             if step is not None and gw.invoker is not None:
                 code = step.close_code if step.close_code is not None else code
                 reason = step.close_reason or reason
-                event = disconnect_event(
-                    connection_id=conn.id,
-                    connected_at=conn.connected_ms,
-                    status_code=code,
-                    reason=reason,
-                    stage=gw.stage,
-                    source_ip=conn.source_ip,
-                    user_agent=conn.user_agent,
-                    authorizer=conn.authorizer,
+                event = events.websocket_disconnect(
+                    status_code=code, reason=reason, **conn.event_options
                 )
                 outcome, _ = await gw.invoker.invoke(event)
                 result = "timed out" if outcome.timed_out else str(status_of(outcome.result))

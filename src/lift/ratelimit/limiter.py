@@ -47,8 +47,9 @@ class RateLimit:
     MESSAGE events count against ``per_connection``, ``per_user`` and ``per_tenant``;
     ``$connect`` against ``on_connect``; HTTP requests against ``per_user`` and
     ``per_tenant``; ``$disconnect`` and other events are never limited. A refused
-    WebSocket message gets a 429 error frame and the 429 response; a refused
-    ``$connect`` refuses the handshake with 429. Both carry ``Retry-After``.
+    WebSocket message gets the 429 response, which the route response returns to the
+    client, or an error frame as well when the route has none (:mod:`lift.frames`); a
+    refused ``$connect`` refuses the handshake with 429. Both carry ``Retry-After``.
     """
 
     def __init__(

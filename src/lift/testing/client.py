@@ -46,6 +46,7 @@ from ..apigw import (
 )
 from ..websocket.errors import ConnectionGoneError
 from . import events
+from .events._shared import _domain
 from .websocket import TestWebSocket, WebSocketClosed, WebSocketRefused
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class WebSocketTestClient:
         source_ip: str = "127.0.0.1",
         user_agent: str = "testclient",
         lambda_context: Callable[[], Any] | None = None,
-        route_responses: bool = True,
+        route_responses: bool | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
         max_lifetime: float = MAX_LIFETIME,
         integration_timeout: float = INTEGRATION_TIMEOUT,
@@ -119,11 +120,9 @@ class WebSocketTestClient:
         self.app = app
         self.integration_timeout = integration_timeout
         self.stage = stage
-        self.domain_name = (
-            domain_name or f"{events.API_ID}.execute-api.{events.REGION}.amazonaws.com"
-        )
-        match = _EXECUTE_API.match(self.domain_name)
+        match = _EXECUTE_API.match(domain_name or "")
         self.api_id = api_id or (match.group(1) if match else events.API_ID)
+        self.domain_name = domain_name or _domain(self.api_id, events.REGION)
         self.source_ip = source_ip
         self.user_agent = user_agent
         self.route_responses = route_responses
@@ -181,26 +180,24 @@ class WebSocketTestClient:
         for name, value in (headers or {}).items():
             if name.lower() == "user-agent":
                 user_agent = value
-        connected_at_ms = int(time.time() * 1000)
+        extra: dict[str, Any] = {} if path == "/" else {"http_method": "GET", "path": path}
         step = self.api.connect()
+        event = events.websocket_connect(
+            connection_id=connection_id,
+            headers=headers,
+            query=query,
+            subprotocols=subprotocols,
+            stage=self.stage,
+            domain_name=self.domain_name,
+            api_id=self.api_id,
+            source_ip=self.source_ip,
+            user_agent=user_agent,
+            authorizer=authorizer,
+            request_id=step.request_id if isinstance(step, Invoke) else None,
+            **extra,
+        )
         response: dict[str, Any] = {}
         if isinstance(step, Invoke):
-            extra: dict[str, Any] = {} if path == "/" else {"http_method": "GET", "path": path}
-            event = events.websocket_connect(
-                connection_id=connection_id,
-                headers=headers,
-                query=query,
-                subprotocols=subprotocols,
-                stage=self.stage,
-                domain_name=self.domain_name,
-                api_id=self.api_id,
-                source_ip=self.source_ip,
-                user_agent=user_agent,
-                authorizer=authorizer,
-                connected_at=connected_at_ms,
-                request_id=step.request_id,
-                **extra,
-            )
             result, timed_out = self._timed_invoke(event)
             response = result if isinstance(result, dict) else {}
             outcome = self.api.connect_answered(result, timed_out=timed_out)
@@ -208,6 +205,8 @@ class WebSocketTestClient:
                 text = outcome.body.decode("utf-8", "replace") if outcome.body else None
                 raise WebSocketRefused(outcome.status, text, outcome.headers)
             step = outcome
+        options = events.connection_options(event)
+        connected_at_ms = event["requestContext"]["connectedAt"]
         inbox = self.api.opened(
             connection_id,
             source_ip=self.source_ip,
@@ -216,9 +215,7 @@ class WebSocketTestClient:
         )
         ws = TestWebSocket(
             self,
-            connection_id,
-            connected_at_ms=connected_at_ms,
-            user_agent=user_agent,
+            options,
             authorizer=authorizer,
             connect_response=response,
             accepted_subprotocol=step.subprotocol,
@@ -275,18 +272,6 @@ class WebSocketTestClient:
         """The route key API Gateway would pick for ``body``; ``None`` when none matches."""
         return self.definition.select(body)
 
-    def _common(self, ws: TestWebSocket) -> dict[str, Any]:
-        return {
-            "connection_id": ws.connection_id,
-            "stage": self.stage,
-            "domain_name": self.domain_name,
-            "api_id": self.api_id,
-            "source_ip": self.source_ip,
-            "user_agent": ws.user_agent,
-            "authorizer": ws.authorizer,
-            "connected_at": ws.connected_at_ms,
-        }
-
     def _message(self, ws: TestWebSocket, text: str) -> dict[str, Any] | None:
         step = self.api.receive_text(ws.connection_id, text)
         if step is None:
@@ -298,7 +283,7 @@ class WebSocketTestClient:
             self.management_api.deliver(ws.connection_id, step.data)
             return None
         event = events.websocket_message(
-            text, route_key=step.route_key, request_id=step.request_id, **self._common(ws)
+            text, route_key=step.route_key, request_id=step.request_id, **ws.event_options
         )
         result, timed_out = self._timed_invoke(event, fanout=False)
         reply = self.api.answered(ws.connection_id, step, result, timed_out=timed_out)
@@ -322,7 +307,7 @@ class WebSocketTestClient:
     def _disconnect(self, ws: TestWebSocket, step: Invoke) -> None:
         code = step.close_code if step.close_code is not None else int(CloseCode.ABNORMAL)
         event = events.websocket_disconnect(
-            status_code=code, reason=step.close_reason or "", **self._common(ws)
+            status_code=code, reason=step.close_reason or "", **ws.event_options
         )
         self._invoke(event)
 

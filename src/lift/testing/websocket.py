@@ -11,6 +11,7 @@ from ..websocket.errors import ConnectionGoneError
 if TYPE_CHECKING:
     from ..apigw import Inbox
     from .client import WebSocketTestClient
+    from .events import ConnectionOptions
 
 __all__ = ["TestWebSocket", "WebSocketClosed", "WebSocketRefused"]
 
@@ -52,20 +53,20 @@ class TestWebSocket:
     def __init__(
         self,
         client: WebSocketTestClient,
-        connection_id: str,
+        event_options: ConnectionOptions,
         *,
-        connected_at_ms: int,
-        user_agent: str,
         authorizer: Mapping[str, Any] | None,
         connect_response: dict[str, Any],
         accepted_subprotocol: str | None,
         inbox: Inbox,
     ) -> None:
         self.client = client
-        self.connection_id = connection_id
-        self.connected_at_ms = connected_at_ms
-        self.user_agent = user_agent
+        self.event_options = event_options
+        """What every event of the connection carries: its id, API and caller
+        (:func:`lift.testing.events.connection_options` of its ``$connect`` event)."""
+        self.connection_id = inbox.connection_id
         self.authorizer = dict(authorizer) if authorizer is not None else None
+        """The authorizer context given to :meth:`WebSocketTestClient.connect`."""
         self.connect_response = connect_response
         """The ``$connect`` integration response (``{}`` when ``$connect`` is not deployed)."""
         self.accepted_subprotocol = accepted_subprotocol
@@ -73,6 +74,16 @@ class TestWebSocket:
         self._inbox = inbox
 
     # -- state ----------------------------------------------------------------------
+    @property
+    def connected_at_ms(self) -> int:
+        """When ``$connect`` arrived (epoch milliseconds)."""
+        return int(self.event_options.get("connected_at") or 0)
+
+    @property
+    def user_agent(self) -> str | None:
+        """The client's ``User-Agent`` (``identity.userAgent`` of every event)."""
+        return self.event_options.get("user_agent")
+
     @property
     def closed(self) -> bool:
         """Whether the connection is closed (by the client or the server)."""

@@ -10,7 +10,6 @@ from .._lazy import lazy_attributes
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
     from ..auth.request_authorizer import authorizer
-    from .broadcast import BroadcastResult
     from .channel import ChannelMessage, ChannelStore, Member, PublishResult
     from .connection import Connection, ConnectionStore, ConnectionStoreError
     from .connections import ConnectionInfo, Connections
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from .fanout import FanoutOptions, FanoutResult, Listing
     from .management import ManagementClient
     from .options import ChannelOptions, WebSocketOptions
+    from .results import BroadcastResult
     from .stores.dynamodb import DynamoDBConnectionStore
     from .stores.memory import MemoryConnectionStore
 
@@ -60,7 +60,7 @@ __all__ = [
 
 _MODULES = {
     "authorizer": "..auth.request_authorizer",
-    "BroadcastResult": ".broadcast",
+    "BroadcastResult": ".results",
     "ChannelMessage": ".channel",
     "ChannelStore": ".channel",
     "Member": ".channel",

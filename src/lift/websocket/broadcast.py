@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConnectionGoneError, ManagementTimeoutError
+from .results import BroadcastResult
 
 if TYPE_CHECKING:
     from .management import ManagementAPI
@@ -38,25 +38,6 @@ _GRACE = 0.25
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
-
-
-@dataclass
-class BroadcastResult:
-    """What happened to each connection of a broadcast."""
-
-    delivered: list[str] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)
-    failed: dict[str, Exception] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing failed (gone connections are not failures)."""
-        return not self.failed
-
-    @property
-    def total(self) -> int:
-        """How many connections were addressed."""
-        return len(self.delivered) + len(self.gone) + len(self.failed)
 
 
 def _pool() -> ThreadPoolExecutor:

@@ -12,13 +12,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..errors import LiftError
 from .connection import Connection, utc_now
-
-if TYPE_CHECKING:
-    from .broadcast import BroadcastResult
+from .results import BroadcastResult
 
 __all__ = [
     "CHANNEL_NAME_MAX",
@@ -121,27 +119,15 @@ class ChannelMessage:
 
 
 @dataclass
-class PublishResult:
-    """What happened to each subscriber of a publish, and the message's ``seq``.
+class PublishResult(BroadcastResult):
+    """What happened to each subscriber of a publish (the broadcast to them), and the
+    message's ``seq``.
 
     ``seq`` is the per-channel sequence number when the channel keeps history, else
     ``None``. ``gone`` lists subscribers found closed (or expired) and removed.
     """
 
-    delivered: list[str] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)
-    failed: dict[str, Exception] = field(default_factory=dict)
     seq: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing failed (gone subscribers are not failures)."""
-        return not self.failed
-
-    @property
-    def total(self) -> int:
-        """How many subscribers were addressed."""
-        return len(self.delivered) + len(self.gone) + len(self.failed)
 
     @classmethod
     def of(cls, result: BroadcastResult, seq: int | None) -> PublishResult:
@@ -166,7 +152,11 @@ class ChannelStore(Protocol):
     def subscribe(
         self, connection: Connection, channel: str, metadata: dict[str, Any]
     ) -> tuple[Member, bool]:
-        """Subscribe ``connection`` (in its tenant); the member and whether it is new."""
+        """Subscribe ``connection`` (in its tenant); the member and whether it is new.
+
+        Its record must be in the store: a subscribe that finds it gone (the connection's
+        ``$disconnect`` ran meanwhile) leaves nothing behind and raises 409 ``NOT_CONNECTED``.
+        """
 
     def unsubscribe(self, connection_id: str, tenant_id: str | None, channel: str) -> Member | None:
         """Remove one subscription; the member removed, or ``None`` if there was none."""

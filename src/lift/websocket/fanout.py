@@ -23,6 +23,8 @@ from .broadcast import DEFAULT_WORKERS, BroadcastResult
 
 if TYPE_CHECKING:
     from .connections import Connections
+    from .fanout_state import FanoutState
+    from .fanout_writer import Written
 
 __all__ = [
     "DEFAULT_QUEUE_NAME",
@@ -121,7 +123,13 @@ class FanoutResult(BroadcastResult):
     ``job_id`` appears on every log line of the job's delivery, ending with one line
     (and metrics) with its totals. ``recipients`` counts the ids known when the call
     returned (a listing still being paged adds to it in the workers); ``shards`` the
-    messages written. ``delivered``/``gone``/``failed`` stay empty.
+    shard messages queued. ``delivered`` and ``gone`` stay empty.
+
+    When SQS took only some of the messages, the others are not retried by the workers:
+    ``failed`` maps the ids of the shards not queued to the error (``not_queued`` lists
+    those shards with SQS's reason), and ``rest`` is the part of a listed audience whose
+    listing message was not queued. The queued shards are delivered; send again only to
+    ``failed`` (and ``rest``), or those already queued get the payload twice.
     """
 
     job_id: str = ""
@@ -129,6 +137,15 @@ class FanoutResult(BroadcastResult):
     shards: int = 0
     listing: bool = False
     """Whether a listing continues in the workers (the audience is larger still)."""
+    not_queued: dict[str, str] = field(default_factory=dict)
+    """Shard key -> why SQS did not queue it."""
+    rest: Listing | None = None
+    """The rest of a listed audience, not handed to the workers (its message failed)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every message was queued."""
+        return not self.failed and not self.not_queued and self.rest is None
 
     @property
     def total(self) -> int:
@@ -240,8 +257,8 @@ def fan_out(
         check_time_left(len(ids), options, lambda_context, workers=workers)
         return connections.broadcast_now(ids, payload, workers=workers)
     from .fanout_codec import Job
-    from .fanout_queue import ShardWriter
     from .fanout_state import state_for
+    from .fanout_writer import ShardWriter
 
     job = Job(
         job_id=uuid.uuid4().hex,
@@ -250,17 +267,71 @@ def fan_out(
     )
     state = state_for(connections.app, options)
     writer = ShardWriter(job, state, options, queue)
-    shards = writer.start(payload, ids, listing=None if listing is None else (listing, cursor))
+    written = writer.start(
+        payload,
+        ids,
+        listing=None if listing is None else (listing, cursor),
+        deadline=_send_deadline(lambda_context),
+    )
+    result = FanoutResult(
+        job_id=job.job_id,
+        recipients=len(ids),
+        shards=written.shards,
+        listing=written.listing,
+        not_queued=dict(written.send.failed),
+    )
+    if written.send.failed:
+        _partly_queued(connections, state, job.job_id, written, result)
+        if listing is not None and written.listing_lost:
+            result.rest = Listing(listing.lister, dict(listing.params), cursor)
     connections.logger.info(
         "Fan-out queued",
         job_id=job.job_id,
         recipients=len(ids),
-        shards=shards,
-        listing=cursor is not None,
+        shards=written.shards,
+        listing=written.listing,
+        not_queued=len(written.send.failed),
     )
-    return FanoutResult(
-        job_id=job.job_id, recipients=len(ids), shards=shards, listing=cursor is not None
+    return result
+
+
+def _send_deadline(lambda_context: Any) -> float:
+    """When writing shards stops trying again: in ``SEND_SECONDS``, sooner near the end
+    of the invocation."""
+    from .fanout_queue import SEND_SECONDS
+
+    seconds = SEND_SECONDS
+    left = remaining_seconds(lambda_context)
+    if left is not None:
+        seconds = max(0.0, min(seconds, left - SAFETY_SECONDS))
+    return time.monotonic() + seconds
+
+
+def _partly_queued(
+    connections: Connections,
+    state: FanoutState,
+    job_id: str,
+    written: Written,
+    result: FanoutResult,
+) -> None:
+    """Report the shards SQS did not take and take them out of the job's totals."""
+    error = LiftError(503, "FANOUT_QUEUE_ERROR", "The fan-out queue did not take this shard")
+    result.failed = dict.fromkeys(written.missed, error)
+    connections.logger.warning(
+        "Fan-out partly queued",
+        job_id=job_id,
+        not_queued=sorted(written.send.failed),
+        reasons=sorted(set(written.send.failed.values())),
+        recipients_missed=len(written.missed),
     )
+    try:
+        state.drop_shards(job_id, written.lost, close_listing=written.listing_lost)
+    except Exception:  # the queued shards are delivered all the same
+        connections.logger.exception("Fan-out totals not cut down", job_id=job_id)
+        return
+    from .fanout_worker import report_job
+
+    report_job(connections.app, state, connections.logger, job_id)
 
 
 def _list_until(

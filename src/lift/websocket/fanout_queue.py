@@ -1,4 +1,4 @@
-"""Fan-out queues: SQS (deployed), in memory (``lift dev``, the test client), and the writer.
+"""Fan-out queues: SQS (deployed) and in memory (``lift dev``, the test client).
 
 :class:`SQSFanoutQueue` writes with ``SendMessageBatch`` through one boto3 client per
 process, created on first use, honouring the SDK's settings (``AWS_REGION``,
@@ -12,7 +12,6 @@ benchmarks.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import re
@@ -22,29 +21,21 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import LiftError
-from .fanout_codec import (
-    INLINE_PAYLOAD_BYTES,
-    Job,
-    Message,
-    encode,
-    pack_batches,
-    payload_field,
-    shard_messages,
-)
+from .fanout_codec import pack_batches
 
 if TYPE_CHECKING:
-    from .fanout import FanoutOptions, Listing
-    from .fanout_state import FanoutState
+    from .fanout import FanoutOptions
 
 __all__ = [
     "FanoutQueue",
     "MemoryFanoutQueue",
     "SQSFanoutQueue",
     "SQSPoller",
-    "ShardWriter",
+    "SendResult",
     "queue_for",
     "sqs_client",
     "sqs_record",
@@ -53,6 +44,22 @@ __all__ = [
 _SQS_HOST = re.compile(r"^(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:queue\.)?amazonaws\.com")
 _SEND_ATTEMPTS = 4
 _PARALLEL_BATCHES = 8
+SEND_SECONDS = 10.0
+"""The longest a send goes on retrying the entries SQS did not accept."""
+
+
+@dataclass
+class SendResult:
+    """What one send put on the queue: the keys accepted, and the others with why."""
+
+    queued: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Key -> the reason (SQS's error code): not queued, so never delivered."""
+
+    def merge(self, other: SendResult) -> None:
+        """Add ``other``'s keys to this result."""
+        self.queued.extend(other.queued)
+        self.failed.update(other.failed)
 
 
 class FanoutQueue(Protocol):
@@ -60,8 +67,10 @@ class FanoutQueue(Protocol):
 
     name: str
 
-    def send(self, bodies: list[tuple[str, str]]) -> None:
-        """Enqueue every ``(key, body)``; raises 503 ``FANOUT_QUEUE_ERROR`` on failure."""
+    def send(self, bodies: list[tuple[str, str]], *, deadline: float | None = None) -> SendResult:
+        """Enqueue every ``(key, body)``: which were queued, which not (never raises for
+        entries the queue refuses). ``deadline``: ``time.monotonic()`` by which to stop
+        trying again."""
 
 
 def _queue_error(reason: BaseException | None = None) -> LiftError:
@@ -129,21 +138,34 @@ class SQSFanoutQueue:
             self._client = sqs_client(self.queue_url)
         return self._client
 
-    def send(self, bodies: list[tuple[str, str]]) -> None:
-        """Send in batches, several at once; entries SQS refuses for its own reasons are
-        tried again. Raises 503 ``FANOUT_QUEUE_ERROR`` when a batch cannot be written."""
-        batches = list(pack_batches(bodies))
-        if len(batches) == 1:
-            self._send_batch(batches[0])
-            return
-        with ThreadPoolExecutor(min(_PARALLEL_BATCHES, len(batches))) as pool:
-            for future in [pool.submit(self._send_batch, batch) for batch in batches]:
-                future.result()
+    def send(self, bodies: list[tuple[str, str]], *, deadline: float | None = None) -> SendResult:
+        """Send in batches, several at once; which entries were queued and which not.
 
-    def _send_batch(self, batch: list[tuple[str, str]]) -> None:
+        Only the entries SQS answers as failed on its side (not the sender's fault) are
+        sent again, at most four times in all and not after ``deadline`` (default: in
+        :data:`SEND_SECONDS`); an accepted entry is never sent again. A call that fails
+        as a whole (after the SDK's own retries) leaves its entries not queued: whether
+        SQS took them is unknown, and sending them again could queue them twice.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + SEND_SECONDS
+        batches = list(pack_batches(bodies))
+        result = SendResult()
+        if len(batches) == 1:
+            result.merge(self._send_batch(batches[0], deadline))
+            return result
+        with ThreadPoolExecutor(min(_PARALLEL_BATCHES, len(batches))) as pool:
+            futures = [pool.submit(self._send_batch, batch, deadline) for batch in batches]
+            for future in futures:
+                result.merge(future.result())
+        return result
+
+    def _send_batch(self, batch: list[tuple[str, str]], deadline: float) -> SendResult:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        keys = {f"e{index}": key for index, (key, _) in enumerate(batch)}
         entries = {f"e{index}": body for index, (_, body) in enumerate(batch)}
+        result = SendResult()
         for attempt in range(_SEND_ATTEMPTS):
             try:
                 answer = self.client.send_message_batch(
@@ -151,16 +173,45 @@ class SQSFanoutQueue:
                     Entries=[{"Id": i, "MessageBody": b} for i, b in entries.items()],
                 )
             except (BotoCoreError, ClientError) as exc:
-                raise _queue_error(exc) from exc
-            failed = answer.get("Failed") or []
-            if any(entry.get("SenderFault") for entry in failed):
-                raise _queue_error(ValueError(str(failed[0].get("Code"))))
-            entries = {e["Id"]: entries[e["Id"]] for e in failed if e.get("Id") in entries}
+                reason = _error_code(exc)
+                result.failed.update((keys[i], reason) for i in entries)
+                return result
+            retry: dict[str, str] = {}
+            reasons: dict[str, str] = {}
+            for entry in answer.get("Failed") or []:
+                entry_id = entry.get("Id")
+                if entry_id not in entries:
+                    continue
+                reason = str(entry.get("Code") or "Failed")
+                if entry.get("SenderFault"):
+                    result.failed[keys[entry_id]] = reason  # it would fail again
+                else:
+                    retry[entry_id], reasons[entry_id] = entries[entry_id], reason
+            accepted = {str(entry.get("Id")) for entry in answer.get("Successful") or []}
+            for entry_id in entries:
+                if entry_id in accepted:
+                    result.queued.append(keys[entry_id])
+                elif entry_id not in retry and keys[entry_id] not in result.failed:
+                    result.failed[keys[entry_id]] = "NotAnswered"  # unknown: not sent again
+            entries = retry
             if not entries:
-                return
-            if attempt == _SEND_ATTEMPTS - 1:
-                raise _queue_error(ValueError(f"{len(entries)} entries not accepted"))
-            self._sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - jitter
+                return result
+            pause = random.uniform(0, 0.1 * 2**attempt)  # noqa: S311 - jitter
+            if attempt == _SEND_ATTEMPTS - 1 or time.monotonic() + pause >= deadline:
+                break
+            self._sleep(pause)
+        result.failed.update((keys[i], reasons[i]) for i in entries)
+        return result
+
+
+def _error_code(exc: BaseException) -> str:
+    """SQS's error code of a failed call, else the exception's type."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if isinstance(code, str) and code:
+            return code
+    return type(exc).__name__
 
 
 def sqs_record(
@@ -227,8 +278,8 @@ class MemoryFanoutQueue:
         """Called after messages are enqueued (``lift dev`` schedules a drain)."""
         self._previous: tuple[Any, Any] = (None, None)
 
-    def send(self, bodies: list[tuple[str, str]]) -> None:
-        """Enqueue."""
+    def send(self, bodies: list[tuple[str, str]], *, deadline: float | None = None) -> SendResult:
+        """Enqueue (every entry is queued)."""
         now = int(time.time() * 1000)
         with self._lock:
             for _, body in bodies:
@@ -236,6 +287,7 @@ class MemoryFanoutQueue:
                 self.sent += 1
         if self.on_send is not None:
             self.on_send()
+        return SendResult(queued=[key for key, _ in bodies])
 
     @classmethod
     def attach(
@@ -397,81 +449,3 @@ def queue_for(app: Any, options: FanoutOptions) -> FanoutQueue | None:
 
 
 _queues: dict[str, SQSFanoutQueue] = {}
-
-
-class ShardWriter:
-    """Writes one job's messages: the job record first, then shards and listing pages."""
-
-    def __init__(
-        self, job: Job, state: FanoutState, options: FanoutOptions, queue: FanoutQueue
-    ) -> None:
-        self.job = job
-        self.state = state
-        self.options = options
-        self.queue = queue
-
-    def start(
-        self, payload: bytes, ids: list[str], listing: tuple[Listing, str | None] | None
-    ) -> int:
-        """Write the job and its first shards (and listing page); returns the shard count."""
-        field = payload_field(payload)
-        stored: bytes | None = None
-        if self.state.shared and len(json.dumps(field)) > INLINE_PAYLOAD_BYTES:
-            stored, field = payload, {"ref": 1}
-        bodies = list(shard_messages(self.job, ids, field, shard_size=self.options.shard_size))
-        cursor = listing[1] if listing is not None else None
-        try:
-            self.state.create_job(
-                self.job.job_id,
-                shards=len(bodies),
-                listing=cursor is not None,
-                payload=stored,
-                created=self.job.created,
-            )
-        except Exception as exc:  # the table failed: told as the queue being unavailable
-            raise _queue_error(exc) from exc
-        if listing is not None and cursor is not None:
-            page = Message(
-                "list",
-                self.job,
-                "l1",
-                field,
-                lister=listing[0].lister,
-                params=dict(listing[0].params),
-                cursor=cursor,
-                seq=1,
-            )
-            bodies.append(("l1", encode(page)))
-        self.queue.send(bodies)
-        return len(bodies) - (1 if cursor is not None else 0)
-
-    def page(self, message: Message, ids: list[str], cursor: str | None) -> int:
-        """Write the shards of listing page ``message.seq`` and the next page's message."""
-        prefix = f"l{message.seq}."
-        bodies = list(
-            shard_messages(
-                self.job, ids, message.payload, shard_size=self.options.shard_size, prefix=prefix
-            )
-        )
-        ids, cursor = self.state.record_page(self.job.job_id, message.seq, ids, cursor, len(bodies))
-        bodies = list(
-            shard_messages(
-                self.job, ids, message.payload, shard_size=self.options.shard_size, prefix=prefix
-            )
-        )
-        if cursor is not None:
-            seq = message.seq + 1
-            following = Message(
-                "list",
-                self.job,
-                f"l{seq}",
-                message.payload,
-                lister=message.lister,
-                params=message.params,
-                cursor=cursor,
-                seq=seq,
-            )
-            bodies.append((following.key, encode(following)))
-        if bodies:
-            self.queue.send(bodies)
-        return len(bodies)

@@ -24,6 +24,7 @@ import math
 import os
 import threading
 import time
+import uuid
 import weakref
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -106,6 +107,9 @@ class FanoutState(Protocol):
     def record_page(
         self, job_id: str, seq: int, ids: list[str], cursor: str | None, shards: int
     ) -> tuple[list[str], str | None]: ...
+
+    def drop_shards(self, job_id: str, shards: int, *, close_listing: bool) -> None:
+        """Count ``shards`` (never queued) and the listing fewer: the job ends without."""
 
     def job_line(self, job_id: str) -> JobTotals | None:
         """The totals, once, when every shard is finished and the listing closed."""
@@ -196,6 +200,15 @@ class MemoryFanoutState:
                 job["shards"] += shards
                 job["listing"] = cursor is not None
             return list(ids), cursor
+
+    def drop_shards(self, job_id: str, shards: int, *, close_listing: bool) -> None:
+        """Take never-queued shards (and the listing) out of the job."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job["shards"] -= shards
+                if close_listing:
+                    job["listing"] = False
 
     def job_line(self, job_id: str) -> JobTotals | None:
         """Totals once the job is complete (once)."""
@@ -401,16 +414,36 @@ class DynamoDBFanoutState:
             return list(stored["ids"]), stored["cursor"]
         return ids, cursor
 
+    def drop_shards(self, job_id: str, shards: int, *, close_listing: bool) -> None:
+        """``ADD shards -n`` (and close the listing) on the job record."""
+        expression = "ADD shards :minus"
+        values: dict[str, Any] = {":minus": {"N": str(-shards)}}
+        if close_listing:
+            expression += " SET listing_open = :zero"
+            values[":zero"] = {"N": "0"}
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=self._key(job_id, "job"),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(shards)",
+            ExpressionAttributeValues=values,
+        )
+
     def job_line(self, job_id: str) -> JobTotals | None:
-        """Claim the job's log line with a conditional update (one worker wins)."""
+        """Claim the job's log line with a conditional update (one worker wins).
+
+        The claim carries a token of its own, so the SDK retrying a claim that was
+        written but not answered still gets it, instead of the line being lost.
+        """
+        token = uuid.uuid4().hex
         try:
             item = self.client.update_item(
                 TableName=self.table_name,
                 Key=self._key(job_id, "job"),
-                UpdateExpression="SET logged = :one",
-                ConditionExpression="attribute_not_exists(logged) AND listing_open = :zero "
-                "AND shards_done >= shards",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":zero": {"N": "0"}},
+                UpdateExpression="SET logged = :token",
+                ConditionExpression="(attribute_not_exists(logged) OR logged = :token) "
+                "AND listing_open = :zero AND shards_done >= shards",
+                ExpressionAttributeValues={":token": {"S": token}, ":zero": {"N": "0"}},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except self.client.exceptions.ConditionalCheckFailedException:

@@ -40,15 +40,16 @@ from .errors import (
 from .fanout import DEFAULT_QUEUE_NAME, FanoutOptions, get_lister, queue_name, remaining_seconds
 from .fanout_codec import MalformedShardError, Message, decode, payload_from_field
 from .fanout_pacer import pacer_for
-from .fanout_queue import ShardWriter, queue_for
-from .fanout_state import Progress, state_for
+from .fanout_queue import queue_for
+from .fanout_state import FanoutState, Progress, state_for
+from .fanout_writer import ShardWriter
 
 if TYPE_CHECKING:
     from ..context import Context
     from ..observability import Logger
     from .connections import Connections
 
-__all__ = ["install", "route_name"]
+__all__ = ["install", "report_job", "route_name"]
 
 _THROTTLE_CODES = frozenset(
     {
@@ -250,26 +251,32 @@ class Worker:
         return True
 
     def _job_line(self, job_id: str) -> None:
-        totals = self.state.job_line(job_id)
-        if totals is None:
-            return
-        self.logger.info(
-            "Fan-out job finished",
-            job_id=job_id,
-            shards=totals.shards,
-            delivered=totals.delivered,
-            gone=totals.gone,
-            failed=totals.failed,
-            seconds=totals.seconds,
-        )
-        metrics = self.app.metrics
-        for name, value in (
-            ("delivered", totals.delivered),
-            ("gone", totals.gone),
-            ("failed", totals.failed),
-        ):
-            metrics.add(f"websocket.fanout.{name}", value)
-        metrics.add("websocket.fanout.seconds", totals.seconds, "Seconds")
+        report_job(self.app, self.state, self.logger, job_id)
+
+
+def report_job(app: Any, state: FanoutState, logger: Logger, job_id: str) -> None:
+    """The job's one closing log line and metrics, when it is complete (once, by whoever
+    sees it complete first)."""
+    totals = state.job_line(job_id)
+    if totals is None:
+        return
+    logger.info(
+        "Fan-out job finished",
+        job_id=job_id,
+        shards=totals.shards,
+        delivered=totals.delivered,
+        gone=totals.gone,
+        failed=totals.failed,
+        seconds=totals.seconds,
+    )
+    metrics = app.metrics
+    for name, value in (
+        ("delivered", totals.delivered),
+        ("gone", totals.gone),
+        ("failed", totals.failed),
+    ):
+        metrics.add(f"websocket.fanout.{name}", value)
+    metrics.add("websocket.fanout.seconds", totals.seconds, "Seconds")
 
 
 class _Recorded(Exception):
@@ -310,6 +317,11 @@ class Shard:
 
     def _run(self, *, read: bool) -> bool:
         progress = self._take_over(read=read)
+        if progress == "final":
+            # Delivered already; the job's line may still be owed (the finishing receive
+            # can die between its two writes): claiming it is conditional, so once.
+            self.worker._job_line(self.job_id)
+            return True
         if not isinstance(progress, Progress):
             return progress == "done"
         for extra in range(RETRY_ROUNDS + 1):
@@ -331,7 +343,8 @@ class Shard:
         return True
 
     def _take_over(self, *, read: bool) -> Progress | str:
-        """This receive's progress; ``"done"``: nothing to do; ``"later"``: not now.
+        """This receive's progress; ``"done"``: nothing to do; ``"final"``: the shard is
+        delivered; ``"later"``: not now.
 
         A first receive skips the read: its first claim is a conditional create, and only
         when that fails (the shard has a record already) is the record read.
@@ -340,7 +353,7 @@ class Shard:
         if progress is None:
             return Progress(self.owner, self.attempt)
         if progress.final:
-            return "done"
+            return "final"
         if progress.owner != self.owner:
             if time.time() - progress.updated < ABANDONED_AFTER:
                 self.log.info(

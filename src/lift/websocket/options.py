@@ -97,6 +97,14 @@ class WebSocketOptions(_Fields):
     When an app needs a store and none is given, the app names the default one
     (:func:`~lift.websocket.stores.default_store`) and it is built on first read of
     ``store``, once: creating the app imports no store module and does no I/O.
+
+    ``route_responses`` gives every message route a ``$default`` route response, so what
+    a handler returns (an error too) is sent back to its client by API Gateway. Turn it
+    off for an app that answers only through ``@connections``: then an error the client
+    must see (a message that failed validation, a rate limit) is sent to it as an error
+    frame instead (:mod:`lift.frames`). The deploy template, ``lift dev``, the test
+    client and the runtime all read this one setting, so a client gets such an error
+    exactly once either way.
     """
 
     __slots__ = (
@@ -108,6 +116,7 @@ class WebSocketOptions(_Fields):
         "fanout",
         "management_endpoint",
         "region",
+        "route_responses",
         "route_selection",
     )
     _FIELDS = (
@@ -119,6 +128,7 @@ class WebSocketOptions(_Fields):
         "route_selection",
         "fanout",
         "channels",
+        "route_responses",
     )
 
     def __init__(  # noqa: PLR0917 - positional as the dataclass it replaces allowed
@@ -131,6 +141,7 @@ class WebSocketOptions(_Fields):
         route_selection: str = "$request.body.action",
         fanout: FanoutOptions | None = None,
         channels: ChannelOptions | None = None,
+        route_responses: bool = True,
     ) -> None:
         self.auto_connections = auto_connections
         self._store: Any = store
@@ -141,6 +152,7 @@ class WebSocketOptions(_Fields):
         self.route_selection = route_selection
         self.fanout = fanout
         self.channels = channels
+        self.route_responses = route_responses
 
     @property
     def store(self) -> Any:
@@ -163,3 +175,11 @@ class WebSocketOptions(_Fields):
         """Build ``store`` with ``factory()`` when it is first read (unless set before)."""
         if self._store is None:
             self._store_factory = factory
+
+    def has_route_response(self, route_key: str) -> bool:
+        """Whether API Gateway sends ``route_key``'s integration response to the client.
+
+        Message routes have one when ``route_responses`` is on; ``$connect`` and
+        ``$disconnect`` never do.
+        """
+        return self.route_responses and route_key not in ("$connect", "$disconnect")

@@ -22,6 +22,7 @@ from lift.websocket.stores.memory import MemoryConnectionStore
 from tests.conftest import FakeClock
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -136,6 +137,8 @@ def test_delete_and_remove_connection_leave_every_channel(store: Any, clock: Fak
     assert store.channels_of("c-ana") == []
     assert all(list(store.members("acme", c)) == [] for c in channels[1:])
     assert member_ids(store.members("acme", "room-00")) == ["c-ben"]
+    assert all(list(store.member_ids("acme", c)) == [] for c in channels[1:])
+    assert list(store.member_ids("acme", "room-00")) == ["c-ben"]
     # A retried cleanup (a Lambda retry of $disconnect) finds nothing more and fails not.
     assert store.remove_connection("c-ana") == []
     assert store.remove_connection("never-seen") == []
@@ -144,9 +147,16 @@ def test_delete_and_remove_connection_leave_every_channel(store: Any, clock: Fak
     store.delete("c-ben")
     assert store.get("c-ben") is None
     assert list(store.members("acme", "room-00")) == []
+    assert list(store.member_ids("acme", "room-00")) == []
     if isinstance(store, DynamoDBConnectionStore):
-        scan = store.client.scan(TableName=store.table_name, ConsistentRead=True)
-        assert scan["Items"] == []
+        # Nothing is left but each channel's index counter (emptied buckets are deleted).
+        assert leftovers(store) == [("i#" + channel_key("acme", c), "~n") for c in channels]
+
+
+def leftovers(store: DynamoDBConnectionStore) -> list[tuple[str, str]]:
+    """The keys of every item in the store's table, sorted."""
+    scan = store.client.scan(TableName=store.table_name, ConsistentRead=True)
+    return sorted((item["pk"]["S"], item["sk"]["S"]) for item in scan["Items"])
 
 
 def test_concurrent_cleanups_report_each_member_once(store: Any, clock: FakeClock) -> None:
@@ -422,7 +432,8 @@ def test_dynamodb_cleanup_cut_short_is_finished_by_the_retry(
     assert store.remove_connection("c-ana") == []  # every leave was reported the first time
     assert store.get("c-ana") is None
     assert store.channels_of("c-ana") == []
-    assert ddb.scan(TableName=table, ConsistentRead=True)["Items"] == []
+    counters = [("i#" + channel_key("acme", f"room-{n}"), "~n") for n in range(30)]
+    assert leftovers(store) == sorted(counters)
 
 
 def test_member_pages_list_every_live_subscriber_once(store: Any, clock: FakeClock) -> None:
@@ -442,3 +453,66 @@ def test_member_pages_list_every_live_subscriber_once(store: Any, clock: FakeClo
             break
     assert sorted(seen) == ids and len(seen) == len(set(seen))
     assert pages >= 5
+
+
+def test_listed_ids_always_match_the_members(store: Any, clock: FakeClock) -> None:
+    """What a publish lists (``member_ids``) and what ``members`` shows never disagree,
+    through joins, re-joins, leaves, cleanups and expiry."""
+    people = {
+        name: connect(
+            store, clock, f"c-{name}", tenant_id="acme", expires_at=clock.now + timedelta(hours=h)
+        )
+        for name, h in (("ana", 2), ("ben", 2), ("cat", 1), ("dan", 2))
+    }
+    rooms = ("a", "b")
+
+    def check() -> None:
+        for room in rooms:
+            listed = list(store.member_ids("acme", room))
+            assert len(listed) == len(set(listed))
+            assert sorted(listed) == sorted(member_ids(store.members("acme", room)))
+
+    steps: list[tuple[str, str, str]] = [
+        ("join", "ana", "a"),
+        ("join", "ben", "a"),
+        ("join", "cat", "a"),
+        ("join", "ana", "b"),
+        ("join", "ana", "a"),  # again: still one
+        ("leave", "ben", "a"),
+        ("join", "dan", "b"),
+        ("join", "ben", "a"),  # back
+        ("leave", "ben", "b"),  # never joined b
+        ("drop", "ana", ""),
+        ("join", "cat", "b"),
+        ("expire", "", ""),  # cat's connection ends
+        ("drop", "dan", ""),
+    ]
+    for action, name, room in steps:
+        if action == "join":
+            store.subscribe(people[name], room, {"step": len(name)})
+        elif action == "leave":
+            store.unsubscribe(f"c-{name}", "acme", room)
+        elif action == "drop":
+            store.remove_connection(f"c-{name}")
+        else:
+            clock.advance(3600)
+        check()
+    assert [list(store.member_ids("acme", room)) for room in rooms] == [["c-ben"], []]
+
+
+def test_a_connection_without_its_record_cannot_subscribe(store: Any, clock: FakeClock) -> None:
+    from lift.errors import LiftError
+
+    ana = connect(store, clock, "c-ana", tenant_id="acme")
+    store.delete("c-ana")  # its $disconnect ran first
+    with pytest.raises(LiftError) as refused:
+        store.subscribe(ana, "general", {})
+    assert refused.value.status_code == 409 and refused.value.code == "NOT_CONNECTED"
+    assert list(store.member_ids("acme", "general")) == []
+    assert list(store.members("acme", "general")) == []
+    assert store.channels_of("c-ana") == []
+    soon = connect(store, clock, "soon", tenant_id="acme", expires_at=clock.now + HOUR)
+    clock.advance(HOUR.total_seconds())
+    with pytest.raises(LiftError):
+        store.subscribe(soon, "general", {})  # expired
+    assert list(store.member_ids("acme", "general")) == []

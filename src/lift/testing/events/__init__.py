@@ -18,13 +18,14 @@ from __future__ import annotations
 from ...apigw.ids import new_connection_id
 from ._authorizers import authorizer_request, authorizer_token
 from ._eventbridge import cloudtrail_eventbridge, eventbridge, scheduled
-from ._http import alb, function_url, http_v1, http_v2
+from ._http import ApiRequestOptions, RequestOptions, alb, function_url, http_v1, http_v2
 from ._messaging import sns, sqs
 from ._s3 import s3, s3_eventbridge
 from ._shared import ACCOUNT_ID, API_ID, REGION, SOURCE_IP, USER_AGENT, Query
 from ._streams import dynamodb_stream, kinesis
 from ._websocket import (
     ConnectionOptions,
+    connection_options,
     websocket_connect,
     websocket_disconnect,
     websocket_message,
@@ -34,8 +35,10 @@ from ._websocket import (
 __all__ = [
     "ACCOUNT_ID",
     "API_ID",
+    "ApiRequestOptions",
     "ConnectionOptions",
     "REGION",
+    "RequestOptions",
     "SOURCE_IP",
     "USER_AGENT",
     "Query",
@@ -43,6 +46,7 @@ __all__ = [
     "authorizer_request",
     "authorizer_token",
     "cloudtrail_eventbridge",
+    "connection_options",
     "dynamodb_stream",
     "eventbridge",
     "function_url",

@@ -6,16 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._http import http_v1, http_v2
-from ._shared import (
-    ACCOUNT_ID,
-    REGION,
-    Query,
-)
+from ._shared import ACCOUNT_ID, REGION, Query, _arn
 from ._websocket import websocket_connect
 
 
-def _arn(api_id: str, stage: str, tail: str, region: str, account_id: str) -> str:
-    return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/{stage}/{tail}"
+def _method_arn(api_id: str, stage: str, tail: str, region: str, account_id: str) -> str:
+    return _arn("execute-api", region, account_id, f"{api_id}/{stage}/{tail}")
 
 
 def authorizer_token(
@@ -33,7 +29,7 @@ def authorizer_token(
     return {
         "type": "TOKEN",
         "authorizationToken": token,
-        "methodArn": _arn(api_id, stage, tail, region, account_id),
+        "methodArn": _method_arn(api_id, stage, tail, region, account_id),
     }
 
 
@@ -62,7 +58,7 @@ def authorizer_request(
         rc = event["requestContext"]
         event = {
             "type": "REQUEST",
-            "methodArn": _arn(api_id, stage, "$connect", region, account_id),
+            "methodArn": _method_arn(api_id, stage, "$connect", region, account_id),
             **event,
         }
         rc.pop("authorizer", None)
@@ -75,7 +71,7 @@ def authorizer_request(
         return {
             "version": "2.0",
             "type": "REQUEST",
-            "routeArn": _arn(api_id, stage, tail, region, account_id),
+            "routeArn": _method_arn(api_id, stage, tail, region, account_id),
             "identitySource": list(identity_source),
             **{k: v for k, v in event.items() if k != "version"},
         }
@@ -88,7 +84,7 @@ def authorizer_request(
     if api == "http":
         result["version"] = "1.0"
     result["type"] = "REQUEST"
-    result["methodArn"] = _arn(api_id, stage, tail, region, account_id)
+    result["methodArn"] = _method_arn(api_id, stage, tail, region, account_id)
     if api == "http":
         result["identitySource"] = ",".join(identity_source)
         result["authorizationToken"] = ",".join(identity_source)

@@ -10,14 +10,30 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._shared import (
-    ACCOUNT_ID,
-    REGION,
-    SOURCE_IP,
-    _eventbridge_envelope,
-    _iso_time,
-    _now_ms,
-)
+from ._shared import ACCOUNT_ID, REGION, SOURCE_IP, _arn, _iso_time, _now_ms
+
+
+def _envelope(
+    source: str,
+    detail_type: str,
+    detail: dict[str, Any],
+    region: str,
+    account_id: str,
+    *,
+    resources: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An event as EventBridge delivers it to a target, around ``detail``."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account_id,
+        "time": _iso_time(_now_ms()),
+        "region": region,
+        "resources": list(resources),
+        "detail": detail,
+    }
 
 
 def eventbridge(
@@ -30,11 +46,8 @@ def eventbridge(
     account_id: str = ACCOUNT_ID,
 ) -> dict[str, Any]:
     """A custom EventBridge event (``PutEvents``) with ``detail``."""
-    event = _eventbridge_envelope(
-        source, detail_type, copy.deepcopy(dict(detail or {})), region, account_id
-    )
-    event["resources"] = list(resources)
-    return event
+    detail = copy.deepcopy(dict(detail or {}))
+    return _envelope(source, detail_type, detail, region, account_id, resources=resources)
 
 
 def scheduled(
@@ -44,9 +57,8 @@ def scheduled(
     account_id: str = ACCOUNT_ID,
 ) -> dict[str, Any]:
     """A scheduled event of the EventBridge rule ``rule``."""
-    event = _eventbridge_envelope("aws.events", "Scheduled Event", {}, region, account_id)
-    event["resources"] = [f"arn:aws:events:{region}:{account_id}:rule/{rule}"]
-    return event
+    resources = [_arn("events", region, account_id, f"rule/{rule}")]
+    return _envelope("aws.events", "Scheduled Event", {}, region, account_id, resources=resources)
 
 
 def cloudtrail_eventbridge(
@@ -90,6 +102,4 @@ def cloudtrail_eventbridge(
     }
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
     detail["additionalEventData"] = {"x-amz-id-2": digest}
-    return _eventbridge_envelope(
-        f"aws.{service}", "AWS API Call via CloudTrail", detail, region, account_id
-    )
+    return _envelope(f"aws.{service}", "AWS API Call via CloudTrail", detail, region, account_id)

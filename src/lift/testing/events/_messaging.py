@@ -9,13 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ._shared import (
-    ACCOUNT_ID,
-    REGION,
-    _iso_time,
-    _now_ms,
-    _text,
-)
+from ._shared import ACCOUNT_ID, REGION, _arn, _iso_time, _now_ms, _records, _text
 
 
 def _message_attribute(value: Any) -> dict[str, Any]:
@@ -45,11 +39,10 @@ def sqs(
     ``queue`` names the queue in ``eventSourceARN``; a ``.fifo`` queue adds the FIFO
     attributes. ``message_attributes`` values may be str, numbers or bytes.
     """
-    if not bodies:
-        bodies = ("Hello from SQS!",)
-    arn = f"arn:aws:sqs:{region}:{account_id}:{queue}"
-    records = []
-    for index, body in enumerate(bodies):
+    arn = _arn("sqs", region, account_id, queue)
+    attributes_of = message_attributes or {}
+
+    def record(index: int, body: Any) -> dict[str, Any]:
         now = _now_ms()
         text = _text(body)
         attributes = {
@@ -62,23 +55,21 @@ def sqs(
             attributes["SequenceNumber"] = str(18849496460467696128 + index)
             attributes["MessageGroupId"] = message_group_id
             attributes["MessageDeduplicationId"] = hashlib.sha256(text.encode()).hexdigest()
-        records.append(
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "AQEB" + base64.b64encode(secrets.token_bytes(96)).decode(),
-                "body": text,
-                "attributes": attributes,
-                "messageAttributes": {
-                    name: _message_attribute(value)
-                    for name, value in (message_attributes or {}).items()
-                },
-                "md5OfBody": hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": arn,
-                "awsRegion": region,
-            }
-        )
-    return {"Records": records}
+        return {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": "AQEB" + base64.b64encode(secrets.token_bytes(96)).decode(),
+            "body": text,
+            "attributes": attributes,
+            "messageAttributes": {
+                name: _message_attribute(value) for name, value in attributes_of.items()
+            },
+            "md5OfBody": hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": arn,
+            "awsRegion": region,
+        }
+
+    return _records(bodies, "Hello from SQS!", record)
 
 
 def sns(
@@ -90,33 +81,29 @@ def sns(
     account_id: str = ACCOUNT_ID,
 ) -> dict[str, Any]:
     """An SNS notification batch, one record per message (dicts are JSON-encoded)."""
-    if not messages:
-        messages = ("Hello from SNS!",)
-    arn = f"arn:aws:sns:{region}:{account_id}:{topic}"
-    records = []
-    for message in messages:
-        text = _text(message)
-        records.append(
-            {
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": f"{arn}:{uuid.uuid4()}",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": str(uuid.uuid4()),
-                    "TopicArn": arn,
-                    "Subject": subject,
-                    "Message": text,
-                    "Timestamp": _iso_time(_now_ms(), millis=True),
-                    "SignatureVersion": "1",
-                    "Signature": base64.b64encode(secrets.token_bytes(64)).decode("ascii"),
-                    "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-{secrets.token_hex(16)}.pem",
-                    "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe",
-                    "MessageAttributes": {
-                        name: {"Type": "String", "Value": value}
-                        for name, value in (message_attributes or {}).items()
-                    },
+    arn = _arn("sns", region, account_id, topic)
+    attributes = dict(message_attributes or {})
+
+    def record(_: int, message: Any) -> dict[str, Any]:
+        return {
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": f"{arn}:{uuid.uuid4()}",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": str(uuid.uuid4()),
+                "TopicArn": arn,
+                "Subject": subject,
+                "Message": _text(message),
+                "Timestamp": _iso_time(_now_ms(), millis=True),
+                "SignatureVersion": "1",
+                "Signature": base64.b64encode(secrets.token_bytes(64)).decode("ascii"),
+                "SigningCertUrl": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-{secrets.token_hex(16)}.pem",
+                "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe",
+                "MessageAttributes": {
+                    name: {"Type": "String", "Value": value} for name, value in attributes.items()
                 },
-            }
-        )
-    return {"Records": records}
+            },
+        }
+
+    return _records(messages, "Hello from SNS!", record)

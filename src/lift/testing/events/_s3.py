@@ -8,14 +8,8 @@ import uuid
 from typing import Any
 from urllib.parse import quote_plus
 
-from ._shared import (
-    ACCOUNT_ID,
-    REGION,
-    SOURCE_IP,
-    _eventbridge_envelope,
-    _iso_time,
-    _now_ms,
-)
+from ._eventbridge import _envelope
+from ._shared import ACCOUNT_ID, REGION, SOURCE_IP, _iso_time, _now_ms
 
 
 def _sequencer() -> str:
@@ -99,6 +93,6 @@ def s3_eventbridge(
     }
     if detail_type == "Object Deleted":
         detail["deletion-type"] = "Permanently Deleted"
-    event = _eventbridge_envelope("aws.s3", detail_type, detail, region, account_id)
-    event["resources"] = [f"arn:aws:s3:::{bucket}"]
-    return event
+    return _envelope(
+        "aws.s3", detail_type, detail, region, account_id, resources=[f"arn:aws:s3:::{bucket}"]
+    )

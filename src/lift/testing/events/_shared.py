@@ -6,13 +6,13 @@ import base64
 import json
 import secrets
 import time
-import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ...apigw.ids import new_connection_id
 
 Query = Mapping[str, str | Sequence[str]]
+_T = TypeVar("_T")
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -23,6 +23,15 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 # -- small helpers -------------------------------------------------------------------
+def _check_options(options: Mapping[str, Any], kind: Any, factory: str) -> None:
+    """Refuse keywords that are not in the ``TypedDict`` ``kind``, as a signature would
+    (a misspelt option must not build a silently different event)."""
+    unknown = options.keys() - kind.__optional_keys__ - kind.__required_keys__
+    if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
+        raise TypeError(f"{factory}() got unexpected keyword arguments: {names}")
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -83,8 +92,49 @@ def _merge_headers(defaults: dict[str, str], extra: Mapping[str, str] | None) ->
     return merged
 
 
-def _multi(headers: Mapping[str, str]) -> dict[str, list[str]]:
-    return {name: [value] for name, value in headers.items()}
+def _forwarded_headers(
+    source_ip: str, epoch_ms: int, *, port: str = "443", proto: str = "https"
+) -> dict[str, str]:
+    """The headers API Gateway (or a load balancer) adds to the client's request."""
+    return {
+        "X-Amzn-Trace-Id": _trace_id(epoch_ms),
+        "X-Forwarded-For": source_ip,
+        "X-Forwarded-Port": port,
+        "X-Forwarded-Proto": proto,
+    }
+
+
+def _v1_fields(
+    defaults: dict[str, str], headers: Mapping[str, str] | None, query: Query | None
+) -> dict[str, Any]:
+    """The header and query fields of a payload 1.0 event: ``defaults`` overridden by
+    ``headers`` (see :func:`_merge_headers`), then the query string's."""
+    return {**_v1_headers(_merge_headers(defaults, headers)), **_v1_query(_query_lists(query))}
+
+
+def _v1_headers(headers: Mapping[str, str]) -> dict[str, Any]:
+    """``headers`` and ``multiValueHeaders`` of a payload 1.0 event (one value each)."""
+    return {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()}}
+
+
+def _v1_query(lists: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The two query fields of a payload 1.0 event: the last value of each parameter
+    and every value; both ``null`` without a query string."""
+    return {
+        "queryStringParameters": {k: v[-1] for k, v in lists.items() if v} if lists else None,
+        "multiValueQueryStringParameters": dict(lists) or None,
+    }
+
+
+def _arn(service: str, region: str, account_id: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{account_id}:{resource}"
+
+
+def _records(
+    items: Sequence[_T], default: _T, record: Callable[[int, _T], dict[str, Any]]
+) -> dict[str, Any]:
+    """A batch event: ``record(index, item)`` for each item (``default`` when none)."""
+    return {"Records": [record(index, item) for index, item in enumerate(items or (default,))]}
 
 
 def _content_headers(body: Any, encoded: str | None, is_base64: bool) -> dict[str, str]:
@@ -106,19 +156,3 @@ def _text(body: Any) -> str:
 
 def _sequence_number(index: int) -> str:
     return str(4_000_000_000_000_000_000_000 + _now_ms() * 1000 + index)
-
-
-def _eventbridge_envelope(
-    source: str, detail_type: str, detail: dict[str, Any], region: str, account_id: str
-) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": source,
-        "account": account_id,
-        "time": _iso_time(_now_ms()),
-        "region": region,
-        "resources": [],
-        "detail": detail,
-    }

@@ -8,13 +8,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from ._shared import (
-    ACCOUNT_ID,
-    REGION,
-    _now_ms,
-    _sequence_number,
-    _text,
-)
+from ._shared import ACCOUNT_ID, REGION, _arn, _now_ms, _records, _sequence_number, _text
 
 
 def dynamodb_stream(
@@ -29,35 +23,32 @@ def dynamodb_stream(
     "OldImage": ...}`` in DynamoDB's typed JSON (``{"id": {"S": "1"}}``); by default one
     INSERT.
     """
-    if not changes:
-        changes = ({"eventName": "INSERT", "Keys": {"id": {"S": "1"}}},)
-    arn = f"arn:aws:dynamodb:{region}:{account_id}:table/{table}/stream/2026-01-01T00:00:00.000"
-    records = []
-    for index, change in enumerate(changes):
+    arn = _arn("dynamodb", region, account_id, f"table/{table}/stream/2026-01-01T00:00:00.000")
+
+    def record(index: int, change: Mapping[str, Any]) -> dict[str, Any]:
         name = change.get("eventName", "INSERT")
         images = {k: v for k, v in change.items() if k in ("Keys", "NewImage", "OldImage")}
         if name == "INSERT":
             view = "NEW_IMAGE" if "OldImage" not in images else "NEW_AND_OLD_IMAGES"
         else:
             view = "NEW_AND_OLD_IMAGES"
-        records.append(
-            {
-                "eventID": secrets.token_hex(16),
-                "eventName": name,
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": region,
-                "dynamodb": {
-                    "ApproximateCreationDateTime": _now_ms() // 1000,
-                    **images,
-                    "SequenceNumber": _sequence_number(index),
-                    "SizeBytes": len(json.dumps(images)),
-                    "StreamViewType": view,
-                },
-                "eventSourceARN": arn,
-            }
-        )
-    return {"Records": records}
+        return {
+            "eventID": secrets.token_hex(16),
+            "eventName": name,
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": region,
+            "dynamodb": {
+                "ApproximateCreationDateTime": _now_ms() // 1000,
+                **images,
+                "SequenceNumber": _sequence_number(index),
+                "SizeBytes": len(json.dumps(images)),
+                "StreamViewType": view,
+            },
+            "eventSourceARN": arn,
+        }
+
+    return _records(changes, {"eventName": "INSERT", "Keys": {"id": {"S": "1"}}}, record)
 
 
 def kinesis(
@@ -68,32 +59,29 @@ def kinesis(
     account_id: str = ACCOUNT_ID,
 ) -> dict[str, Any]:
     """A Kinesis Data Streams batch, one record per payload (base64 in ``kinesis.data``)."""
-    if not payloads:
-        payloads = ("Hello from Kinesis!",)
-    arn = f"arn:aws:kinesis:{region}:{account_id}:stream/{stream}"
-    records = []
-    for index, payload in enumerate(payloads):
+    arn = _arn("kinesis", region, account_id, f"stream/{stream}")
+
+    def record(index: int, payload: Any) -> dict[str, Any]:
         if isinstance(payload, (bytes, bytearray)):
             raw = bytes(payload)
         else:
             raw = _text(payload).encode("utf-8")
         sequence = _sequence_number(index)
-        records.append(
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": partition_key,
-                    "sequenceNumber": sequence,
-                    "data": base64.b64encode(raw).decode("ascii"),
-                    "approximateArrivalTimestamp": _now_ms() / 1000,
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": f"shardId-000000000000:{sequence}",
-                "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": f"arn:aws:iam::{account_id}:role/lambda-kinesis-role",
-                "awsRegion": region,
-                "eventSourceARN": arn,
-            }
-        )
-    return {"Records": records}
+        return {
+            "kinesis": {
+                "kinesisSchemaVersion": "1.0",
+                "partitionKey": partition_key,
+                "sequenceNumber": sequence,
+                "data": base64.b64encode(raw).decode("ascii"),
+                "approximateArrivalTimestamp": _now_ms() / 1000,
+            },
+            "eventSource": "aws:kinesis",
+            "eventVersion": "1.0",
+            "eventID": f"shardId-000000000000:{sequence}",
+            "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": f"arn:aws:iam::{account_id}:role/lambda-kinesis-role",
+            "awsRegion": region,
+            "eventSourceARN": arn,
+        }
+
+    return _records(payloads, "Hello from Kinesis!", record)

@@ -17,15 +17,15 @@ from ._shared import (
     SOURCE_IP,
     USER_AGENT,
     Query,
+    _check_options,
     _clf_time,
     _domain,
     _encode_body,
+    _forwarded_headers,
     _gateway_id,
-    _merge_headers,
-    _multi,
     _now_ms,
-    _query_lists,
-    _trace_id,
+    _v1_fields,
+    _v1_headers,
 )
 
 
@@ -38,10 +38,17 @@ def _ws_authorizer(authorizer: Mapping[str, Any] | None) -> dict[str, Any] | Non
     return result
 
 
+_FACTORIES = {
+    "CONNECT": "websocket_connect",
+    "MESSAGE": "websocket_message",
+    "DISCONNECT": "websocket_disconnect",
+}
+
+
 class ConnectionOptions(TypedDict, total=False):
     """What every WebSocket factory takes about the connection and its API.
 
-    ``connection_id``, ``request_id`` and ``connected_at`` (epoch ms) default to fresh
+    ``connection_id`` and ``connected_at`` (epoch ms) default to fresh
     values; ``stage`` to ``prod``; ``domain_name`` to the API's execute-api domain;
     ``authorizer`` is the context a Lambda authorizer returned (``principalId`` and
     ``integrationLatency`` are added); a ``user_agent`` of ``None`` sends none.
@@ -55,30 +62,52 @@ class ConnectionOptions(TypedDict, total=False):
     source_ip: str
     user_agent: str | None
     authorizer: Mapping[str, Any] | None
-    request_id: str | None
     connected_at: int | None
+
+
+def connection_options(event: Mapping[str, Any]) -> ConnectionOptions:
+    """The :class:`ConnectionOptions` that give later events the connection, API and
+    caller of ``event`` (a WebSocket event, its ``$connect`` say)::
+
+        opened = events.websocket_connect(query={"room": "1"})
+        app(opened)
+        app(events.websocket_message({"action": "ping"}, **events.connection_options(opened)))
+    """
+    rc = event["requestContext"]
+    identity = rc.get("identity") or {}
+    return {
+        "connection_id": rc["connectionId"],
+        "connected_at": rc["connectedAt"],
+        "stage": rc["stage"],
+        "domain_name": rc["domainName"],
+        "api_id": rc["apiId"],
+        "source_ip": identity.get("sourceIp", SOURCE_IP),
+        "user_agent": identity.get("userAgent"),
+        "authorizer": rc.get("authorizer"),
+    }
 
 
 def websocket_request_context(
     *,
     event_type: str,
     route_key: str,
-    connection_id: str | None = None,
-    stage: str = "prod",
-    domain_name: str | None = None,
-    api_id: str = API_ID,
-    region: str = REGION,
-    source_ip: str = SOURCE_IP,
-    user_agent: str | None = USER_AGENT,
-    connected_at: int | None = None,
-    authorizer: Mapping[str, Any] | None = None,
-    request_id: str | None = None,
     now_ms: int | None = None,
+    request_id: str | None = None,
+    **connection: Unpack[ConnectionOptions],
 ) -> dict[str, Any]:
-    """The ``requestContext`` of a WebSocket event, as API Gateway writes it."""
+    """The ``requestContext`` of a WebSocket event, as API Gateway writes it.
+
+    ``now_ms`` (epoch ms) and ``request_id`` default to now and a fresh id; the other
+    keywords are :class:`ConnectionOptions`.
+    """
+    factory = _FACTORIES.get(event_type, "websocket_request_context")
+    _check_options(connection, ConnectionOptions, factory)
     now = now_ms if now_ms is not None else _now_ms()
     request_id = request_id or _gateway_id()
-    identity: dict[str, Any] = {"sourceIp": source_ip}
+    connected_at = connection.get("connected_at")
+    api_id = connection.get("api_id", API_ID)
+    identity: dict[str, Any] = {"sourceIp": connection.get("source_ip", SOURCE_IP)}
+    user_agent = connection.get("user_agent", USER_AGENT)
     if user_agent is not None:
         identity["userAgent"] = user_agent
     rc: dict[str, Any] = {
@@ -87,16 +116,17 @@ def websocket_request_context(
         "extendedRequestId": request_id,
         "requestTime": _clf_time(now),
         "messageDirection": "IN",
-        "stage": stage,
+        "stage": connection.get("stage", "prod"),
         "connectedAt": connected_at if connected_at is not None else now,
         "requestTimeEpoch": now,
         "identity": identity,
         "requestId": request_id,
-        "domainName": domain_name or _domain(api_id, region),
-        "connectionId": connection_id or _gateway_id(),
+        "domainName": connection.get("domain_name")
+        or _domain(api_id, connection.get("region", REGION)),
+        "connectionId": connection.get("connection_id") or _gateway_id(),
         "apiId": api_id,
     }
-    ws_authorizer = _ws_authorizer(authorizer)
+    ws_authorizer = _ws_authorizer(connection.get("authorizer"))
     if ws_authorizer is not None:
         rc["authorizer"] = ws_authorizer
     return rc
@@ -109,6 +139,7 @@ def websocket_connect(
     subprotocols: Sequence[str] | None = None,
     http_method: str | None = None,
     path: str = "/",
+    request_id: str | None = None,
     **connection: Unpack[ConnectionOptions],
 ) -> dict[str, Any]:
     """A ``$connect`` event: the upgrade request's headers and query string.
@@ -117,31 +148,23 @@ def websocket_connect(
     adds the ``httpMethod``/``path`` fields some ``$connect`` events also carry. The
     other keywords are :class:`ConnectionOptions`.
     """
-    now = _now_ms()
-    source_ip = connection.get("source_ip", SOURCE_IP)
     user_agent = connection.get("user_agent", USER_AGENT)
-    rc = websocket_request_context(event_type="CONNECT", route_key="$connect", **connection)
+    rc = websocket_request_context(
+        event_type="CONNECT", route_key="$connect", request_id=request_id, **connection
+    )
     defaults = {
         "Host": rc["domainName"],
         "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
         "Sec-WebSocket-Key": base64.b64encode(secrets.token_bytes(16)).decode("ascii"),
         "Sec-WebSocket-Version": "13",
-        "X-Amzn-Trace-Id": _trace_id(now),
-        "X-Forwarded-For": source_ip,
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
+        **_forwarded_headers(rc["identity"]["sourceIp"], rc["requestTimeEpoch"]),
     }
     if user_agent is not None:
         defaults["User-Agent"] = user_agent
     if subprotocols:
         defaults["Sec-WebSocket-Protocol"] = ", ".join(subprotocols)
-    merged = _merge_headers(defaults, headers)
-    lists = _query_lists(query)
     event: dict[str, Any] = {
-        "headers": merged,
-        "multiValueHeaders": _multi(merged),
-        "queryStringParameters": {k: v[-1] for k, v in lists.items() if v} if lists else None,
-        "multiValueQueryStringParameters": lists or None,
+        **_v1_fields(defaults, headers, query),
         "requestContext": rc,
         "isBase64Encoded": False,
     }
@@ -156,6 +179,7 @@ def websocket_message(
     *,
     route_key: str | None = None,
     message_id: str | None = None,
+    request_id: str | None = None,
     **connection: Unpack[ConnectionOptions],
 ) -> dict[str, Any]:
     """A message event. It has no ``headers`` (API Gateway sends none after ``$connect``).
@@ -168,7 +192,9 @@ def websocket_message(
     if route_key is None:
         text = encoded if encoded and not is_base64 else ""
         route_key = route_for(DEFAULT_ROUTE_SELECTION, text, None)
-    rc = websocket_request_context(event_type="MESSAGE", route_key=route_key, **connection)
+    rc = websocket_request_context(
+        event_type="MESSAGE", route_key=route_key, request_id=request_id, **connection
+    )
     rc = {"routeKey": rc.pop("routeKey"), "messageId": message_id or _gateway_id(), **rc}
     return {"requestContext": rc, "body": encoded or "", "isBase64Encoded": is_base64}
 
@@ -177,6 +203,7 @@ def websocket_disconnect(
     *,
     status_code: int = 1000,
     reason: str = "",
+    request_id: str | None = None,
     **connection: Unpack[ConnectionOptions],
 ) -> dict[str, Any]:
     """A ``$disconnect`` event with the close ``status_code`` and ``reason``.
@@ -184,7 +211,9 @@ def websocket_disconnect(
     Like AWS, it carries only a few headers (``Host``, ``x-api-key``,
     ``X-Forwarded-For``, ``x-restapi``). The other keywords are :class:`ConnectionOptions`.
     """
-    rc = websocket_request_context(event_type="DISCONNECT", route_key="$disconnect", **connection)
+    rc = websocket_request_context(
+        event_type="DISCONNECT", route_key="$disconnect", request_id=request_id, **connection
+    )
     rc = {
         "routeKey": rc.pop("routeKey"),
         "disconnectStatusCode": status_code,
@@ -202,8 +231,7 @@ def websocket_disconnect(
         "x-restapi": "",
     }
     return {
-        "headers": headers,
-        "multiValueHeaders": _multi(headers),
+        **_v1_headers(headers),
         "requestContext": rc,
         "isBase64Encoded": False,
     }

@@ -6,17 +6,25 @@ key is unambiguous, and a connection without a tenant has an empty tenant part):
     pk = "c#<connection_id>"  sk = "#"            the connection's record
     pk = "c#<connection_id>"  sk = "s#<ck>"       one per channel of the connection
     pk = "m#<ck>"             sk = <connection_id> one per subscriber of the channel
+    pk = "i#<ck>"             sk = "~n" | "b#..."  the channel's subscriber index
     pk = "h#<ck>"             sk = "~seq"          the channel's sequence counter
     pk = "h#<ck>"             sk = <seq, 20 digits> one per kept message
 
 Access patterns, all strongly consistent ``GetItem``/``Query`` on the base table:
 
-* subscribers of a channel (publish, members): ``Query pk = "m#<ck>"``, page by page;
+* subscriber ids of a channel (publish, presence events): ``Query pk = "i#<ck>"``, the
+  index's buckets of up to 64 ids (:mod:`.dynamodb_index`); 100,000 subscribers are
+  ~1,600 buckets in ~3 pages;
+* subscribers with their metadata (``members``): ``Query pk = "m#<ck>"``, page by page;
   100,000 subscribers of ~150 bytes are ~15 pages of 1 MB;
 * channels of a connection (subscriptions, cleanup): ``Query pk = "c#<id>"``; a
   connection in 50 channels is one page;
 * next sequence number: ``UpdateItem ADD seq 1`` on the counter (atomic);
 * history after a seq: ``Query pk = "h#<ck>" AND sk BETWEEN <after+1> AND <max>``.
+
+A connection's channel item names the index bucket that holds its entry
+(``member_bucket``), so unsubscribing and cleanup remove the entry before the items
+that lead to it.
 
 Subscription items carry the connection's ``expires_at`` (the table's TTL attribute), so
 they expire with the connection. Their user and tenant are kept as ``member_user`` and
@@ -29,12 +37,15 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ...errors import LiftError
 from ..channel import ChannelMessage, Member
 from ..connection import Connection, ConnectionStoreError
+from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call
+from .dynamodb_calls import item_key as _key
+from .dynamodb_index import SubscriberIndex, index_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,35 +61,16 @@ __all__ = [
     "record_key",
 ]
 
-KEY_ATTRIBUTE = "pk"
-"""The table's partition key."""
-SORT_ATTRIBUTE = "sk"
-"""The table's sort key."""
 RECORD_SORT = "#"
-MEMBER_PAGE = 250
-"""Subscribers per ``Query`` page when listing a channel, so a publish can send one page
-while it reads the next."""
 """The sort key of a connection's record (its channel items sort after it)."""
 
+_CLEANUP_ROUNDS = 3
+"""Queries of a connection's items during one cleanup (later ones find racing subscribes)."""
 _COUNTER_SORT = "~seq"
 _SEQ_DIGITS = 20
 _SEQ_MAX = 10**_SEQ_DIGITS - 1
 _BATCH = 25
 _BATCH_ATTEMPTS = 8
-
-
-@contextmanager
-def aws_call(operation: str) -> Iterator[None]:
-    """Turn botocore failures into :class:`ConnectionStoreError`, chaining the original."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        raise ConnectionStoreError(operation, code) from exc
-    except BotoCoreError as exc:
-        raise ConnectionStoreError(operation) from exc
 
 
 class CleanupIncompleteError(ConnectionStoreError):
@@ -97,10 +89,6 @@ def record_key(connection_id: str) -> dict[str, dict[str, str]]:
 def channel_key(tenant_id: str | None, channel: str) -> str:
     """``"<channel>#<tenant>"``: one channel of one tenant."""
     return f"{channel}#{tenant_id or ''}"
-
-
-def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
-    return {KEY_ATTRIBUTE: {"S": pk}, SORT_ATTRIBUTE: {"S": sk}}
 
 
 def _seq_sort(seq: int) -> str:
@@ -123,10 +111,12 @@ class DynamoDBChannels:
     def subscribe(
         self, connection: Connection, channel: str, metadata: dict[str, Any]
     ) -> tuple[Member, bool]:
-        """Write the connection's channel item, then the channel's member item.
+        """Write the connection's channel item, the member item, then the index entry.
 
-        Re-subscribing updates the metadata and keeps ``joined_at``; the result says
-        whether the subscription is new.
+        Re-subscribing updates the metadata and keeps ``joined_at`` and the index bucket;
+        the result says whether the subscription is new. Last, the connection's record
+        is read: when its ``$disconnect`` ran meanwhile, the subscription is taken back
+        (409 ``NOT_CONNECTED``), so none outlives its connection.
         """
         tenant = connection.tenant_id or None
         ck = channel_key(tenant, channel)
@@ -162,14 +152,19 @@ class DynamoDBChannels:
             values[":tenant"] = {"S": tenant}
             sets.append("member_tenant = :tenant")
         update = "SET " + ", ".join(sets)
+        index = self._index()
+        expires = _epoch(expires_at)
         client = self.client
+        bucket = index.next_bucket(ck)
         with aws_call("UpdateItem"):
-            # The connection's item first: cleanup finds a subscription through it.
-            client.update_item(
+            # The connection's item first: cleanup finds the subscription (and the index
+            # bucket that holds it) through it. A subscription keeps its first bucket.
+            mine = client.update_item(
                 TableName=self.table_name,
                 Key=_key("c#" + connection.connection_id, "s#" + ck),
-                UpdateExpression=update,
-                ExpressionAttributeValues=values,
+                UpdateExpression=update + ", member_bucket = if_not_exists(member_bucket, :bucket)",
+                ExpressionAttributeValues={**values, ":bucket": {"S": bucket}},
+                ReturnValues="ALL_OLD",
             )
             response = client.update_item(
                 TableName=self.table_name,
@@ -178,6 +173,15 @@ class DynamoDBChannels:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
             )
+        before = mine.get("Attributes") or {}
+        bucket = before.get("member_bucket", {}).get("S", bucket)
+        entry = index_entry(connection.connection_id, expires)
+        index.add(ck, bucket, entry, expires)
+        if "expires_at" in before and "member_bucket" in before:
+            previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
+            if previous != entry:  # the connection's expiry moved: one entry per member
+                index.remove(ck, bucket, [previous])
+        self._require_record(connection.connection_id, ck, bucket, entry)
         old = response.get("Attributes")
         member = Member(
             connection_id=connection.connection_id,
@@ -186,21 +190,26 @@ class DynamoDBChannels:
             metadata=json.loads(metadata_text),
             channel=channel,
             tenant_id=tenant,
-            expires_at=datetime.fromtimestamp(_epoch(expires_at), timezone.utc),
+            expires_at=datetime.fromtimestamp(expires, timezone.utc),
         )
         return member, not old
 
     def unsubscribe(self, connection_id: str, tenant_id: str | None, channel: str) -> Member | None:
-        """Delete the member item (reporting it), then the connection's channel item."""
+        """Leave the index, delete the member item (reporting it), then the connection's
+        channel item (which says where the index entry is, so it goes last)."""
         ck = channel_key(tenant_id, channel)
+        key = _key("c#" + connection_id, "s#" + ck)
         client = self.client
+        with aws_call("GetItem"):
+            mine = client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
+        self._leave_index(connection_id, ck, mine.get("Item"))
         with aws_call("DeleteItem"):
             response = client.delete_item(
                 TableName=self.table_name,
                 Key=_key("m#" + ck, connection_id),
                 ReturnValues="ALL_OLD",
             )
-            client.delete_item(TableName=self.table_name, Key=_key("c#" + connection_id, "s#" + ck))
+            client.delete_item(TableName=self.table_name, Key=key)
         old = response.get("Attributes")
         return _member(old) if old else None
 
@@ -229,57 +238,64 @@ class DynamoDBChannels:
     def member_ids(
         self, tenant_id: str | None, channel: str, *, expired: list[str] | None = None
     ) -> Iterator[str]:
-        """Ids of live subscribers: the same ``Query`` projecting only the key and TTL."""
-        now = self._now_epoch()
-        pk = "m#" + channel_key(tenant_id, channel)
-        for item in self._query_items(pk, attributes="sk, expires_at", limit=MEMBER_PAGE):
-            if _live(item, now):
-                yield item[SORT_ATTRIBUTE]["S"]
-            elif expired is not None:
-                expired.append(item[SORT_ATTRIBUTE]["S"])
+        """Ids of live subscribers, read from the channel's index (a few items)."""
+        return self._index().ids(channel_key(tenant_id, channel), self._now_epoch(), expired)
 
     def member_ids_page(
         self, tenant_id: str | None, channel: str, cursor: str | None, limit: int
     ) -> tuple[list[str], str | None]:
-        """One strongly consistent ``Query`` page of members after ``cursor`` (the sort
-        key of the last item read), projecting only the key and TTL."""
-        pk = "m#" + channel_key(tenant_id, channel)
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ConsistentRead": True,
-            "ProjectionExpression": "sk, expires_at",
-            "Limit": max(1, min(limit, 1000)),
-        }
-        if cursor is not None:
-            params["ExclusiveStartKey"] = _key(pk, cursor)
-        with aws_call("Query"):
-            page = self.client.query(**params)
-        now = self._now_epoch()
-        ids = [i[SORT_ATTRIBUTE]["S"] for i in page.get("Items", []) if _live(i, now)]
-        last = page.get("LastEvaluatedKey")
-        return ids, (last[SORT_ATTRIBUTE]["S"] if last else None)
+        """One page of live subscriber ids from the index, after ``cursor``."""
+        ck = channel_key(tenant_id, channel)
+        return self._index().page(ck, cursor, limit, self._now_epoch())
 
     def remove_connection(self, connection_id: str) -> list[Member]:
         """Delete every subscription, then the connection's items (retries finish the job).
 
-        Each member item is deleted on its own with ``ReturnValues=ALL_OLD``, so of several
-        concurrent cleanups exactly one reports each member. The connection's own items
-        (its channel items and record) go last, in batches: a cleanup cut short is
-        completed by the next one, which finds what is left through them.
+        Each subscription leaves the channel's index, then its member item is deleted on
+        its own with ``ReturnValues=ALL_OLD``, so of several concurrent cleanups exactly
+        one reports each member. The connection's own items (its channel items and
+        record) go last, in batches: a cleanup cut short is completed by the next one,
+        which finds what is left through them.
         """
         if not connection_id:
             return []
-        items = list(self._query_items("c#" + connection_id, attributes="pk, sk"))
         removed: list[Member] = []
-        client = self.client
+        for round_ in range(_CLEANUP_ROUNDS):
+            items = list(
+                self._query_items(
+                    "c#" + connection_id, attributes="pk, sk, member_bucket, expires_at"
+                )
+            )
+            if not items and round_:
+                break
+            try:
+                self._remove_subscriptions(connection_id, items, removed)
+                keys = [
+                    {KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]}
+                    for i in items
+                ]
+                self._batch_write(
+                    [{"DeleteRequest": {"Key": key}} for key in keys or [record_key(connection_id)]]
+                )
+            except ConnectionStoreError as exc:
+                # Removed subscriptions are reported, so that their leaves are announced.
+                raise CleanupIncompleteError(exc.operation, exc.aws_code, removed) from exc
+            # Look again: a subscribe that read the record before it was deleted may have
+            # written its items since (it checks the record last, and takes them back itself
+            # only when it finds the record gone).
+        return removed
+
+    def _remove_subscriptions(
+        self, connection_id: str, items: list[dict[str, Any]], removed: list[Member]
+    ) -> None:
+        """Take each subscription among the connection's ``items`` out of its channel."""
         for item in items:
             sort = item[SORT_ATTRIBUTE]["S"]
             if not sort.startswith("s#"):
                 continue
+            self._leave_index(connection_id, sort[2:], item)
             with aws_call("DeleteItem"):
-                response = client.delete_item(
+                response = self.client.delete_item(
                     TableName=self.table_name,
                     Key=_key("m#" + sort[2:], connection_id),
                     ReturnValues="ALL_OLD",
@@ -287,15 +303,6 @@ class DynamoDBChannels:
             old = response.get("Attributes")
             if old:
                 removed.append(_member(old))
-        keys = [{KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]} for i in items]
-        if not keys:
-            keys = [record_key(connection_id)]
-        try:
-            self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
-        except ConnectionStoreError as exc:
-            # The subscriptions are gone; say so, so that their leaves are still announced.
-            raise CleanupIncompleteError(exc.operation, exc.aws_code, removed) from exc
-        return removed
 
     def append_history(
         self, tenant_id: str | None, channel: str, data: Any, *, keep: int, ttl: timedelta
@@ -367,6 +374,34 @@ class DynamoDBChannels:
         return out
 
     # -- Helpers ---------------------------------------------------------------------
+
+    def _require_record(self, connection_id: str, ck: str, bucket: str, entry: str) -> None:
+        """After subscribing: if the connection's record is gone (its ``$disconnect`` ran
+        meanwhile) or expired, take the subscription back and refuse (409)."""
+        with aws_call("GetItem"):
+            found = self.client.get_item(
+                TableName=self.table_name,
+                Key=record_key(connection_id),
+                ConsistentRead=True,
+                ProjectionExpression="pk, expires_at",
+            ).get("Item")
+        if found is not None and _live(found, self._now_epoch()):
+            return
+        self._index().remove(ck, bucket, [entry])
+        with aws_call("DeleteItem"):
+            for key in (_key("m#" + ck, connection_id), _key("c#" + connection_id, "s#" + ck)):
+                self.client.delete_item(TableName=self.table_name, Key=key)
+        raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
+
+    def _index(self) -> SubscriberIndex:
+        return SubscriberIndex(self.client, self.table_name)
+
+    def _leave_index(self, connection_id: str, ck: str, item: dict[str, Any] | None) -> None:
+        """Remove a subscription's entry from the index (``item``: its channel item)."""
+        if item is None or "member_bucket" not in item or "expires_at" not in item:
+            return
+        entry = index_entry(connection_id, int(item["expires_at"]["N"]))
+        self._index().remove(ck, item["member_bucket"]["S"], [entry])
 
     def _now_epoch(self) -> int:
         return _epoch(self._clock())

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ...errors import LiftError
 from ..channel import ChannelMessage, Member
 from ..connection import Connection, utc_now
 
@@ -117,7 +118,10 @@ class MemoryConnectionStore:
     def subscribe(
         self, connection: Connection, channel: str, metadata: dict[str, Any]
     ) -> tuple[Member, bool]:
-        """Subscribe the connection in its tenant; the member and whether it is new."""
+        """Subscribe the connection in its tenant; the member and whether it is new.
+
+        The connection's record must be live (409 ``NOT_CONNECTED`` otherwise).
+        """
         key = (connection.tenant_id or "", channel)
         member = Member(
             connection_id=connection.connection_id,
@@ -129,6 +133,11 @@ class MemoryConnectionStore:
             expires_at=None if connection.expires_at is None else _aware(connection.expires_at),
         )
         with self._lock:
+            self._purge_expired()
+            if member.connection_id not in self._records:
+                raise LiftError(
+                    409, "NOT_CONNECTED", "This connection is not in the connection store"
+                )
             members = self._members.setdefault(key, {})
             old = members.get(member.connection_id)
             if old is not None:

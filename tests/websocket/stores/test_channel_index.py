@@ -1,0 +1,257 @@
+"""The DynamoDB store's subscriber index (buckets of ids), over moto's real HTTP server.
+
+A publish lists a channel from the index, ``members`` from the per-subscriber items: these
+tests catch an index that disagrees with the subscriptions (a stale id would be sent
+messages for a channel it left), a bucket that grows without bound, and a listing that
+reads one item per subscriber.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from lift.websocket.connection import Connection
+from lift.websocket.stores import dynamodb_index
+from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
+from lift.websocket.stores.dynamodb_channels import channel_key
+from lift.websocket.stores.dynamodb_index import parse_entry
+from tests.conftest import FakeClock
+
+
+@pytest.fixture
+def store(ddb: Any, table: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(dynamodb_index, "BUCKET_SIZE", 4)  # many buckets from few members
+    dynamo = DynamoDBConnectionStore(table, client=ddb, clock=clock)
+    dynamo.create_table()
+    return dynamo
+
+
+def join(
+    store: DynamoDBConnectionStore, clock: FakeClock, connection_id: str, channel: str, **kw: Any
+) -> Connection:
+    kw.setdefault("expires_at", clock.now + timedelta(hours=2))
+    connection = Connection(connection_id, tenant_id="acme", connected_at=clock.now, **kw)
+    store.save(connection)
+    store.subscribe(connection, channel, {})
+    return connection
+
+
+def buckets(store: DynamoDBConnectionStore, channel: str) -> dict[str, list[str]]:
+    """The index buckets of ``channel`` (acme): sort key -> entries."""
+    page = store.client.query(
+        TableName=store.table_name,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :b)",
+        ExpressionAttributeValues={
+            ":pk": {"S": "i#" + channel_key("acme", channel)},
+            ":b": {"S": "b#"},
+        },
+        ConsistentRead=True,
+    )
+    return {
+        item["sk"]["S"]: sorted(item.get("member_entries", {}).get("SS", []))
+        for item in page["Items"]
+    }
+
+
+def listed_in(store: DynamoDBConnectionStore, channel: str) -> list[str]:
+    """The connection ids in the buckets of ``channel``."""
+    return [parse_entry(e)[0] for entries in buckets(store, channel).values() for e in entries]
+
+
+def test_buckets_are_bounded_and_a_listing_reads_them_not_the_members(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    ids = [f"c-{n:02d}" for n in range(18)]
+    for connection_id in ids:
+        join(store, clock, connection_id, "big")
+    found = buckets(store, "big")
+    assert len(found) == 5 and all(len(entries) <= 4 for entries in found.values())
+    expires = int((clock.now + timedelta(hours=2)).timestamp())
+    assert sorted(e for entries in found.values() for e in entries) == sorted(
+        f"{i} {expires}" for i in ids
+    )
+
+    queries: list[dict[str, Any]] = []
+    returned: list[int] = []
+    events = store.client.meta.events
+    events.register(
+        "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(params), "q"
+    )
+    events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: returned.append(parsed["Count"]), "n"
+    )
+    try:
+        assert sorted(store.member_ids("acme", "big")) == ids
+    finally:
+        events.unregister("before-parameter-build.dynamodb.Query", None, "q")
+        events.unregister("after-call.dynamodb.Query", None, "n")
+    assert len(queries) == 1 and queries[0]["ConsistentRead"] is True
+    assert returned == [5]  # five buckets, not eighteen member items
+
+
+def test_unsubscribe_cleanup_and_gone_leave_no_id_behind(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    ana = join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+    join(store, clock, "c-cat", "room")
+    store.subscribe(ana, "other", {})
+    assert store.unsubscribe("c-ana", "acme", "room") is not None
+    assert sorted(store.member_ids("acme", "room")) == ["c-ben", "c-cat"]
+    assert list(store.member_ids("acme", "other")) == ["c-ana"]
+    assert store.unsubscribe("c-ana", "acme", "room") is None  # again: nothing, no item made
+    assert [m.channel for m in store.remove_connection("c-ana")] == ["other"]
+    assert buckets(store, "other") == {}  # an emptied bucket is deleted
+    store.delete("c-ben")
+    assert list(store.member_ids("acme", "room")) == ["c-cat"]
+    assert listed_in(store, "room") == ["c-cat"]
+
+
+def test_a_cleanup_cut_short_never_leaves_a_listed_id(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from lift.websocket.connection import ConnectionStoreError
+
+    join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+
+    def fail(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    # $disconnect dies right after the index: the id is no longer listed, and the retry
+    # still finds the subscription through the connection's item and reports the leave.
+    store.client.meta.events.register("before-call.dynamodb.DeleteItem", fail, "cut")
+    try:
+        with pytest.raises(ConnectionStoreError):
+            store.remove_connection("c-ana")
+    finally:
+        store.client.meta.events.unregister("before-call.dynamodb.DeleteItem", None, "cut")
+    assert list(store.member_ids("acme", "room")) == ["c-ben"]
+    assert [m.connection_id for m in store.remove_connection("c-ana")] == ["c-ana"]
+    assert store.channels_of("c-ana") == [] and list(store.member_ids("acme", "room")) == ["c-ben"]
+
+
+def test_expired_ids_are_pruned_even_when_ttl_swept_their_items(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    join(store, clock, "soon", "news", expires_at=clock.now + timedelta(minutes=5))
+    join(store, clock, "live", "news")
+    # DynamoDB's TTL sweeper removed the subscription's items, not the index entry.
+    for key in (("c#soon", "s#" + channel_key("acme", "news")), ("m#news#acme", "soon")):
+        store.client.delete_item(
+            TableName=store.table_name, Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}}
+        )
+    assert sorted(store.member_ids("acme", "news")) == ["live", "soon"]  # not yet expired
+    clock.advance(300)
+    expired: list[str] = []
+    assert list(store.member_ids("acme", "news", expired=expired)) == ["live"]
+    assert expired == ["soon"]
+    assert listed_in(store, "news") == ["live"]
+    expired.clear()
+    assert list(store.member_ids("acme", "news", expired=expired)) == ["live"] and not expired
+
+
+def test_a_subscription_has_one_entry_when_its_expiry_moves(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    ana = join(store, clock, "c-ana", "room")
+    later = Connection(
+        "c-ana",
+        tenant_id="acme",
+        connected_at=ana.connected_at,
+        expires_at=clock.now + timedelta(hours=3),
+    )
+    store.save(later)
+    store.subscribe(later, "room", {"again": True})
+    entries = [e for entries in buckets(store, "room").values() for e in entries]
+    assert entries == [f"c-ana {int(later.expires_at.timestamp())}"]  # type: ignore[union-attr]
+    assert list(store.member_ids("acme", "room")) == ["c-ana"]
+    # The bucket lives as long as its latest entry.
+    item = store.client.get_item(
+        TableName=store.table_name,
+        Key={"pk": {"S": "i#room#acme"}, "sk": {"S": next(iter(buckets(store, "room")))}},
+        ConsistentRead=True,
+    )["Item"]
+    assert int(item["expires_at"]["N"]) == int(later.expires_at.timestamp())  # type: ignore[union-attr]
+    assert store.unsubscribe("c-ana", "acme", "room") is not None
+    assert buckets(store, "room") == {}
+
+
+def test_pages_cross_buckets_and_stop_at_the_limit(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    ids = [f"c-{n:02d}" for n in range(15)]
+    for connection_id in ids:
+        join(store, clock, connection_id, "big")
+    join(store, clock, "soon", "big", expires_at=clock.now + timedelta(minutes=1))
+    clock.advance(60)
+    seen: list[str] = []
+    cursor: str | None = None
+    sizes = []
+    while True:
+        page, cursor = store.member_ids_page("acme", "big", cursor, 3)
+        sizes.append(len(page))
+        seen.extend(page)
+        if cursor is None:
+            break
+    assert sorted(seen) == ids and len(seen) == len(set(seen))
+    assert max(sizes) == 3 and len(sizes) in (5, 6)
+    with pytest.raises(ValueError):
+        store.member_ids_page("acme", "big", "m#forged", 3)
+
+
+def test_a_subscribe_racing_its_disconnect_leaves_nothing_listed(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """Staged with a second "instance" (moto's server does not serialise requests)."""
+    from lift.errors import LiftError
+
+    other = DynamoDBConnectionStore(store.table_name, client=store.client, clock=clock)
+    events = store.client.meta.events
+    join(store, clock, "c-ben", "room")
+
+    # 1. $disconnect runs while the subscribe writes: the subscribe finds the record gone.
+    ana = Connection("c-ana", tenant_id="acme", expires_at=clock.now + timedelta(hours=2))
+    store.save(ana)
+    ran: list[list[Any]] = []
+
+    def disconnect(params: dict[str, Any], **_: Any) -> None:
+        if params.get("UpdateExpression", "").startswith("ADD member_entries") and not ran:
+            ran.append(other.remove_connection("c-ana"))
+
+    events.register("before-parameter-build.dynamodb.UpdateItem", disconnect, "race")
+    try:
+        with pytest.raises(LiftError) as refused:
+            store.subscribe(ana, "room", {})
+    finally:
+        events.unregister("before-parameter-build.dynamodb.UpdateItem", None, "race")
+    assert ran and refused.value.status_code == 409
+    assert list(store.member_ids("acme", "room")) == ["c-ben"]
+    assert [m.connection_id for m in store.members("acme", "room")] == ["c-ben"]
+    assert store.channels_of("c-ana") == []
+
+    # 2. The subscribe runs whole between the cleanup's Query and its last deletes: the
+    # cleanup looks again and takes the new subscription out too (reporting its leave).
+    cat = Connection("c-cat", tenant_id="acme", expires_at=clock.now + timedelta(hours=2))
+    store.save(cat)
+    subscribed: list[bool] = []
+
+    def subscribe(**_: Any) -> None:
+        if not subscribed:
+            subscribed.append(other.subscribe(cat, "room", {})[1])
+
+    events.register("before-call.dynamodb.BatchWriteItem", subscribe, "race")
+    try:
+        removed = store.remove_connection("c-cat")
+    finally:
+        events.unregister("before-call.dynamodb.BatchWriteItem", None, "race")
+    assert subscribed == [True]
+    assert [(m.connection_id, m.channel) for m in removed] == [("c-cat", "room")]
+    assert list(store.member_ids("acme", "room")) == ["c-ben"]
+    assert listed_in(store, "room") == ["c-ben"]
+    assert store.get("c-cat") is None and store.channels_of("c-cat") == []
