@@ -18,8 +18,7 @@ from lift.websocket.stores import dynamodb_index
 from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
 from lift.websocket.stores.dynamodb_channels import channel_key
 from lift.websocket.stores.dynamodb_index import parse_entry
-
-from .conftest import FakeClock
+from tests.conftest import FakeClock
 
 
 @pytest.fixture
