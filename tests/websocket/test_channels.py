@@ -410,6 +410,13 @@ def test_channels_need_a_channel_store(
     assert json.loads(response["body"])["error"]["code"] == "NO_CHANNEL_STORE"
 
 
+def test_channels_without_connection_tracking_are_refused_at_setup() -> None:
+    # A subscription needs its connection's record: without tracking, every subscribe
+    # would fail at run time with 409 NOT_CONNECTED.
+    with pytest.raises(ValueError, match="auto_connections=True"):
+        App(websocket=WebSocketOptions(channels=ChannelOptions()))
+
+
 def test_hostile_metadata_is_refused(
     store: Any, registry: MemoryConnectionRegistry, server: ConnectionsServer
 ) -> None:
