@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from ..errors import LiftError
-from ..request import TriggerType
+from ..request import Request, TriggerType
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at run time
 if TYPE_CHECKING:
@@ -16,6 +16,8 @@ __all__ = [
     "MalformedEventError",
     "decode_path",
     "headers_of",
+    "http_method",
+    "http_request",
     "mapping",
     "optional_str",
     "queries_of",
@@ -30,6 +32,46 @@ class MalformedEventError(LiftError):
     def __init__(self, trigger: TriggerType, message: str) -> None:
         super().__init__(400, "MALFORMED_EVENT", message)
         self.trigger = trigger
+
+
+def http_method(value: Any, trigger: TriggerType, name: str) -> str:
+    """The request method in field ``name``, upper-cased (a non-empty string)."""
+    if not isinstance(value, str) or not value:
+        raise MalformedEventError(trigger, f"Field '{name}' must be a non-empty string")
+    return value.upper()
+
+
+def http_request(
+    event: dict[str, Any],
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    query: dict[str, str],
+    multi_query: dict[str, list[str]],
+    request_context: Mapping[str, Any],
+    source_ip: str | None = None,
+    cookies: list[str] | None = None,
+) -> Request:
+    """The HTTP :class:`Request` of ``event``: ``body`` and ``isBase64Encoded`` are read
+    the same way from every HTTP source (REST, HTTP API, function URLs, ALB)."""
+    body = event.get("body")
+    if body is not None and not isinstance(body, str):
+        raise MalformedEventError(TriggerType.HTTP, "Field 'body' must be a string")
+    return Request(
+        TriggerType.HTTP,
+        event,
+        method=method,
+        path=path,
+        headers=headers,
+        query=query,
+        multi_query=multi_query,
+        body=body,
+        is_base64=event.get("isBase64Encoded") is True,
+        cookies=cookies,
+        source_ip=source_ip,
+        request_context=request_context,
+    )
 
 
 def mapping(value: Any, trigger: TriggerType, name: str) -> dict[str, Any]:

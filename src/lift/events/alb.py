@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
-from ._common import LazyHeaders, MalformedEventError, decode_path, optional_str, queries_of
+from ._common import LazyHeaders, decode_path, http_method, http_request, optional_str, queries_of
 
 _T = TriggerType.HTTP
 
@@ -22,27 +22,18 @@ def normalise(event: dict[str, Any]) -> Request:
     """
     from urllib.parse import unquote_plus
 
-    method = event.get("httpMethod")
-    if not isinstance(method, str) or not method:
-        raise MalformedEventError(_T, "Field 'httpMethod' must be a non-empty string")
+    method = http_method(event.get("httpMethod"), _T, "httpMethod")
     path = decode_path(optional_str(event.get("path"), _T, "path") or "/")
     raw_query, raw_multi = queries_of(event, _T)
-    query = {unquote_plus(name): unquote_plus(value) for name, value in raw_query.items()}
-    multi_query = {
-        unquote_plus(name): [unquote_plus(v) for v in values] for name, values in raw_multi.items()
-    }
-    body = event.get("body")
-    if body is not None and not isinstance(body, str):
-        raise MalformedEventError(_T, "Field 'body' must be a string")
-    return Request(
-        _T,
+    return http_request(
         event,
-        method=method.upper(),
+        method=method,
         path=path,
         headers=LazyHeaders(event, _T),
-        query=query,
-        multi_query=multi_query,
-        body=body,
-        is_base64=event.get("isBase64Encoded") is True,
+        query={unquote_plus(name): unquote_plus(value) for name, value in raw_query.items()},
+        multi_query={
+            unquote_plus(name): [unquote_plus(v) for v in values]
+            for name, values in raw_multi.items()
+        },
         request_context=event["requestContext"],
     )

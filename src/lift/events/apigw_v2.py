@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Request, TriggerType
-from ._common import LazyHeaders, MalformedEventError, decode_path, mapping, optional_str
+from ._common import (
+    LazyHeaders,
+    MalformedEventError,
+    decode_path,
+    http_method,
+    http_request,
+    mapping,
+    optional_str,
+)
 
 _T = TriggerType.HTTP
 
@@ -30,9 +38,7 @@ def normalise(event: dict[str, Any]) -> Request:
     """
     rc = mapping(event.get("requestContext"), _T, "requestContext")
     http = mapping(rc.get("http"), _T, "requestContext.http")
-    method = http.get("method")
-    if not isinstance(method, str) or not method:
-        raise MalformedEventError(_T, "Field 'requestContext.http.method' must be a string")
+    method = http_method(http.get("method"), _T, "requestContext.http.method")
     raw_path = optional_str(event.get("rawPath"), _T, "rawPath") or optional_str(
         http.get("path"), _T, "requestContext.http.path"
     )
@@ -59,20 +65,13 @@ def normalise(event: dict[str, Any]) -> Request:
         cookies = []
     elif not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
         raise MalformedEventError(_T, "Field 'cookies' must be a list of strings")
-    headers = LazyHeaders(event, _T, {"cookie": "; ".join(cookies)} if cookies else None)
-    body = event.get("body")
-    if body is not None and not isinstance(body, str):
-        raise MalformedEventError(_T, "Field 'body' must be a string")
-    return Request(
-        _T,
+    return http_request(
         event,
-        method=method.upper(),
+        method=method,
         path=path,
-        headers=headers,
+        headers=LazyHeaders(event, _T, {"cookie": "; ".join(cookies)} if cookies else None),
         query=query,
         multi_query=multi_query,
-        body=body,
-        is_base64=event.get("isBase64Encoded") is True,
         cookies=list(cookies),
         source_ip=optional_str(http.get("sourceIp"), _T, "sourceIp"),
         request_context=rc,
