@@ -77,12 +77,11 @@ class App:
         (see :mod:`lift.tracing`); off by default, at no cost."""
         from .observability import default_logger, default_metrics
 
-        if websocket is not None and websocket.channels is not None:
-            if not websocket.auto_connections:
-                raise ValueError(
-                    "channels need auto_connections=True: a subscription lives as long as "
-                    "its connection's record in the store"
-                )
+        if websocket is not None and websocket.channels and not websocket.auto_connections:
+            raise ValueError(
+                "channels need auto_connections=True: a subscription lives as long as "
+                "its connection's record in the store"
+            )
         if websocket is not None and websocket.auto_connections and websocket.store is None:
             from .websocket.stores import default_store_factory
 
