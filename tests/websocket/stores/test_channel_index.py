@@ -255,3 +255,77 @@ def test_a_subscribe_racing_its_disconnect_leaves_nothing_listed(
     assert list(store.member_ids("acme", "room")) == ["c-ben"]
     assert listed_in(store, "room") == ["c-ben"]
     assert store.get("c-cat") is None and store.channels_of("c-cat") == []
+
+
+def test_a_subscribe_racing_an_unsubscribe_of_the_same_channel_leaves_no_stray_id(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """API Gateway may run two messages of one connection at once, in two instances.
+
+    Whichever way a subscribe and an unsubscribe interleave, the channel item, the member
+    item and the index entry end up all present or all absent: an id the connection's
+    channels do not name would be sent the channel's messages after it left, and no
+    unsubscribe or cleanup could find it again.
+    """
+    other = DynamoDBConnectionStore(store.table_name, client=store.client, clock=clock)
+    events = store.client.meta.events
+    ana = join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+
+    def consistent() -> bool:
+        subscribed = store.channels_of("c-ana") == ["room"]
+        members = [m.connection_id for m in store.members("acme", "room")]
+        return (
+            sorted(store.member_ids("acme", "room")) == sorted(listed_in(store, "room"))
+            and ("c-ana" in listed_in(store, "room")) is subscribed
+            and ("c-ana" in members) is subscribed
+        )
+
+    for step in ("UpdateItem", "DeleteItem", "GetItem"):
+        for nth in range(3):
+            if store.channels_of("c-ana") != ["room"]:
+                store.subscribe(ana, "room", {})
+            calls: list[int] = []
+
+            def race(nth: int = nth, calls: list[int] = calls, **_: Any) -> None:
+                calls.append(1)
+                if len(calls) == nth + 1:
+                    other.subscribe(ana, "room", {"again": True})
+
+            events.register(f"before-call.dynamodb.{step}", race, "race")
+            try:
+                store.unsubscribe("c-ana", "acme", "room")
+            finally:
+                events.unregister(f"before-call.dynamodb.{step}", None, "race")
+            assert consistent(), (step, nth)
+    store.unsubscribe("c-ana", "acme", "room")
+    assert store.remove_connection("c-ana") == []
+    assert listed_in(store, "room") == ["c-ben"]
+
+
+def test_an_unsubscribe_cut_short_is_finished_by_its_retry(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from lift.websocket.connection import ConnectionStoreError
+
+    join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+
+    def fail(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    # The channel item is deleted, then the index update fails: the retry finds the
+    # bucket through the subscriber item and reports the leave.
+    store.client.meta.events.register("before-call.dynamodb.UpdateItem", fail, "cut")
+    try:
+        with pytest.raises(ConnectionStoreError):
+            store.unsubscribe("c-ana", "acme", "room")
+    finally:
+        store.client.meta.events.unregister("before-call.dynamodb.UpdateItem", None, "cut")
+    left = store.unsubscribe("c-ana", "acme", "room")
+    assert left is not None and left.connection_id == "c-ana"
+    assert listed_in(store, "room") == ["c-ben"]
+    assert [m.connection_id for m in store.members("acme", "room")] == ["c-ben"]
+    assert store.unsubscribe("c-ana", "acme", "room") is None

@@ -45,7 +45,7 @@ from ..channel import ChannelMessage, Member
 from ..connection import Connection, ConnectionStoreError
 from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call
 from .dynamodb_calls import item_key as _key
-from .dynamodb_index import SubscriberIndex, index_entry
+from .dynamodb_index import SubscriberIndex, bucket_of, index_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,6 +70,7 @@ _COUNTER_SORT = "~seq"
 _SEQ_DIGITS = 20
 _SEQ_MAX = 10**_SEQ_DIGITS - 1
 _BATCH = 25
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 _BATCH_ATTEMPTS = 8
 
 
@@ -155,33 +156,42 @@ class DynamoDBChannels:
         index = self._index()
         expires = _epoch(expires_at)
         client = self.client
-        bucket = index.next_bucket(ck)
+        number = index.next_number(ck)
         with aws_call("UpdateItem"):
             # The connection's item first: cleanup finds the subscription (and the index
-            # bucket that holds it) through it. A subscription keeps its first bucket.
+            # bucket that holds it) through it. A subscription keeps its first number
+            # (which names it) and bucket.
             mine = client.update_item(
                 TableName=self.table_name,
                 Key=_key("c#" + connection.connection_id, "s#" + ck),
-                UpdateExpression=update + ", member_bucket = if_not_exists(member_bucket, :bucket)",
-                ExpressionAttributeValues={**values, ":bucket": {"S": bucket}},
-                ReturnValues="ALL_OLD",
-            )
-            response = client.update_item(
-                TableName=self.table_name,
-                Key=_key("m#" + ck, connection.connection_id),
-                UpdateExpression=update,
-                ExpressionAttributeValues=values,
+                UpdateExpression=update + ", member_bucket = if_not_exists(member_bucket, :bucket)"
+                ", member_n = if_not_exists(member_n, :n)",
+                ExpressionAttributeValues={
+                    **values,
+                    ":bucket": {"S": bucket_of(number)},
+                    ":n": {"N": str(number)},
+                },
                 ReturnValues="ALL_OLD",
             )
         before = mine.get("Attributes") or {}
-        bucket = before.get("member_bucket", {}).get("S", bucket)
+        bucket = before.get("member_bucket", {}).get("S", bucket_of(number))
+        ours = {"S": bucket}, before.get("member_n", {"N": str(number)})
+        with aws_call("UpdateItem"):
+            # The member item names the subscription too, for an unsubscribe's retry.
+            response = client.update_item(
+                TableName=self.table_name,
+                Key=_key("m#" + ck, connection.connection_id),
+                UpdateExpression=update + ", member_bucket = :bucket, member_n = :n",
+                ExpressionAttributeValues={**values, ":bucket": ours[0], ":n": ours[1]},
+                ReturnValues="ALL_OLD",
+            )
         entry = index_entry(connection.connection_id, expires)
         index.add(ck, bucket, entry, expires)
         if "expires_at" in before and "member_bucket" in before:
             previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
             if previous != entry:  # the connection's expiry moved: one entry per member
                 index.remove(ck, bucket, [previous])
-        self._require_record(connection.connection_id, ck, bucket, entry)
+        self._require_record(connection.connection_id, ck, ours[1]["N"], bucket, entry)
         old = response.get("Attributes")
         member = Member(
             connection_id=connection.connection_id,
@@ -195,21 +205,46 @@ class DynamoDBChannels:
         return member, not old
 
     def unsubscribe(self, connection_id: str, tenant_id: str | None, channel: str) -> Member | None:
-        """Leave the index, delete the member item (reporting it), then the connection's
-        channel item (which says where the index entry is, so it goes last)."""
+        """Delete the connection's channel item, leave the index, then delete the member
+        item (reporting it).
+
+        The channel item goes first: a subscribe running meanwhile then finds it gone
+        and takes its own writes back. The member item names the index bucket too, so
+        an unsubscribe cut short after the first delete is finished by a retry.
+        """
         ck = channel_key(tenant_id, channel)
-        key = _key("c#" + connection_id, "s#" + ck)
+        member_key = _key("m#" + ck, connection_id)
         client = self.client
-        with aws_call("GetItem"):
-            mine = client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
-        self._leave_index(connection_id, ck, mine.get("Item"))
         with aws_call("DeleteItem"):
-            response = client.delete_item(
+            mine = client.delete_item(
                 TableName=self.table_name,
-                Key=_key("m#" + ck, connection_id),
+                Key=_key("c#" + connection_id, "s#" + ck),
                 ReturnValues="ALL_OLD",
-            )
-            client.delete_item(TableName=self.table_name, Key=key)
+            ).get("Attributes")
+        if mine is None:  # a retry, or an unsubscribe from nothing
+            with aws_call("GetItem"):
+                mine = client.get_item(
+                    TableName=self.table_name, Key=member_key, ConsistentRead=True
+                ).get("Item")
+        self._leave_index(connection_id, ck, mine)
+        params: dict[str, Any] = {}
+        number = (mine or {}).get("member_n")
+        if number is not None:  # not the member item of a subscribe that came after
+            params = {
+                "ConditionExpression": "attribute_not_exists(member_n) OR member_n = :n",
+                "ExpressionAttributeValues": {":n": number},
+            }
+        try:
+            with aws_call("DeleteItem"):
+                response = client.delete_item(
+                    TableName=self.table_name, Key=member_key, ReturnValues="ALL_OLD", **params
+                )
+        except ConnectionStoreError as exc:
+            if exc.aws_code != _CONDITION_FAILED or mine is None:
+                raise
+            # A later subscription of the same channel: its entry may be the one left.
+            self._rejoin_index(connection_id, ck)
+            return _member(mine)  # the subscription this call ended
         old = response.get("Attributes")
         return _member(old) if old else None
 
@@ -375,23 +410,69 @@ class DynamoDBChannels:
 
     # -- Helpers ---------------------------------------------------------------------
 
-    def _require_record(self, connection_id: str, ck: str, bucket: str, entry: str) -> None:
+    def _require_record(
+        self, connection_id: str, ck: str, number: str, bucket: str, entry: str
+    ) -> None:
         """After subscribing: if the connection's record is gone (its ``$disconnect`` ran
-        meanwhile) or expired, take the subscription back and refuse (409)."""
+        meanwhile) or expired, take the subscription back and refuse (409).
+
+        If the connection's channel item is gone (an unsubscribe ran meanwhile) or names
+        another subscription (``member_n``), this subscription's entry and member item
+        are taken back: the unsubscribe came last.
+        """
+        client = self.client
         with aws_call("GetItem"):
-            found = self.client.get_item(
+            found = client.get_item(
                 TableName=self.table_name,
                 Key=record_key(connection_id),
                 ConsistentRead=True,
                 ProjectionExpression="pk, expires_at",
             ).get("Item")
-        if found is not None and _live(found, self._now_epoch()):
+            mine = client.get_item(
+                TableName=self.table_name,
+                Key=_key("c#" + connection_id, "s#" + ck),
+                ConsistentRead=True,
+                ProjectionExpression="member_n",
+            ).get("Item")
+        alive = found is not None and _live(found, self._now_epoch())
+        if alive and mine is not None and mine.get("member_n", {}).get("N") == number:
             return
         self._index().remove(ck, bucket, [entry])
-        with aws_call("DeleteItem"):
-            for key in (_key("m#" + ck, connection_id), _key("c#" + connection_id, "s#" + ck)):
-                self.client.delete_item(TableName=self.table_name, Key=key)
-        raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
+        try:
+            with aws_call("DeleteItem"):
+                client.delete_item(
+                    TableName=self.table_name,
+                    Key=_key("m#" + ck, connection_id),
+                    ConditionExpression="attribute_not_exists(member_n) OR member_n = :n",
+                    ExpressionAttributeValues={":n": {"N": number}},
+                )
+        except ConnectionStoreError as exc:
+            if exc.aws_code != _CONDITION_FAILED:  # a later subscription's: it stays
+                raise
+        if not alive:
+            with aws_call("DeleteItem"):
+                client.delete_item(
+                    TableName=self.table_name, Key=_key("c#" + connection_id, "s#" + ck)
+                )
+            raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
+        if mine is not None:  # a later subscription's entry may be the one just removed
+            self._rejoin_index(connection_id, ck)
+
+    def _rejoin_index(self, connection_id: str, ck: str) -> None:
+        """Add the entry of the connection's current subscription to ``ck`` again (an
+        earlier one's removal may have taken the same text)."""
+        with aws_call("GetItem"):
+            mine = self.client.get_item(
+                TableName=self.table_name,
+                Key=_key("c#" + connection_id, "s#" + ck),
+                ConsistentRead=True,
+                ProjectionExpression="member_bucket, expires_at",
+            ).get("Item")
+        if mine is None or "member_bucket" not in mine or "expires_at" not in mine:
+            return
+        expires = int(mine["expires_at"]["N"])
+        entry = index_entry(connection_id, expires)
+        self._index().add(ck, mine["member_bucket"]["S"], entry, expires)
 
     def _index(self) -> SubscriberIndex:
         return SubscriberIndex(self.client, self.table_name)
