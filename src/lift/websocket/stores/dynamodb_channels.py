@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import LiftError
 from ..channel import ChannelMessage, Member
 from ..connection import Connection, ConnectionStoreError
-from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call
+from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call, batch_write, query_items
 from .dynamodb_calls import item_key as _key
 from .dynamodb_index import SubscriberIndex, bucket_of, index_entry
 
@@ -69,9 +68,7 @@ _CLEANUP_ROUNDS = 3
 _COUNTER_SORT = "~seq"
 _SEQ_DIGITS = 20
 _SEQ_MAX = 10**_SEQ_DIGITS - 1
-_BATCH = 25
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-_BATCH_ATTEMPTS = 8
 
 
 class CleanupIncompleteError(ConnectionStoreError):
@@ -253,8 +250,12 @@ class DynamoDBChannels:
         now = self._now_epoch()
         return sorted(
             item["channel"]["S"]
-            for item in self._query_items(
-                "c#" + connection_id, begins_with="s#", attributes="channel, expires_at"
+            for item in query_items(
+                self.client,
+                self.table_name,
+                "c#" + connection_id,
+                begins_with="s#",
+                attributes="channel, expires_at",
             )
             if _live(item, now)
         )
@@ -264,7 +265,9 @@ class DynamoDBChannels:
     ) -> Iterator[Member]:
         """Live subscribers, page by page; expired ones go to ``expired`` when given."""
         now = self._now_epoch()
-        for item in self._query_items("m#" + channel_key(tenant_id, channel)):
+        for item in query_items(
+            self.client, self.table_name, "m#" + channel_key(tenant_id, channel)
+        ):
             if _live(item, now):
                 yield _member(item)
             elif expired is not None:
@@ -297,8 +300,11 @@ class DynamoDBChannels:
         removed: list[Member] = []
         for round_ in range(_CLEANUP_ROUNDS):
             items = list(
-                self._query_items(
-                    "c#" + connection_id, attributes="pk, sk, member_bucket, expires_at"
+                query_items(
+                    self.client,
+                    self.table_name,
+                    "c#" + connection_id,
+                    attributes="pk, sk, member_bucket, expires_at",
                 )
             )
             if not items and round_:
@@ -309,8 +315,13 @@ class DynamoDBChannels:
                     {KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]}
                     for i in items
                 ]
-                self._batch_write(
-                    [{"DeleteRequest": {"Key": key}} for key in keys or [record_key(connection_id)]]
+                batch_write(
+                    self.client,
+                    self.table_name,
+                    [
+                        {"DeleteRequest": {"Key": key}}
+                        for key in keys or [record_key(connection_id)]
+                    ],
                 )
             except ConnectionStoreError as exc:
                 # Removed subscriptions are reported, so that their leaves are announced.
@@ -368,7 +379,7 @@ class DynamoDBChannels:
             writes.append({"PutRequest": {"Item": item}})
         if seq - keep >= 1:
             writes.append({"DeleteRequest": {"Key": _key(pk, _seq_sort(seq - keep))}})
-        self._batch_write(writes)
+        batch_write(self.client, self.table_name, writes)
         return ChannelMessage(seq=seq, published_at=now, data=json.loads(text))
 
     def history(
@@ -486,51 +497,6 @@ class DynamoDBChannels:
 
     def _now_epoch(self) -> int:
         return _epoch(self._clock())
-
-    def _query_items(
-        self,
-        pk: str,
-        *,
-        begins_with: str | None = None,
-        attributes: str | None = None,
-        limit: int | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Every item of partition ``pk`` (strongly consistent), following LastEvaluatedKey."""
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ConsistentRead": True,
-        }
-        if begins_with is not None:
-            params["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
-            params["ExpressionAttributeValues"][":prefix"] = {"S": begins_with}
-        if attributes is not None:
-            params["ProjectionExpression"] = attributes
-        if limit is not None:
-            params["Limit"] = limit
-        while True:
-            with aws_call("Query"):
-                page = self.client.query(**params)
-            yield from page.get("Items", [])
-            last_key = page.get("LastEvaluatedKey")
-            if not last_key:
-                return
-            params["ExclusiveStartKey"] = last_key
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        """``BatchWriteItem`` in chunks of 25, re-sending unprocessed items with backoff."""
-        for start in range(0, len(requests), _BATCH):
-            pending: list[dict[str, Any]] = requests[start : start + _BATCH]
-            for attempt in range(_BATCH_ATTEMPTS):
-                with aws_call("BatchWriteItem"):
-                    response = self.client.batch_write_item(RequestItems={self.table_name: pending})
-                pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
-                if not pending:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            else:
-                raise ConnectionStoreError("BatchWriteItem", "UnprocessedItems")
 
 
 def _live(item: dict[str, Any], now: int) -> bool:
