@@ -329,3 +329,29 @@ def test_an_unsubscribe_cut_short_is_finished_by_its_retry(
     assert listed_in(store, "room") == ["c-ben"]
     assert [m.connection_id for m in store.members("acme", "room")] == ["c-ben"]
     assert store.unsubscribe("c-ana", "acme", "room") is None
+
+
+def test_a_page_names_an_id_once_while_its_expiry_moves(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """A re-subscribe with a new expiry adds the new entry before it removes the old one
+    (and a failed removal leaves it until it expires): a fan-out page must not name the
+    connection twice, or a queued publish would send it the message twice."""
+    from lift.websocket.stores.dynamodb_index import SubscriberIndex, index_entry
+
+    ana = join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+    bucket = next(iter(buckets(store, "room")))
+    later = int((clock.now + timedelta(hours=3)).timestamp())
+    index = SubscriberIndex(store.client, store.table_name)
+    index.add(channel_key("acme", "room"), bucket, index_entry(ana.connection_id, later), later)
+    assert sorted(store.member_ids("acme", "room")) == ["c-ana", "c-ben"]
+    for limit in (1, 2, 10):
+        seen: list[str] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = store.member_ids_page("acme", "room", cursor, limit)
+            seen.extend(page)
+            if cursor is None:
+                break
+        assert sorted(seen) == ["c-ana", "c-ben"], limit

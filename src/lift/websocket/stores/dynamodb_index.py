@@ -197,11 +197,13 @@ class SubscriberIndex:
                 bucket = item[SORT_ATTRIBUTE]["S"]
                 skip = after if bucket == start else ""
                 ids = sorted(
-                    connection_id
-                    for connection_id, expires_at in map(
-                        parse_entry, item.get(ENTRIES_ATTRIBUTE, {}).get("SS", ())
-                    )
-                    if expires_at > now and not (skip and connection_id <= skip)
+                    {  # an id whose expiry moved may have two entries for a moment
+                        connection_id
+                        for connection_id, expires_at in map(
+                            parse_entry, item.get(ENTRIES_ATTRIBUTE, {}).get("SS", ())
+                        )
+                        if expires_at > now and not (skip and connection_id <= skip)
+                    }
                 )
                 for connection_id in ids:
                     if len(out) == limit:
