@@ -143,6 +143,8 @@ class WebSocketOptions(_Fields):
         channels: ChannelOptions | None = None,
         route_responses: bool = True,
     ) -> None:
+        if not isinstance(route_responses, bool):  # read by the template and the runtime
+            raise TypeError("route_responses must be True or False")
         self.auto_connections = auto_connections
         self._store: Any = store
         self._store_factory: Callable[[], Any] | None = None
@@ -182,4 +184,4 @@ class WebSocketOptions(_Fields):
         Message routes have one when ``route_responses`` is on; ``$connect`` and
         ``$disconnect`` never do.
         """
-        return self.route_responses and route_key not in ("$connect", "$disconnect")
+        return bool(self.route_responses) and route_key not in ("$connect", "$disconnect")
