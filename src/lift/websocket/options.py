@@ -170,13 +170,15 @@ class WebSocketOptions(_Fields):
 
     @store.setter
     def store(self, value: Any) -> None:
-        self._store = value
-        self._store_factory = None
+        with _STORE_LOCK:  # not overwritten by a default whose build is under way
+            self._store = value
+            self._store_factory = None
 
     def default_store_on_first_use(self, factory: Callable[[], Any]) -> None:
         """Build ``store`` with ``factory()`` when it is first read (unless set before)."""
-        if self._store is None:
-            self._store_factory = factory
+        with _STORE_LOCK:
+            if self._store is None:
+                self._store_factory = factory
 
     def has_route_response(self, route_key: str) -> bool:
         """Whether API Gateway sends ``route_key``'s integration response to the client.
