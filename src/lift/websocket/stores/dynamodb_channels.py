@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import LiftError
 from ..channel import ChannelMessage, Member
-from ..connection import Connection, ConnectionStoreError
+from ..connection import Connection, ConnectionStoreError, check_connection_id
 from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call, batch_write, query_items
 from .dynamodb_calls import item_key as _key
 from .dynamodb_index import SubscriberIndex, bucket_of, index_entry
@@ -116,6 +116,7 @@ class DynamoDBChannels:
         is read: when its ``$disconnect`` ran meanwhile, the subscription is taken back
         (409 ``NOT_CONNECTED``), so none outlives its connection.
         """
+        check_connection_id(connection.connection_id)
         tenant = connection.tenant_id or None
         ck = channel_key(tenant, channel)
         now = self._clock()
