@@ -376,3 +376,16 @@ def test_a_store_set_while_the_default_is_being_built_is_kept() -> None:
     was_set.set()
     reader.join()
     assert options.store is given
+
+
+def test_showing_or_comparing_options_builds_no_default_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LIFT_CONNECTIONS_TABLE", "named-at-creation")
+    options = WebSocketOptions(auto_connections=True)
+    App(websocket=options)
+    assert "store=None" in repr(options)
+    assert options == WebSocketOptions(auto_connections=True)
+    assert options._store is None  # still to be built by the first read
+    assert isinstance(options.store, DynamoDBConnectionStore)
+    assert "DynamoDBConnectionStore" in repr(options)

@@ -45,7 +45,7 @@ class _Fields:
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
         return f"{type(self).__name__}({shown})"
 
 
@@ -155,6 +155,10 @@ class WebSocketOptions(_Fields):
         self.fanout = fanout
         self.channels = channels
         self.route_responses = route_responses
+
+    def _values(self) -> tuple[Any, ...]:
+        # The store as given (or built): comparing or showing options builds no default.
+        return tuple(self._store if n == "store" else getattr(self, n) for n in self._FIELDS)
 
     @property
     def store(self) -> Any:
