@@ -355,3 +355,26 @@ def test_a_page_names_an_id_once_while_its_expiry_moves(
             if cursor is None:
                 break
         assert sorted(seen) == ["c-ana", "c-ben"], limit
+
+
+def test_a_channel_name_with_the_separator_cannot_reach_another_tenant(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """``"<channel>#<tenant>"`` is one key only while a channel never holds ``#``: the
+    store's own API refuses such a name (channel ``a#b`` of tenant ``c`` would be
+    channel ``a`` of tenant ``b#c``)."""
+    victim = Connection("c-vic", tenant_id="b#c", expires_at=clock.now + timedelta(hours=2))
+    store.save(victim)
+    store.subscribe(victim, "a", {})
+    intruder = Connection("c-int", tenant_id="c", expires_at=clock.now + timedelta(hours=2))
+    store.save(intruder)
+    with pytest.raises(ValueError, match="#"):
+        store.subscribe(intruder, "a#b", {})
+    for read in (
+        lambda: list(store.member_ids("c", "a#b")),
+        lambda: list(store.members("c", "a#b")),
+        lambda: store.history("c", "a#b"),
+    ):
+        with pytest.raises(ValueError, match="#"):
+            read()
+    assert list(store.member_ids("b#c", "a")) == ["c-vic"]

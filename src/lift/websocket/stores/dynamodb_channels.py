@@ -85,7 +85,10 @@ def record_key(connection_id: str) -> dict[str, dict[str, str]]:
 
 
 def channel_key(tenant_id: str | None, channel: str) -> str:
-    """``"<channel>#<tenant>"``: one channel of one tenant."""
+    """``"<channel>#<tenant>"``: one channel of one tenant (a channel holding ``#`` is a
+    :class:`ValueError`: it could name another tenant's channel)."""
+    if "#" in channel:
+        raise ValueError("a channel name must not hold '#'")
     return f"{channel}#{tenant_id or ''}"
 
 
