@@ -378,3 +378,48 @@ def test_a_channel_name_with_the_separator_cannot_reach_another_tenant(
         with pytest.raises(ValueError, match="#"):
             read()
     assert list(store.member_ids("b#c", "a")) == ["c-vic"]
+
+
+@pytest.mark.parametrize("failing", ["member", "index", "record"])
+def test_a_new_subscription_cut_short_by_the_table_leaves_nothing_half_written(
+    store: DynamoDBConnectionStore, clock: FakeClock, failing: str
+) -> None:
+    """The subscribe fails (503) after the connection's channel item was written: that
+    item is taken back, so the connection's channels do not name a channel it gets no
+    message of; a re-subscription cut short keeps the subscription it had."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from lift.websocket.connection import ConnectionStoreError
+
+    ana = join(store, clock, "c-ana", "lobby")
+    events = store.client.meta.events
+    failed: list[str] = []
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        key = params.get("Key", {})
+        hit = {
+            "member": key.get("pk", {}).get("S", "").startswith("m#")
+            and "UpdateExpression" in params,
+            "index": params.get("UpdateExpression", "").startswith("ADD member_entries"),
+            "record": key.get("sk", {}).get("S") == "#" and "UpdateExpression" not in params,
+        }[failing]
+        if hit and not failed:
+            failed.append(failing)
+            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    for name in ("UpdateItem", "GetItem"):
+        events.register(f"before-parameter-build.dynamodb.{name}", fail, f"cut-{name}")
+    try:
+        with pytest.raises(ConnectionStoreError):
+            store.subscribe(ana, "room", {})
+        failed.clear()
+        with pytest.raises(ConnectionStoreError):
+            store.subscribe(ana, "lobby", {"again": True})
+    finally:
+        for name in ("UpdateItem", "GetItem"):
+            events.unregister(f"before-parameter-build.dynamodb.{name}", None, f"cut-{name}")
+    assert store.channels_of("c-ana") == ["lobby"]
+    assert list(store.member_ids("acme", "room")) == [] and listed_in(store, "room") == []
+    assert list(store.members("acme", "room")) == []
+    assert list(store.member_ids("acme", "lobby")) == ["c-ana"]
+    assert [m.connection_id for m in store.members("acme", "lobby")] == ["c-ana"]

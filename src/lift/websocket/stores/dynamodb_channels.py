@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -177,22 +178,28 @@ class DynamoDBChannels:
         before = mine.get("Attributes") or {}
         bucket = before.get("member_bucket", {}).get("S", bucket_of(number))
         ours = {"S": bucket}, before.get("member_n", {"N": str(number)})
-        with aws_call("UpdateItem"):
-            # The member item names the subscription too, for an unsubscribe's retry.
-            response = client.update_item(
-                TableName=self.table_name,
-                Key=_key("m#" + ck, connection.connection_id),
-                UpdateExpression=update + ", member_bucket = :bucket, member_n = :n",
-                ExpressionAttributeValues={**values, ":bucket": ours[0], ":n": ours[1]},
-                ReturnValues="ALL_OLD",
-            )
         entry = index_entry(connection.connection_id, expires)
-        index.add(ck, bucket, entry, expires)
-        if "expires_at" in before and "member_bucket" in before:
-            previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
-            if previous != entry:  # the connection's expiry moved: one entry per member
-                index.remove(ck, bucket, [previous])
-        self._require_record(connection.connection_id, ck, ours[1]["N"], bucket, entry)
+        try:
+            with aws_call("UpdateItem"):
+                # The member item names the subscription too, for an unsubscribe's retry.
+                response = client.update_item(
+                    TableName=self.table_name,
+                    Key=_key("m#" + ck, connection.connection_id),
+                    UpdateExpression=update + ", member_bucket = :bucket, member_n = :n",
+                    ExpressionAttributeValues={**values, ":bucket": ours[0], ":n": ours[1]},
+                    ReturnValues="ALL_OLD",
+                )
+            index.add(ck, bucket, entry, expires)
+            if "expires_at" in before and "member_bucket" in before:
+                previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
+                if previous != entry:  # the connection's expiry moved: one entry per member
+                    index.remove(ck, bucket, [previous])
+            self._require_record(connection.connection_id, ck, ours[1]["N"], bucket, entry)
+        except ConnectionStoreError:
+            if not before:  # a new subscription left half-written: taken back if possible
+                with suppress(ConnectionStoreError):
+                    self._take_back(connection.connection_id, ck, ours[1]["N"], bucket, entry)
+            raise
         old = response.get("Attributes")
         member = Member(
             connection_id=connection.connection_id,
@@ -452,26 +459,40 @@ class DynamoDBChannels:
         alive = found is not None and _live(found, self._now_epoch())
         if alive and mine is not None and mine.get("member_n", {}).get("N") == number:
             return
-        self._index().remove(ck, bucket, [entry])
-        try:
-            with aws_call("DeleteItem"):
-                client.delete_item(
-                    TableName=self.table_name,
-                    Key=_key("m#" + ck, connection_id),
-                    ConditionExpression="attribute_not_exists(member_n) OR member_n = :n",
-                    ExpressionAttributeValues={":n": {"N": number}},
-                )
-        except ConnectionStoreError as exc:
-            if exc.aws_code != _CONDITION_FAILED:  # a later subscription's: it stays
-                raise
+        self._take_back(connection_id, ck, number, bucket, entry, channel_item=not alive)
         if not alive:
-            with aws_call("DeleteItem"):
-                client.delete_item(
-                    TableName=self.table_name, Key=_key("c#" + connection_id, "s#" + ck)
-                )
             raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
         if mine is not None:  # a later subscription's entry may be the one just removed
             self._rejoin_index(connection_id, ck)
+
+    def _take_back(
+        self,
+        connection_id: str,
+        ck: str,
+        number: str,
+        bucket: str,
+        entry: str,
+        *,
+        channel_item: bool = True,
+    ) -> None:
+        """Remove subscription ``number``'s index entry and member item (and channel item);
+        the items of another subscription (a later one's) stay."""
+        self._index().remove(ck, bucket, [entry])
+        keys = [_key("m#" + ck, connection_id)]
+        if channel_item:
+            keys.append(_key("c#" + connection_id, "s#" + ck))
+        for key in keys:
+            try:
+                with aws_call("DeleteItem"):
+                    self.client.delete_item(
+                        TableName=self.table_name,
+                        Key=key,
+                        ConditionExpression="attribute_not_exists(member_n) OR member_n = :n",
+                        ExpressionAttributeValues={":n": {"N": number}},
+                    )
+            except ConnectionStoreError as exc:
+                if exc.aws_code != _CONDITION_FAILED:
+                    raise
 
     def _rejoin_index(self, connection_id: str, ck: str) -> None:
         """Add the entry of the connection's current subscription to ``ck`` again (an
