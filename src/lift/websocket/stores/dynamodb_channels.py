@@ -34,17 +34,19 @@ they expire with the connection. Their user and tenant are kept as ``member_user
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ...errors import LiftError
-from ..channel import ChannelMessage, Member
+from ..channel import Member
 from ..connection import Connection, ConnectionStoreError, check_connection_id
 from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call, batch_write, query_items
 from .dynamodb_calls import item_key as _key
+from .dynamodb_history import DynamoDBHistory, channel_key
+from .dynamodb_history import epoch as _epoch
+from .dynamodb_history import live as _live
 from .dynamodb_index import SubscriberIndex, bucket_of, index_entry
 
 if TYPE_CHECKING:
@@ -66,9 +68,6 @@ RECORD_SORT = "#"
 
 _CLEANUP_ROUNDS = 3
 """Queries of a connection's items during one cleanup (later ones find racing subscribes)."""
-_COUNTER_SORT = "~seq"
-_SEQ_DIGITS = 20
-_SEQ_MAX = 10**_SEQ_DIGITS - 1
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -85,23 +84,7 @@ def record_key(connection_id: str) -> dict[str, dict[str, str]]:
     return {KEY_ATTRIBUTE: {"S": "c#" + connection_id}, SORT_ATTRIBUTE: {"S": RECORD_SORT}}
 
 
-def channel_key(tenant_id: str | None, channel: str) -> str:
-    """``"<channel>#<tenant>"``: one channel of one tenant (a channel holding ``#`` is a
-    :class:`ValueError`: it could name another tenant's channel)."""
-    if "#" in channel:
-        raise ValueError("a channel name must not hold '#'")
-    return f"{channel}#{tenant_id or ''}"
-
-
-def _seq_sort(seq: int) -> str:
-    return f"{seq:0{_SEQ_DIGITS}d}"
-
-
-def _epoch(value: datetime) -> int:
-    return math.floor(value.timestamp())
-
-
-class DynamoDBChannels:
+class DynamoDBChannels(DynamoDBHistory):
     """The :class:`~lift.websocket.channel.ChannelStore` half of the DynamoDB store."""
 
     table_name: str
@@ -361,75 +344,6 @@ class DynamoDBChannels:
             if old:
                 removed.append(_member(old))
 
-    def append_history(
-        self, tenant_id: str | None, channel: str, data: Any, *, keep: int, ttl: timedelta
-    ) -> ChannelMessage:
-        """``ADD seq 1`` on the counter, then keep the message and drop the one N back."""
-        pk = "h#" + channel_key(tenant_id, channel)
-        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-        client = self.client
-        with aws_call("UpdateItem"):
-            response = client.update_item(
-                TableName=self.table_name,
-                Key=_key(pk, _COUNTER_SORT),
-                UpdateExpression="ADD seq :one",
-                ExpressionAttributeValues={":one": {"N": "1"}},
-                ReturnValues="UPDATED_NEW",
-            )
-        seq = int(response["Attributes"]["seq"]["N"])
-        now = self._clock()
-        writes: list[dict[str, Any]] = []
-        if keep > 0:
-            item = {
-                **_key(pk, _seq_sort(seq)),
-                "seq": {"N": str(seq)},
-                "published_at": {"S": now.astimezone(timezone.utc).isoformat()},
-                "data": {"S": text},
-                "expires_at": {"N": str(_epoch(now + ttl))},
-            }
-            writes.append({"PutRequest": {"Item": item}})
-        if seq - keep >= 1:
-            writes.append({"DeleteRequest": {"Key": _key(pk, _seq_sort(seq - keep))}})
-        batch_write(self.client, self.table_name, writes)
-        return ChannelMessage(seq=seq, published_at=now, data=json.loads(text))
-
-    def history(
-        self, tenant_id: str | None, channel: str, *, after: int = 0, limit: int = 100
-    ) -> list[ChannelMessage]:
-        """Kept messages with ``seq > after``, oldest first (paged until ``limit``)."""
-        if limit <= 0 or after >= _SEQ_MAX:
-            return []
-        now = self._now_epoch()
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": "h#" + channel_key(tenant_id, channel)},
-                ":low": {"S": _seq_sort(max(after, 0) + 1)},
-                ":high": {"S": _seq_sort(_SEQ_MAX)},
-            },
-            "ConsistentRead": True,
-            "Limit": limit,
-        }
-        out: list[ChannelMessage] = []
-        while len(out) < limit:
-            with aws_call("Query"):
-                page = self.client.query(**params)
-            for item in page.get("Items", []):
-                if _live(item, now) and len(out) < limit:
-                    out.append(
-                        ChannelMessage(
-                            seq=int(item["seq"]["N"]),
-                            published_at=datetime.fromisoformat(item["published_at"]["S"]),
-                            data=json.loads(item["data"]["S"]),
-                        )
-                    )
-            last_key = page.get("LastEvaluatedKey")
-            if not last_key:
-                break
-            params["ExclusiveStartKey"] = last_key
-        return out
-
     # -- Helpers ---------------------------------------------------------------------
 
     def _require_record(
@@ -522,11 +436,6 @@ class DynamoDBChannels:
 
     def _now_epoch(self) -> int:
         return _epoch(self._clock())
-
-
-def _live(item: dict[str, Any], now: int) -> bool:
-    expires = item.get("expires_at")
-    return expires is None or int(expires["N"]) > now
 
 
 def _member(item: dict[str, Any]) -> Member:
