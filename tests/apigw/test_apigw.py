@@ -287,3 +287,19 @@ def test_a_table_can_deliver_through_a_hook_and_keep_nothing() -> None:
     assert table.delete("c1") is True and deleted == ["c1"]
     assert table.post("c1", b"late") is False
     assert table.info("c1") is None
+
+
+@pytest.mark.parametrize("setting", [None, 0, "", "no"])
+def test_route_responses_is_a_bool_and_read_alike_by_template_and_runtime(setting: Any) -> None:
+    """A value that is not a bool is refused; one set later is read the same way by the
+    definition (the template) and the runtime (error frames), so a client never gets an
+    error twice (both on) or never (both off)."""
+    with pytest.raises(TypeError, match="route_responses"):
+        WebSocketOptions(route_responses=setting)
+    options = WebSocketOptions()
+    options.route_responses = setting
+    app = App(websocket=options)
+    app.websocket("move", lambda ctx: None)
+    definition = ApiDefinition.from_app(app)
+    assert definition.returns_response("move") is options.has_route_response("move")
+    assert definition.returns_response("move") is bool(setting)

@@ -734,3 +734,29 @@ def test_token_validator_reasons() -> None:
         "iat-future": "not_yet_valid",
         "bad": "invalid",
     }
+
+
+def test_config_and_token_sources_survive_copy_and_pickle() -> None:
+    """Copies are equal values that went through the checks again (as frozen dataclasses)."""
+    import copy
+    import pickle
+
+    config = JWTConfig(secret=SECRET, algorithms=["HS256"], audience=["a", "b"], leeway=3)
+    sources = auth_module.parse_token_sources(["query:token", "subprotocol"])
+    for clone in (copy.copy, copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))):
+        assert clone(config) == config and hash(clone(config)) == hash(config)
+        assert clone(sources) == sources
+
+
+@pytest.mark.parametrize("secret", [64, 3.5, ["k"] * 40])
+def test_config_refuses_a_secret_that_is_not_text_or_bytes(secret: Any) -> None:
+    """``bytes(64)`` is 64 zero bytes: an int must not become a guessable HMAC key."""
+    with pytest.raises(ValueError, match="secret must be a string or bytes"):
+        JWTConfig(secret=secret, algorithms=["HS256"])
+
+
+def test_config_keeps_a_bytearray_secret_as_checked() -> None:
+    key = bytearray(SECRET.encode())
+    config = JWTConfig(secret=key, algorithms=["HS256"])  # type: ignore[arg-type]
+    key[:] = b"x"
+    assert config.secret == SECRET.encode() and hash(config) == hash(config)

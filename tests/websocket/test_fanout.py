@@ -749,3 +749,37 @@ def test_retries_stop_at_the_deadline(
     sent = queue.send(bodies, deadline=time.monotonic())  # no time left for a retry
     assert (sent.queued, sent.failed) == (["1"], {"0": "InternalError"})
     assert sorted(proxy.tries.values()) == [1, 1]
+
+
+def test_a_publish_whose_listing_was_not_queued_is_not_reported_ok(
+    faults: tuple[Faults, SQSFaultProxy],
+    registry: MemoryConnectionRegistry,
+    steady_queues: tuple[str, str],
+    table: str,
+) -> None:
+    """A channel publish through the queue keeps what the fan-out said: when the message
+    that lists the rest of the subscribers was not queued, the publish is not ``ok``."""
+    from lift.websocket import ChannelOptions
+
+    plan, _ = faults
+    plan.plan = {"l1": ("InternalError", False, 99)}
+    ids = open_ids(registry, 30)
+    store = DynamoDBConnectionStore(table)
+    for connection_id in ids:
+        connection = Connection(connection_id, tenant_id="acme")
+        store.save(connection)
+        store.subscribe(connection, "room", {})
+    sender = App(
+        websocket=WebSocketOptions(
+            auto_connections=True,
+            store=store,
+            channels=ChannelOptions(),
+            fanout=FanoutOptions(queue_url=steady_queues[0], inline_limit=10, shard_size=25),
+        ),
+        logger=JSONLogger(stream=io.StringIO()),
+        metrics=MemoryMetrics(),
+    )
+    result = sender.connections().publish("room", PAYLOAD, tenant_id="acme")
+    assert not result.ok
+    assert result.fanout is not None and result.fanout.rest is not None
+    assert result.fanout.recipients == 11 and result.fanout.shards == 1

@@ -353,3 +353,39 @@ def test_options_are_compared_and_shown_by_value() -> None:
         ChannelOptions(history_ttl=timedelta(0))
     with pytest.raises(ValueError, match="history"):
         ChannelOptions(history=True)
+
+
+def test_a_store_set_while_the_default_is_being_built_is_kept() -> None:
+    """The first read builds the default under a lock; a store set meanwhile wins and is
+    never overwritten by the default when its build finishes."""
+    options = WebSocketOptions(auto_connections=True)
+    building = threading.Event()
+    was_set = threading.Event()
+
+    def slow_default() -> MemoryConnectionStore:
+        building.set()
+        was_set.wait(0.5)  # the setter runs now (or waits for this build to finish)
+        return MemoryConnectionStore()
+
+    options.default_store_on_first_use(slow_default)
+    given = MemoryConnectionStore()
+    reader = threading.Thread(target=lambda: options.store)
+    reader.start()
+    assert building.wait(5)
+    options.store = given
+    was_set.set()
+    reader.join()
+    assert options.store is given
+
+
+def test_showing_or_comparing_options_builds_no_default_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LIFT_CONNECTIONS_TABLE", "named-at-creation")
+    options = WebSocketOptions(auto_connections=True)
+    App(websocket=options)
+    assert "store=None" in repr(options)
+    assert options == WebSocketOptions(auto_connections=True)
+    assert options._store is None  # still to be built by the first read
+    assert isinstance(options.store, DynamoDBConnectionStore)
+    assert "DynamoDBConnectionStore" in repr(options)

@@ -213,8 +213,8 @@ def route_responses_of(app: Any, given: bool | None = None) -> bool:
 
 def _route_responses(options: Any, given: bool | None) -> bool:
     """The app's route-response setting; ``given`` must agree with it."""
-    setting = getattr(options, "route_responses", True)
-    configured = setting if isinstance(setting, bool) else True
+    # Truth as WebSocketOptions.has_route_response reads it, so both sides agree.
+    configured = bool(getattr(options, "route_responses", True))
     if given is not None and given != configured:
         raise ValueError(
             f"route_responses={given} disagrees with the app's "

@@ -144,6 +144,10 @@ class JWTConfig:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"JWTConfig is immutable: cannot delete {name!r}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied and pickled through its checks, as built: ``JWTConfig(**fields)``."""
+        return _rebuild_config, (dict(zip(self._FIELDS, self._values(), strict=True)),)
+
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._FIELDS)
 
@@ -180,6 +184,10 @@ class JWTConfig:
                 "JWTConfig needs exactly one of secret, public_key or jwks_url"
                 + (f" (got {', '.join(sources)})" if sources else "")
             )
+        if isinstance(self.secret, (bytearray, memoryview)):
+            object.__setattr__(self, "secret", bytes(self.secret))  # kept as it was checked
+        if self.secret is not None and not isinstance(self.secret, (str, bytes)):
+            raise ValueError("JWTConfig.secret must be a string or bytes")
         hmac = [a for a in algorithms if a in _HMAC]
         if self.secret is not None and self.secret not in ("", b""):
             self._check_secret(algorithms)
@@ -248,6 +256,10 @@ class JWTConfig:
         if self.secret:
             return "secret"
         return "public_key" if self.public_key else "jwks_url"
+
+
+def _rebuild_config(fields: dict[str, Any]) -> JWTConfig:
+    return JWTConfig(**fields)
 
 
 def _check_jwks_url(url: str) -> None:

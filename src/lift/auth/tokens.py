@@ -59,6 +59,10 @@ class TokenSource:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"TokenSource is immutable: cannot delete {name!r}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied and pickled as built: ``TokenSource(kind, name)``."""
+        return TokenSource, (self.kind, self.name)
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not TokenSource:
             return NotImplemented

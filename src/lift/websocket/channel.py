@@ -12,11 +12,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import LiftError
 from .connection import Connection, utc_now
 from .results import BroadcastResult
+
+if TYPE_CHECKING:
+    from .fanout import FanoutResult
 
 __all__ = [
     "CHANNEL_NAME_MAX",
@@ -125,18 +128,29 @@ class PublishResult(BroadcastResult):
 
     ``seq`` is the per-channel sequence number when the channel keeps history, else
     ``None``. ``gone`` lists subscribers found closed (or expired) and removed.
+    ``fanout`` is the fan-out's result when the publish went through the queue: ``ok``
+    is false when a part of it was not queued (see :class:`FanoutResult`).
     """
 
     seq: int | None = None
+    fanout: FanoutResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed and everything queued was (gone ones are no failure)."""
+        return not self.failed and (self.fanout is None or self.fanout.ok)
 
     @classmethod
     def of(cls, result: BroadcastResult, seq: int | None) -> PublishResult:
-        """A publish result from the broadcast that delivered it."""
+        """A publish result from the broadcast (or fan-out) that delivered it."""
+        from .fanout import FanoutResult  # loaded with the channels already
+
         return cls(
             delivered=list(result.delivered),
             gone=list(result.gone),
             failed=dict(result.failed),
             seq=seq,
+            fanout=result if isinstance(result, FanoutResult) else None,
         )
 
 

@@ -9,12 +9,35 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..errors import LiftError
 
-__all__ = ["Connection", "ConnectionStore", "ConnectionStoreError", "utc_now"]
+__all__ = [
+    "CONNECTION_ID_MAX_BYTES",
+    "Connection",
+    "ConnectionStore",
+    "ConnectionStoreError",
+    "check_connection_id",
+    "utc_now",
+]
+
+CONNECTION_ID_MAX_BYTES = 1024
+"""The longest connection id a store keeps (UTF-8; DynamoDB's sort-key limit)."""
 
 
 def utc_now() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(timezone.utc)
+
+
+def check_connection_id(connection_id: Any) -> str:
+    """``connection_id`` when a store can keep it, else :class:`ValueError`.
+
+    Checked before any write, so an id a store cannot key is refused whole rather
+    than failing halfway through a subscription.
+    """
+    if not isinstance(connection_id, str) or not connection_id:
+        raise ValueError("connection_id must be a non-empty string")
+    if len(connection_id.encode("utf-8", "surrogatepass")) > CONNECTION_ID_MAX_BYTES:
+        raise ValueError(f"connection_id must be at most {CONNECTION_ID_MAX_BYTES} bytes")
+    return connection_id
 
 
 @dataclass

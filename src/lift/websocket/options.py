@@ -45,7 +45,7 @@ class _Fields:
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
         return f"{type(self).__name__}({shown})"
 
 
@@ -143,6 +143,8 @@ class WebSocketOptions(_Fields):
         channels: ChannelOptions | None = None,
         route_responses: bool = True,
     ) -> None:
+        if not isinstance(route_responses, bool):  # read by the template and the runtime
+            raise TypeError("route_responses must be True or False")
         self.auto_connections = auto_connections
         self._store: Any = store
         self._store_factory: Callable[[], Any] | None = None
@@ -153,6 +155,10 @@ class WebSocketOptions(_Fields):
         self.fanout = fanout
         self.channels = channels
         self.route_responses = route_responses
+
+    def _values(self) -> tuple[Any, ...]:
+        # The store as given (or built): comparing or showing options builds no default.
+        return tuple(self._store if n == "store" else getattr(self, n) for n in self._FIELDS)
 
     @property
     def store(self) -> Any:
@@ -168,13 +174,15 @@ class WebSocketOptions(_Fields):
 
     @store.setter
     def store(self, value: Any) -> None:
-        self._store = value
-        self._store_factory = None
+        with _STORE_LOCK:  # not overwritten by a default whose build is under way
+            self._store = value
+            self._store_factory = None
 
     def default_store_on_first_use(self, factory: Callable[[], Any]) -> None:
         """Build ``store`` with ``factory()`` when it is first read (unless set before)."""
-        if self._store is None:
-            self._store_factory = factory
+        with _STORE_LOCK:
+            if self._store is None:
+                self._store_factory = factory
 
     def has_route_response(self, route_key: str) -> bool:
         """Whether API Gateway sends ``route_key``'s integration response to the client.
@@ -182,4 +190,4 @@ class WebSocketOptions(_Fields):
         Message routes have one when ``route_responses`` is on; ``$connect`` and
         ``$disconnect`` never do.
         """
-        return self.route_responses and route_key not in ("$connect", "$disconnect")
+        return bool(self.route_responses) and route_key not in ("$connect", "$disconnect")

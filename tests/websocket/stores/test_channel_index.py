@@ -255,3 +255,171 @@ def test_a_subscribe_racing_its_disconnect_leaves_nothing_listed(
     assert list(store.member_ids("acme", "room")) == ["c-ben"]
     assert listed_in(store, "room") == ["c-ben"]
     assert store.get("c-cat") is None and store.channels_of("c-cat") == []
+
+
+def test_a_subscribe_racing_an_unsubscribe_of_the_same_channel_leaves_no_stray_id(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """API Gateway may run two messages of one connection at once, in two instances.
+
+    Whichever way a subscribe and an unsubscribe interleave, the channel item, the member
+    item and the index entry end up all present or all absent: an id the connection's
+    channels do not name would be sent the channel's messages after it left, and no
+    unsubscribe or cleanup could find it again.
+    """
+    other = DynamoDBConnectionStore(store.table_name, client=store.client, clock=clock)
+    events = store.client.meta.events
+    ana = join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+
+    def consistent() -> bool:
+        subscribed = store.channels_of("c-ana") == ["room"]
+        members = [m.connection_id for m in store.members("acme", "room")]
+        return (
+            sorted(store.member_ids("acme", "room")) == sorted(listed_in(store, "room"))
+            and ("c-ana" in listed_in(store, "room")) is subscribed
+            and ("c-ana" in members) is subscribed
+        )
+
+    for step in ("UpdateItem", "DeleteItem", "GetItem"):
+        for nth in range(3):
+            if store.channels_of("c-ana") != ["room"]:
+                store.subscribe(ana, "room", {})
+            calls: list[int] = []
+
+            def race(nth: int = nth, calls: list[int] = calls, **_: Any) -> None:
+                calls.append(1)
+                if len(calls) == nth + 1:
+                    other.subscribe(ana, "room", {"again": True})
+
+            events.register(f"before-call.dynamodb.{step}", race, "race")
+            try:
+                store.unsubscribe("c-ana", "acme", "room")
+            finally:
+                events.unregister(f"before-call.dynamodb.{step}", None, "race")
+            assert consistent(), (step, nth)
+    store.unsubscribe("c-ana", "acme", "room")
+    assert store.remove_connection("c-ana") == []
+    assert listed_in(store, "room") == ["c-ben"]
+
+
+def test_an_unsubscribe_cut_short_is_finished_by_its_retry(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from lift.websocket.connection import ConnectionStoreError
+
+    join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+
+    def fail(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    # The channel item is deleted, then the index update fails: the retry finds the
+    # bucket through the subscriber item and reports the leave.
+    store.client.meta.events.register("before-call.dynamodb.UpdateItem", fail, "cut")
+    try:
+        with pytest.raises(ConnectionStoreError):
+            store.unsubscribe("c-ana", "acme", "room")
+    finally:
+        store.client.meta.events.unregister("before-call.dynamodb.UpdateItem", None, "cut")
+    left = store.unsubscribe("c-ana", "acme", "room")
+    assert left is not None and left.connection_id == "c-ana"
+    assert listed_in(store, "room") == ["c-ben"]
+    assert [m.connection_id for m in store.members("acme", "room")] == ["c-ben"]
+    assert store.unsubscribe("c-ana", "acme", "room") is None
+
+
+def test_a_page_names_an_id_once_while_its_expiry_moves(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """A re-subscribe with a new expiry adds the new entry before it removes the old one
+    (and a failed removal leaves it until it expires): a fan-out page must not name the
+    connection twice, or a queued publish would send it the message twice."""
+    from lift.websocket.stores.dynamodb_index import SubscriberIndex, index_entry
+
+    ana = join(store, clock, "c-ana", "room")
+    join(store, clock, "c-ben", "room")
+    bucket = next(iter(buckets(store, "room")))
+    later = int((clock.now + timedelta(hours=3)).timestamp())
+    index = SubscriberIndex(store.client, store.table_name)
+    index.add(channel_key("acme", "room"), bucket, index_entry(ana.connection_id, later), later)
+    assert sorted(store.member_ids("acme", "room")) == ["c-ana", "c-ben"]
+    for limit in (1, 2, 10):
+        seen: list[str] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = store.member_ids_page("acme", "room", cursor, limit)
+            seen.extend(page)
+            if cursor is None:
+                break
+        assert sorted(seen) == ["c-ana", "c-ben"], limit
+
+
+def test_a_channel_name_with_the_separator_cannot_reach_another_tenant(
+    store: DynamoDBConnectionStore, clock: FakeClock
+) -> None:
+    """``"<channel>#<tenant>"`` is one key only while a channel never holds ``#``: the
+    store's own API refuses such a name (channel ``a#b`` of tenant ``c`` would be
+    channel ``a`` of tenant ``b#c``)."""
+    victim = Connection("c-vic", tenant_id="b#c", expires_at=clock.now + timedelta(hours=2))
+    store.save(victim)
+    store.subscribe(victim, "a", {})
+    intruder = Connection("c-int", tenant_id="c", expires_at=clock.now + timedelta(hours=2))
+    store.save(intruder)
+    with pytest.raises(ValueError, match="#"):
+        store.subscribe(intruder, "a#b", {})
+    for read in (
+        lambda: list(store.member_ids("c", "a#b")),
+        lambda: list(store.members("c", "a#b")),
+        lambda: store.history("c", "a#b"),
+    ):
+        with pytest.raises(ValueError, match="#"):
+            read()
+    assert list(store.member_ids("b#c", "a")) == ["c-vic"]
+
+
+@pytest.mark.parametrize("failing", ["member", "index", "record"])
+def test_a_new_subscription_cut_short_by_the_table_leaves_nothing_half_written(
+    store: DynamoDBConnectionStore, clock: FakeClock, failing: str
+) -> None:
+    """The subscribe fails (503) after the connection's channel item was written: that
+    item is taken back, so the connection's channels do not name a channel it gets no
+    message of; a re-subscription cut short keeps the subscription it had."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from lift.websocket.connection import ConnectionStoreError
+
+    ana = join(store, clock, "c-ana", "lobby")
+    events = store.client.meta.events
+    failed: list[str] = []
+
+    def fail(params: dict[str, Any], **_: Any) -> None:
+        key = params.get("Key", {})
+        hit = {
+            "member": key.get("pk", {}).get("S", "").startswith("m#")
+            and "UpdateExpression" in params,
+            "index": params.get("UpdateExpression", "").startswith("ADD member_entries"),
+            "record": key.get("sk", {}).get("S") == "#" and "UpdateExpression" not in params,
+        }[failing]
+        if hit and not failed:
+            failed.append(failing)
+            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    for name in ("UpdateItem", "GetItem"):
+        events.register(f"before-parameter-build.dynamodb.{name}", fail, f"cut-{name}")
+    try:
+        with pytest.raises(ConnectionStoreError):
+            store.subscribe(ana, "room", {})
+        failed.clear()
+        with pytest.raises(ConnectionStoreError):
+            store.subscribe(ana, "lobby", {"again": True})
+    finally:
+        for name in ("UpdateItem", "GetItem"):
+            events.unregister(f"before-parameter-build.dynamodb.{name}", None, f"cut-{name}")
+    assert store.channels_of("c-ana") == ["lobby"]
+    assert list(store.member_ids("acme", "room")) == [] and listed_in(store, "room") == []
+    assert list(store.members("acme", "room")) == []
+    assert list(store.member_ids("acme", "lobby")) == ["c-ana"]
+    assert [m.connection_id for m in store.members("acme", "lobby")] == ["c-ana"]

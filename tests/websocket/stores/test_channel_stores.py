@@ -516,3 +516,26 @@ def test_a_connection_without_its_record_cannot_subscribe(store: Any, clock: Fak
     with pytest.raises(LiftError):
         store.subscribe(soon, "general", {})  # expired
     assert list(store.member_ids("acme", "general")) == []
+
+
+@pytest.mark.parametrize("connection_id", ["", "z" * 1025, "é" * 513])
+def test_an_id_a_store_cannot_key_is_refused_before_anything_is_written(
+    store: Any, clock: FakeClock, connection_id: str
+) -> None:
+    """An id over 1 KiB was saved, then failed halfway through a subscribe (a 503 that
+    left the connection's channel item behind, naming a channel it was not in)."""
+    connection = Connection(
+        connection_id=connection_id,
+        tenant_id="acme",
+        connected_at=clock.now,
+        expires_at=clock.now + timedelta(hours=2),
+    )
+    with pytest.raises(ValueError, match="connection_id"):
+        store.save(connection)
+    with pytest.raises(ValueError, match="connection_id"):
+        store.subscribe(connection, "room", {})
+    assert store.channels_of(connection_id) == []
+    assert list(store.member_ids("acme", "room")) == []
+    longest = connect(store, clock, "z" * 1024, tenant_id="acme")
+    store.subscribe(longest, "room", {})
+    assert list(store.member_ids("acme", "room")) == ["z" * 1024]

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..connection import Connection, ConnectionStoreError, utc_now
+from ..connection import Connection, ConnectionStoreError, check_connection_id, utc_now
 from .dynamodb_channels import (
     KEY_ATTRIBUTE,
     RECORD_SORT,
@@ -358,8 +358,7 @@ class DynamoDBConnectionStore(DynamoDBChannels):
             params["ExclusiveStartKey"] = last_key
 
     def _to_item(self, connection: Connection) -> dict[str, dict[str, str]]:
-        if not connection.connection_id:
-            raise ValueError("connection_id must be a non-empty string")
+        check_connection_id(connection.connection_id)
         connected_at = _aware(connection.connected_at)
         expires_at = (
             _aware(connection.expires_at)

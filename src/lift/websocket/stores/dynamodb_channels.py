@@ -34,18 +34,20 @@ they expire with the connection. Their user and tenant are kept as ``member_user
 from __future__ import annotations
 
 import json
-import math
-import time
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ...errors import LiftError
-from ..channel import ChannelMessage, Member
-from ..connection import Connection, ConnectionStoreError
-from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call
+from ..channel import Member
+from ..connection import Connection, ConnectionStoreError, check_connection_id
+from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call, batch_write, query_items
 from .dynamodb_calls import item_key as _key
-from .dynamodb_index import SubscriberIndex, index_entry
+from .dynamodb_history import DynamoDBHistory, channel_key
+from .dynamodb_history import epoch as _epoch
+from .dynamodb_history import live as _live
+from .dynamodb_index import SubscriberIndex, bucket_of, index_entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,11 +68,7 @@ RECORD_SORT = "#"
 
 _CLEANUP_ROUNDS = 3
 """Queries of a connection's items during one cleanup (later ones find racing subscribes)."""
-_COUNTER_SORT = "~seq"
-_SEQ_DIGITS = 20
-_SEQ_MAX = 10**_SEQ_DIGITS - 1
-_BATCH = 25
-_BATCH_ATTEMPTS = 8
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class CleanupIncompleteError(ConnectionStoreError):
@@ -86,20 +84,7 @@ def record_key(connection_id: str) -> dict[str, dict[str, str]]:
     return {KEY_ATTRIBUTE: {"S": "c#" + connection_id}, SORT_ATTRIBUTE: {"S": RECORD_SORT}}
 
 
-def channel_key(tenant_id: str | None, channel: str) -> str:
-    """``"<channel>#<tenant>"``: one channel of one tenant."""
-    return f"{channel}#{tenant_id or ''}"
-
-
-def _seq_sort(seq: int) -> str:
-    return f"{seq:0{_SEQ_DIGITS}d}"
-
-
-def _epoch(value: datetime) -> int:
-    return math.floor(value.timestamp())
-
-
-class DynamoDBChannels:
+class DynamoDBChannels(DynamoDBHistory):
     """The :class:`~lift.websocket.channel.ChannelStore` half of the DynamoDB store."""
 
     table_name: str
@@ -118,6 +103,7 @@ class DynamoDBChannels:
         is read: when its ``$disconnect`` ran meanwhile, the subscription is taken back
         (409 ``NOT_CONNECTED``), so none outlives its connection.
         """
+        check_connection_id(connection.connection_id)
         tenant = connection.tenant_id or None
         ck = channel_key(tenant, channel)
         now = self._clock()
@@ -155,33 +141,48 @@ class DynamoDBChannels:
         index = self._index()
         expires = _epoch(expires_at)
         client = self.client
-        bucket = index.next_bucket(ck)
+        number = index.next_number(ck)
         with aws_call("UpdateItem"):
             # The connection's item first: cleanup finds the subscription (and the index
-            # bucket that holds it) through it. A subscription keeps its first bucket.
+            # bucket that holds it) through it. A subscription keeps its first number
+            # (which names it) and bucket.
             mine = client.update_item(
                 TableName=self.table_name,
                 Key=_key("c#" + connection.connection_id, "s#" + ck),
-                UpdateExpression=update + ", member_bucket = if_not_exists(member_bucket, :bucket)",
-                ExpressionAttributeValues={**values, ":bucket": {"S": bucket}},
-                ReturnValues="ALL_OLD",
-            )
-            response = client.update_item(
-                TableName=self.table_name,
-                Key=_key("m#" + ck, connection.connection_id),
-                UpdateExpression=update,
-                ExpressionAttributeValues=values,
+                UpdateExpression=update + ", member_bucket = if_not_exists(member_bucket, :bucket)"
+                ", member_n = if_not_exists(member_n, :n)",
+                ExpressionAttributeValues={
+                    **values,
+                    ":bucket": {"S": bucket_of(number)},
+                    ":n": {"N": str(number)},
+                },
                 ReturnValues="ALL_OLD",
             )
         before = mine.get("Attributes") or {}
-        bucket = before.get("member_bucket", {}).get("S", bucket)
+        bucket = before.get("member_bucket", {}).get("S", bucket_of(number))
+        ours = {"S": bucket}, before.get("member_n", {"N": str(number)})
         entry = index_entry(connection.connection_id, expires)
-        index.add(ck, bucket, entry, expires)
-        if "expires_at" in before and "member_bucket" in before:
-            previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
-            if previous != entry:  # the connection's expiry moved: one entry per member
-                index.remove(ck, bucket, [previous])
-        self._require_record(connection.connection_id, ck, bucket, entry)
+        try:
+            with aws_call("UpdateItem"):
+                # The member item names the subscription too, for an unsubscribe's retry.
+                response = client.update_item(
+                    TableName=self.table_name,
+                    Key=_key("m#" + ck, connection.connection_id),
+                    UpdateExpression=update + ", member_bucket = :bucket, member_n = :n",
+                    ExpressionAttributeValues={**values, ":bucket": ours[0], ":n": ours[1]},
+                    ReturnValues="ALL_OLD",
+                )
+            index.add(ck, bucket, entry, expires)
+            if "expires_at" in before and "member_bucket" in before:
+                previous = index_entry(connection.connection_id, int(before["expires_at"]["N"]))
+                if previous != entry:  # the connection's expiry moved: one entry per member
+                    index.remove(ck, bucket, [previous])
+            self._require_record(connection.connection_id, ck, ours[1]["N"], bucket, entry)
+        except ConnectionStoreError:
+            if not before:  # a new subscription left half-written: taken back if possible
+                with suppress(ConnectionStoreError):
+                    self._take_back(connection.connection_id, ck, ours[1]["N"], bucket, entry)
+            raise
         old = response.get("Attributes")
         member = Member(
             connection_id=connection.connection_id,
@@ -195,21 +196,46 @@ class DynamoDBChannels:
         return member, not old
 
     def unsubscribe(self, connection_id: str, tenant_id: str | None, channel: str) -> Member | None:
-        """Leave the index, delete the member item (reporting it), then the connection's
-        channel item (which says where the index entry is, so it goes last)."""
+        """Delete the connection's channel item, leave the index, then delete the member
+        item (reporting it).
+
+        The channel item goes first: a subscribe running meanwhile then finds it gone
+        and takes its own writes back. The member item names the index bucket too, so
+        an unsubscribe cut short after the first delete is finished by a retry.
+        """
         ck = channel_key(tenant_id, channel)
-        key = _key("c#" + connection_id, "s#" + ck)
+        member_key = _key("m#" + ck, connection_id)
         client = self.client
-        with aws_call("GetItem"):
-            mine = client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)
-        self._leave_index(connection_id, ck, mine.get("Item"))
         with aws_call("DeleteItem"):
-            response = client.delete_item(
+            mine = client.delete_item(
                 TableName=self.table_name,
-                Key=_key("m#" + ck, connection_id),
+                Key=_key("c#" + connection_id, "s#" + ck),
                 ReturnValues="ALL_OLD",
-            )
-            client.delete_item(TableName=self.table_name, Key=key)
+            ).get("Attributes")
+        if mine is None:  # a retry, or an unsubscribe from nothing
+            with aws_call("GetItem"):
+                mine = client.get_item(
+                    TableName=self.table_name, Key=member_key, ConsistentRead=True
+                ).get("Item")
+        self._leave_index(connection_id, ck, mine)
+        params: dict[str, Any] = {}
+        number = (mine or {}).get("member_n")
+        if number is not None:  # not the member item of a subscribe that came after
+            params = {
+                "ConditionExpression": "attribute_not_exists(member_n) OR member_n = :n",
+                "ExpressionAttributeValues": {":n": number},
+            }
+        try:
+            with aws_call("DeleteItem"):
+                response = client.delete_item(
+                    TableName=self.table_name, Key=member_key, ReturnValues="ALL_OLD", **params
+                )
+        except ConnectionStoreError as exc:
+            if exc.aws_code != _CONDITION_FAILED or mine is None:
+                raise
+            # A later subscription of the same channel: its entry may be the one left.
+            self._rejoin_index(connection_id, ck)
+            return _member(mine)  # the subscription this call ended
         old = response.get("Attributes")
         return _member(old) if old else None
 
@@ -218,8 +244,12 @@ class DynamoDBChannels:
         now = self._now_epoch()
         return sorted(
             item["channel"]["S"]
-            for item in self._query_items(
-                "c#" + connection_id, begins_with="s#", attributes="channel, expires_at"
+            for item in query_items(
+                self.client,
+                self.table_name,
+                "c#" + connection_id,
+                begins_with="s#",
+                attributes="channel, expires_at",
             )
             if _live(item, now)
         )
@@ -229,7 +259,9 @@ class DynamoDBChannels:
     ) -> Iterator[Member]:
         """Live subscribers, page by page; expired ones go to ``expired`` when given."""
         now = self._now_epoch()
-        for item in self._query_items("m#" + channel_key(tenant_id, channel)):
+        for item in query_items(
+            self.client, self.table_name, "m#" + channel_key(tenant_id, channel)
+        ):
             if _live(item, now):
                 yield _member(item)
             elif expired is not None:
@@ -262,8 +294,11 @@ class DynamoDBChannels:
         removed: list[Member] = []
         for round_ in range(_CLEANUP_ROUNDS):
             items = list(
-                self._query_items(
-                    "c#" + connection_id, attributes="pk, sk, member_bucket, expires_at"
+                query_items(
+                    self.client,
+                    self.table_name,
+                    "c#" + connection_id,
+                    attributes="pk, sk, member_bucket, expires_at",
                 )
             )
             if not items and round_:
@@ -274,8 +309,13 @@ class DynamoDBChannels:
                     {KEY_ATTRIBUTE: i[KEY_ATTRIBUTE], SORT_ATTRIBUTE: i[SORT_ATTRIBUTE]}
                     for i in items
                 ]
-                self._batch_write(
-                    [{"DeleteRequest": {"Key": key}} for key in keys or [record_key(connection_id)]]
+                batch_write(
+                    self.client,
+                    self.table_name,
+                    [
+                        {"DeleteRequest": {"Key": key}}
+                        for key in keys or [record_key(connection_id)]
+                    ],
                 )
             except ConnectionStoreError as exc:
                 # Removed subscriptions are reported, so that their leaves are announced.
@@ -304,94 +344,85 @@ class DynamoDBChannels:
             if old:
                 removed.append(_member(old))
 
-    def append_history(
-        self, tenant_id: str | None, channel: str, data: Any, *, keep: int, ttl: timedelta
-    ) -> ChannelMessage:
-        """``ADD seq 1`` on the counter, then keep the message and drop the one N back."""
-        pk = "h#" + channel_key(tenant_id, channel)
-        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-        client = self.client
-        with aws_call("UpdateItem"):
-            response = client.update_item(
-                TableName=self.table_name,
-                Key=_key(pk, _COUNTER_SORT),
-                UpdateExpression="ADD seq :one",
-                ExpressionAttributeValues={":one": {"N": "1"}},
-                ReturnValues="UPDATED_NEW",
-            )
-        seq = int(response["Attributes"]["seq"]["N"])
-        now = self._clock()
-        writes: list[dict[str, Any]] = []
-        if keep > 0:
-            item = {
-                **_key(pk, _seq_sort(seq)),
-                "seq": {"N": str(seq)},
-                "published_at": {"S": now.astimezone(timezone.utc).isoformat()},
-                "data": {"S": text},
-                "expires_at": {"N": str(_epoch(now + ttl))},
-            }
-            writes.append({"PutRequest": {"Item": item}})
-        if seq - keep >= 1:
-            writes.append({"DeleteRequest": {"Key": _key(pk, _seq_sort(seq - keep))}})
-        self._batch_write(writes)
-        return ChannelMessage(seq=seq, published_at=now, data=json.loads(text))
-
-    def history(
-        self, tenant_id: str | None, channel: str, *, after: int = 0, limit: int = 100
-    ) -> list[ChannelMessage]:
-        """Kept messages with ``seq > after``, oldest first (paged until ``limit``)."""
-        if limit <= 0 or after >= _SEQ_MAX:
-            return []
-        now = self._now_epoch()
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": "h#" + channel_key(tenant_id, channel)},
-                ":low": {"S": _seq_sort(max(after, 0) + 1)},
-                ":high": {"S": _seq_sort(_SEQ_MAX)},
-            },
-            "ConsistentRead": True,
-            "Limit": limit,
-        }
-        out: list[ChannelMessage] = []
-        while len(out) < limit:
-            with aws_call("Query"):
-                page = self.client.query(**params)
-            for item in page.get("Items", []):
-                if _live(item, now) and len(out) < limit:
-                    out.append(
-                        ChannelMessage(
-                            seq=int(item["seq"]["N"]),
-                            published_at=datetime.fromisoformat(item["published_at"]["S"]),
-                            data=json.loads(item["data"]["S"]),
-                        )
-                    )
-            last_key = page.get("LastEvaluatedKey")
-            if not last_key:
-                break
-            params["ExclusiveStartKey"] = last_key
-        return out
-
     # -- Helpers ---------------------------------------------------------------------
 
-    def _require_record(self, connection_id: str, ck: str, bucket: str, entry: str) -> None:
+    def _require_record(
+        self, connection_id: str, ck: str, number: str, bucket: str, entry: str
+    ) -> None:
         """After subscribing: if the connection's record is gone (its ``$disconnect`` ran
-        meanwhile) or expired, take the subscription back and refuse (409)."""
+        meanwhile) or expired, take the subscription back and refuse (409).
+
+        If the connection's channel item is gone (an unsubscribe ran meanwhile) or names
+        another subscription (``member_n``), this subscription's entry and member item
+        are taken back: the unsubscribe came last.
+        """
+        client = self.client
         with aws_call("GetItem"):
-            found = self.client.get_item(
+            found = client.get_item(
                 TableName=self.table_name,
                 Key=record_key(connection_id),
                 ConsistentRead=True,
                 ProjectionExpression="pk, expires_at",
             ).get("Item")
-        if found is not None and _live(found, self._now_epoch()):
+            mine = client.get_item(
+                TableName=self.table_name,
+                Key=_key("c#" + connection_id, "s#" + ck),
+                ConsistentRead=True,
+                ProjectionExpression="member_n",
+            ).get("Item")
+        alive = found is not None and _live(found, self._now_epoch())
+        if alive and mine is not None and mine.get("member_n", {}).get("N") == number:
             return
+        self._take_back(connection_id, ck, number, bucket, entry, channel_item=not alive)
+        if not alive:
+            raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
+        if mine is not None:  # a later subscription's entry may be the one just removed
+            self._rejoin_index(connection_id, ck)
+
+    def _take_back(
+        self,
+        connection_id: str,
+        ck: str,
+        number: str,
+        bucket: str,
+        entry: str,
+        *,
+        channel_item: bool = True,
+    ) -> None:
+        """Remove subscription ``number``'s index entry and member item (and channel item);
+        the items of another subscription (a later one's) stay."""
         self._index().remove(ck, bucket, [entry])
-        with aws_call("DeleteItem"):
-            for key in (_key("m#" + ck, connection_id), _key("c#" + connection_id, "s#" + ck)):
-                self.client.delete_item(TableName=self.table_name, Key=key)
-        raise LiftError(409, "NOT_CONNECTED", "This connection is not in the connection store")
+        keys = [_key("m#" + ck, connection_id)]
+        if channel_item:
+            keys.append(_key("c#" + connection_id, "s#" + ck))
+        for key in keys:
+            try:
+                with aws_call("DeleteItem"):
+                    self.client.delete_item(
+                        TableName=self.table_name,
+                        Key=key,
+                        ConditionExpression="attribute_not_exists(member_n) OR member_n = :n",
+                        ExpressionAttributeValues={":n": {"N": number}},
+                    )
+            except ConnectionStoreError as exc:
+                if exc.aws_code != _CONDITION_FAILED:
+                    raise
+
+    def _rejoin_index(self, connection_id: str, ck: str) -> None:
+        """Add the entry of the connection's current subscription to ``ck`` again (an
+        earlier one's removal may have taken the same text)."""
+        with aws_call("GetItem"):
+            mine = self.client.get_item(
+                TableName=self.table_name,
+                Key=_key("c#" + connection_id, "s#" + ck),
+                ConsistentRead=True,
+                ProjectionExpression="member_bucket, expires_at",
+            ).get("Item")
+        if mine is None or "member_bucket" not in mine or "expires_at" not in mine:
+            return
+        expires = int(mine["expires_at"]["N"])
+        entry = index_entry(connection_id, expires)
+        self._index().add(ck, mine["member_bucket"]["S"], entry, expires)
 
     def _index(self) -> SubscriberIndex:
         return SubscriberIndex(self.client, self.table_name)
@@ -405,56 +436,6 @@ class DynamoDBChannels:
 
     def _now_epoch(self) -> int:
         return _epoch(self._clock())
-
-    def _query_items(
-        self,
-        pk: str,
-        *,
-        begins_with: str | None = None,
-        attributes: str | None = None,
-        limit: int | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Every item of partition ``pk`` (strongly consistent), following LastEvaluatedKey."""
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ConsistentRead": True,
-        }
-        if begins_with is not None:
-            params["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
-            params["ExpressionAttributeValues"][":prefix"] = {"S": begins_with}
-        if attributes is not None:
-            params["ProjectionExpression"] = attributes
-        if limit is not None:
-            params["Limit"] = limit
-        while True:
-            with aws_call("Query"):
-                page = self.client.query(**params)
-            yield from page.get("Items", [])
-            last_key = page.get("LastEvaluatedKey")
-            if not last_key:
-                return
-            params["ExclusiveStartKey"] = last_key
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        """``BatchWriteItem`` in chunks of 25, re-sending unprocessed items with backoff."""
-        for start in range(0, len(requests), _BATCH):
-            pending: list[dict[str, Any]] = requests[start : start + _BATCH]
-            for attempt in range(_BATCH_ATTEMPTS):
-                with aws_call("BatchWriteItem"):
-                    response = self.client.batch_write_item(RequestItems={self.table_name: pending})
-                pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
-                if not pending:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            else:
-                raise ConnectionStoreError("BatchWriteItem", "UnprocessedItems")
-
-
-def _live(item: dict[str, Any], now: int) -> bool:
-    expires = item.get("expires_at")
-    return expires is None or int(expires["N"]) > now
 
 
 def _member(item: dict[str, Any]) -> Member:

@@ -32,7 +32,14 @@ from typing import Any
 from ..connection import ConnectionStoreError
 from .dynamodb_calls import SORT_ATTRIBUTE, aws_call, item_key
 
-__all__ = ["BUCKET_SIZE", "INDEX_PREFIX", "SubscriberIndex", "index_entry", "parse_entry"]
+__all__ = [
+    "BUCKET_SIZE",
+    "INDEX_PREFIX",
+    "SubscriberIndex",
+    "bucket_of",
+    "index_entry",
+    "parse_entry",
+]
 
 BUCKET_SIZE = 64
 """The most entries a bucket is ever given."""
@@ -53,6 +60,11 @@ def index_entry(connection_id: str, expires_at: int) -> str:
     return f"{connection_id} {expires_at}"
 
 
+def bucket_of(number: int) -> str:
+    """The bucket of subscription number ``number`` (from 1)."""
+    return f"{_BUCKET_PREFIX}{(number - 1) // BUCKET_SIZE:0{_BUCKET_DIGITS}d}"
+
+
 def parse_entry(entry: str) -> tuple[str, int]:
     """``(connection_id, expires_at)`` of an entry (an id may hold spaces: split last)."""
     connection_id, _, expires = entry.rpartition(" ")
@@ -68,6 +80,10 @@ class SubscriberIndex:
 
     def next_bucket(self, ck: str) -> str:
         """The bucket of a new subscription of channel ``ck`` (counts it atomically)."""
+        return bucket_of(self.next_number(ck))
+
+    def next_number(self, ck: str) -> int:
+        """The number of a new subscription of channel ``ck``, unique (counted atomically)."""
         with aws_call("UpdateItem"):
             response = self.client.update_item(
                 TableName=self.table_name,
@@ -76,8 +92,7 @@ class SubscriberIndex:
                 ExpressionAttributeValues={":one": {"N": "1"}},
                 ReturnValues="UPDATED_NEW",
             )
-        number = int(response["Attributes"]["seq"]["N"])
-        return f"{_BUCKET_PREFIX}{(number - 1) // BUCKET_SIZE:0{_BUCKET_DIGITS}d}"
+        return int(response["Attributes"]["seq"]["N"])
 
     def add(self, ck: str, bucket: str, entry: str, expires_at: int) -> None:
         """Add ``entry`` to ``bucket``, raising the bucket's expiry to the entry's."""
@@ -182,11 +197,13 @@ class SubscriberIndex:
                 bucket = item[SORT_ATTRIBUTE]["S"]
                 skip = after if bucket == start else ""
                 ids = sorted(
-                    connection_id
-                    for connection_id, expires_at in map(
-                        parse_entry, item.get(ENTRIES_ATTRIBUTE, {}).get("SS", ())
-                    )
-                    if expires_at > now and not (skip and connection_id <= skip)
+                    {  # an id whose expiry moved may have two entries for a moment
+                        connection_id
+                        for connection_id, expires_at in map(
+                            parse_entry, item.get(ENTRIES_ATTRIBUTE, {}).get("SS", ())
+                        )
+                        if expires_at > now and not (skip and connection_id <= skip)
+                    }
                 )
                 for connection_id in ids:
                     if len(out) == limit:

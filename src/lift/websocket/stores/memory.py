@@ -14,7 +14,7 @@ from typing import Any
 
 from ...errors import LiftError
 from ..channel import ChannelMessage, Member
-from ..connection import Connection, utc_now
+from ..connection import Connection, check_connection_id, utc_now
 
 __all__ = ["MemoryConnectionStore"]
 
@@ -66,8 +66,7 @@ class MemoryConnectionStore:
 
     def save(self, connection: Connection) -> None:
         """Insert or overwrite the record, moving index entries when identity changes."""
-        if not connection.connection_id:
-            raise ValueError("connection_id must be a non-empty string")
+        check_connection_id(connection.connection_id)
         record = replace(
             _copy(connection),
             user_id=connection.user_id or None,
@@ -122,6 +121,7 @@ class MemoryConnectionStore:
 
         The connection's record must be live (409 ``NOT_CONNECTED`` otherwise).
         """
+        check_connection_id(connection.connection_id)
         key = (connection.tenant_id or "", channel)
         member = Member(
             connection_id=connection.connection_id,
