@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import LiftError
@@ -25,6 +25,19 @@ CONNECTION_ID_MAX_BYTES = 1024
 def utc_now() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware datetime: a naive one is taken to be UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def expiry(connection: Connection, ttl: timedelta) -> datetime:
+    """When ``connection``'s record expires: its own ``expires_at``, else ``ttl`` after
+    it connected (aware, UTC)."""
+    if connection.expires_at is not None:
+        return as_utc(connection.expires_at)
+    return as_utc(connection.connected_at) + ttl
 
 
 def check_connection_id(connection_id: Any) -> str:

@@ -33,7 +33,14 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..connection import Connection, ConnectionStoreError, check_connection_id, utc_now
+from ..connection import (
+    Connection,
+    ConnectionStoreError,
+    as_utc,
+    check_connection_id,
+    expiry,
+    utc_now,
+)
 from .dynamodb_channels import (
     KEY_ATTRIBUTE,
     RECORD_SORT,
@@ -359,12 +366,8 @@ class DynamoDBConnectionStore(DynamoDBChannels):
 
     def _to_item(self, connection: Connection) -> dict[str, dict[str, str]]:
         check_connection_id(connection.connection_id)
-        connected_at = _aware(connection.connected_at)
-        expires_at = (
-            _aware(connection.expires_at)
-            if connection.expires_at is not None
-            else connected_at + self.ttl
-        )
+        connected_at = as_utc(connection.connected_at)
+        expires_at = expiry(connection, self.ttl)
         try:
             claims = json.dumps(connection.claims, separators=(",", ":"), allow_nan=False)
             metadata = json.dumps(connection.metadata, separators=(",", ":"), allow_nan=False)
@@ -403,7 +406,3 @@ def _from_item(item: dict[str, Any]) -> Connection:
             else datetime.fromtimestamp(int(Decimal(expires["N"])), timezone.utc)
         ),
     )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import LiftError
 from ..channel import Member
-from ..connection import Connection, ConnectionStoreError, check_connection_id
+from ..connection import Connection, ConnectionStoreError, check_connection_id, expiry
 from .dynamodb_calls import KEY_ATTRIBUTE, SORT_ATTRIBUTE, aws_call, batch_write, query_items
 from .dynamodb_calls import item_key as _key
 from .dynamodb_history import DynamoDBHistory, channel_key
@@ -107,12 +107,7 @@ class DynamoDBChannels(DynamoDBHistory):
         tenant = connection.tenant_id or None
         ck = channel_key(tenant, channel)
         now = self._clock()
-        connected_at = _aware(connection.connected_at)
-        expires_at = (
-            _aware(connection.expires_at)
-            if connection.expires_at is not None
-            else connected_at + self.ttl
-        )
+        expires_at = expiry(connection, self.ttl)
         try:
             metadata_text = json.dumps(metadata, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -451,7 +446,3 @@ def _member(item: dict[str, Any]) -> Member:
             None if expires is None else datetime.fromtimestamp(int(expires["N"]), timezone.utc)
         ),
     )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)

@@ -9,12 +9,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...errors import LiftError
 from ..channel import ChannelMessage, Member
-from ..connection import Connection, check_connection_id, utc_now
+from ..connection import Connection, as_utc, check_connection_id, utc_now
 
 __all__ = ["MemoryConnectionStore"]
 
@@ -71,8 +71,8 @@ class MemoryConnectionStore:
             _copy(connection),
             user_id=connection.user_id or None,
             tenant_id=connection.tenant_id or None,
-            connected_at=_aware(connection.connected_at),
-            expires_at=None if connection.expires_at is None else _aware(connection.expires_at),
+            connected_at=as_utc(connection.connected_at),
+            expires_at=None if connection.expires_at is None else as_utc(connection.expires_at),
         )
         with self._lock:
             old = self._records.get(record.connection_id)
@@ -130,7 +130,7 @@ class MemoryConnectionStore:
             metadata=_clone(_json_object(metadata)),
             channel=channel,
             tenant_id=connection.tenant_id or None,
-            expires_at=None if connection.expires_at is None else _aware(connection.expires_at),
+            expires_at=None if connection.expires_at is None else as_utc(connection.expires_at),
         )
         with self._lock:
             self._purge_expired()
@@ -318,10 +318,6 @@ def _json_object(value: dict[str, Any]) -> dict[str, Any]:
 
 def _copy_member(member: Member) -> Member:
     return replace(member, metadata=_clone(member.metadata))
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _add(index: dict[str, set[str]], key: str | None, connection_id: str) -> None:
