@@ -4,7 +4,6 @@ gateway (a real WebSocket client against ``lift dev``'s server). See conformance
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,42 +15,8 @@ from lift import App, Context, Handler, LiftError
 from lift.apigw import MAX_FRAME_BYTES
 from lift.ratelimit import rate_limit
 from lift.websocket import ConnectionGoneError, WebSocketOptions
-from tests.conformance_drivers import DRIVERS, TIMEOUT, USER_AGENT, Driver, Refused
-
-
-class Recorder:
-    """The lifecycle events the app received (appended from worker threads)."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def add(self, event: dict[str, Any]) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def of(self, route_key: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [e for e in self.events if e["requestContext"]["routeKey"] == route_key]
-
-    def wait(self, route_key: str, count: int = 1) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            found = self.of(route_key)
-            if len(found) >= count:
-                return found
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} {route_key} event(s), got {self.of(route_key)}")
-
-    def disconnect_of(self, connection_id: str) -> tuple[int, str]:
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            for event in self.of("$disconnect"):
-                rc = event["requestContext"]
-                if rc["connectionId"] == connection_id:
-                    return rc["disconnectStatusCode"], rc["disconnectReason"]
-            time.sleep(0.01)
-        raise AssertionError(f"no $disconnect for {connection_id}")
+from tests.conformance_drivers import DRIVERS, USER_AGENT, Driver, Refused
+from tests.local_support import Recorder
 
 
 def build_app(

@@ -14,7 +14,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,35 +29,10 @@ from lift import App, LiftError
 from lift.local.gateway import Gateway
 from lift.websocket import WebSocketOptions
 from lift.websocket.route_selection import route_for
-from tests.local_support import management_client
+from tests.local_support import Recorder, management_client
 
 CONNECTION_ID = re.compile(r"^[A-Za-z0-9]{15}=$")
 MAX = 128 * 1024
-
-
-class Recorder:
-    """Events the app received, in order (appended from worker threads)."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def add(self, event: dict[str, Any]) -> None:
-        with self._lock:
-            self.events.append(event)
-
-    def of(self, route_key: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [e for e in self.events if e["requestContext"]["routeKey"] == route_key]
-
-    def wait(self, route_key: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.of(route_key)
-            if len(found) >= count:
-                return found
-            time.sleep(0.01)
-        raise AssertionError(f"expected {count} {route_key} event(s), got {self.of(route_key)}")
 
 
 def make_app(

@@ -25,8 +25,9 @@ from lift import App
 from lift.local.gateway import Gateway
 from lift.local.invocation import STALL_SECONDS, WorkerPool
 from tests.local import test_gateway as base
-from tests.local.test_gateway import Recorder, make_app, receive_json
+from tests.local.test_gateway import make_app, receive_json
 from tests.local.test_gateway_security import MAX, http, upgrade_headers
+from tests.local_support import Recorder
 
 recorder = base.recorder  # the fixtures of the gateway's main tests
 start = base.start

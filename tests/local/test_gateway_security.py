@@ -24,8 +24,8 @@ from websockets.sync.client import connect
 from lift.local.gateway import Gateway
 from lift.local.guards import host_name, is_allowed_host, is_own_origin
 from tests.local import test_gateway as base
-from tests.local.test_gateway import Recorder, connection_id_of, make_app, receive_json
-from tests.local_support import CHROMIUM, CHROMIUM_ARGS, requires_chromium
+from tests.local.test_gateway import connection_id_of, make_app, receive_json
+from tests.local_support import CHROMIUM, CHROMIUM_ARGS, Recorder, requires_chromium
 
 recorder = base.recorder  # the fixtures of the gateway's main tests
 start = base.start
