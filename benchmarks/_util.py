@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +16,8 @@ from typing import Any
 from lift.apigw.lambda_context import LambdaContext
 
 __all__ = [
+    "start_child",
+    "stop_child",
     "timing_arguments",
     "FakeLambdaContext",
     "Timing",
@@ -124,3 +129,35 @@ def timing_arguments(
     args.iterations = args.iterations or (quick_iterations if args.quick else iterations)
     args.repeats = args.repeats or (3 if args.quick else 9)
     return args
+
+
+def start_child(
+    script: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """Run ``python script *args``: a server that prints one JSON line of facts (its URLs)
+    and serves until its stdin closes. Returns the process and those facts."""
+    child = subprocess.Popen(
+        [sys.executable, script, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line:
+        child.kill()
+        child.wait()
+        raise RuntimeError(f"{script} {' '.join(args)} did not start")
+    return child, json.loads(line)
+
+
+def stop_child(child: subprocess.Popen[str], timeout: float = 20.0) -> None:
+    """Close the child's stdin (its signal to stop) and wait; kill it after ``timeout``."""
+    if child.stdin is not None:
+        child.stdin.close()
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()

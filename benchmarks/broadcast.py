@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from typing import Any
 
+from _util import start_child, stop_child
 from lift.websocket.broadcast import DEFAULT_WORKERS, broadcast
 from lift.websocket.management import ManagementClient
 
@@ -38,18 +38,6 @@ def serve(connections: int, latency: float) -> None:
     server.stop()
 
 
-def start_server(connections: int, latency: float) -> tuple[subprocess.Popen[str], str]:
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(connections), str(latency)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    endpoint = json.loads(child.stdout.readline())["endpoint"]
-    return child, endpoint
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--connections", type=int, default=1000)
@@ -66,7 +54,8 @@ def main() -> None:
     latency = args.latency_ms / 1000
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    child, endpoint = start_server(connections, latency)
+    child, facts = start_child(__file__, "--serve", str(connections), str(latency))
+    endpoint = facts["endpoint"]
     try:
         client = ManagementClient(endpoint, "eu-west-1")
         ids = [f"conn-{index}" for index in range(connections)]
@@ -84,9 +73,7 @@ def main() -> None:
         concurrent = time.perf_counter() - start
         assert len(result.delivered) == connections, result
     finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=10)
+        stop_child(child)
 
     floor = latency * connections / args.workers
     speedup = sequential / concurrent

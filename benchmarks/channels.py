@@ -24,12 +24,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from _util import start_child, stop_child
 
 STAGE = "bench"
 TABLE = "channels-bench"
@@ -103,14 +104,7 @@ def main() -> None:
     from lift.websocket.options import ChannelOptions
     from lift.websocket.stores.dynamodb import DynamoDBConnectionStore
 
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(subscribers), str(latency)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    urls = json.loads(child.stdout.readline())
+    child, urls = start_child(__file__, "--serve", str(subscribers), str(latency))
     try:
         ddb = boto3.session.Session().client(
             "dynamodb", region_name=REGION, endpoint_url=urls["dynamodb"]
@@ -156,9 +150,7 @@ def main() -> None:
         result = connections.publish("prices", data, tenant_id="acme")
         assert len(result.delivered) == subscribers and result.ok, result
     finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=20)
+        stop_child(child)
 
     ratio = listing / broadcast
     overhead = publish / broadcast

@@ -30,6 +30,8 @@ import time
 import uuid
 from typing import Any
 
+from _util import start_child, stop_child
+
 STAGE = "bench"
 TARGET = 1.25
 HEADROOM = 0.95
@@ -161,23 +163,6 @@ def work(config: dict[str, Any]) -> None:
 
 
 # -- the coordinator ---------------------------------------------------------------------------
-def _child(
-    args: list[str], env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    child = subprocess.Popen(
-        [sys.executable, __file__, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line:
-        raise RuntimeError(f"{args[0]} did not start")
-    return child, json.loads(line)
-
-
 def _check(name: str, value: float, target: float) -> dict[str, Any]:
     verdict = "PASS" if value <= target else "FAIL"
     return {"name": name, "value": value, "target": target, "comparison": "<=", "verdict": verdict}
@@ -196,10 +181,12 @@ def run(recipients: int, quota: float, latency: float, workers: int) -> dict[str
 
     children: list[subprocess.Popen[str]] = []
     try:
-        moto, facts = _child(["--serve-moto"])
+        moto, facts = start_child(__file__, "--serve-moto")
         children.append(moto)
         moto_url = facts["url"]
-        server, facts = _child(["--serve-connections", str(recipients), str(quota), str(latency)])
+        server, facts = start_child(
+            __file__, "--serve-connections", str(recipients), str(quota), str(latency)
+        )
         children.append(server)
         endpoint = facts["endpoint"]
         env = dict(
@@ -229,7 +216,7 @@ def run(recipients: int, quota: float, latency: float, workers: int) -> dict[str
         DynamoDBConnectionStore(table).create_table()
         config = {"queue_url": queue_url, "table": table, "rate": quota / workers * HEADROOM}
         for _ in range(workers):
-            worker, _ = _child(["--worker", json.dumps(config)], env)
+            worker, _ = start_child(__file__, "--worker", json.dumps(config), env=env)
             children.append(worker)
 
         sender = fanout_app(config)
@@ -276,13 +263,7 @@ def run(recipients: int, quota: float, latency: float, workers: int) -> dict[str
         }
     finally:
         for child in reversed(children):  # workers first, moto last
-            if child.stdin is not None:
-                child.stdin.close()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            stop_child(child, timeout=10)
 
 
 def main() -> None:
