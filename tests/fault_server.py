@@ -18,18 +18,19 @@ import ssl
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
+
+from tests.http_background import BackgroundHTTPServer, OwnedHTTPServer
 
 STAGE = "prod"
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: FaultServer._Server
+    server: _Server
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -93,19 +94,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class FaultServer:
+class _Server(OwnedHTTPServer):
+    owner: FaultServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up mid-answer is what these tests do
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.owner.connections += 1
+        super().process_request(request, client_address)
+
+
+class FaultServer(BackgroundHTTPServer):
     """The misbehaving endpoint; ``with FaultServer() as server: server.endpoint``."""
 
-    class _Server(ThreadingHTTPServer):
-        daemon_threads = True
-        owner: FaultServer
-
-        def handle_error(self, request: object, client_address: object) -> None:
-            pass  # a client that gave up mid-answer is what these tests do
-
-        def process_request(self, request: Any, client_address: Any) -> None:
-            self.owner.connections += 1
-            super().process_request(request, client_address)
+    handler = _Handler
+    server_class = _Server
 
     def __init__(
         self,
@@ -121,15 +125,13 @@ class FaultServer:
         self.connections = 0
         """TCP connections accepted."""
         self._lock = threading.Lock()
-        self._server = self._Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
+        super().__init__()
         self.scheme = "http"
         if tls is not None:  # (certificate file, key file)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*tls)
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
             self.scheme = "https"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def endpoint(self) -> str:
@@ -149,26 +151,9 @@ class FaultServer:
         with self._lock:
             return collections.Counter(seen for _, seen, _ in self.requests)
 
-    def start(self) -> FaultServer:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         self.released.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FaultServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()
 
 
 def wait_until(predicate: object, timeout: float = 5.0) -> bool:

@@ -16,10 +16,11 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.http_background import BackgroundHTTPServer, OwnedHTTPServer
 
 Rule = Callable[[str, int], "tuple[str, bool] | None"]
 
@@ -28,7 +29,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: SQSFaultProxy._Server
+    server: OwnedHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -37,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-        proxy = self.server.proxy
+        proxy: SQSFaultProxy = self.server.owner
         if self.headers.get("X-Amz-Target") == "AmazonSQS.SendMessageBatch":
             status, answer_headers, answer = proxy.send_batch(self.path, headers, body)
         else:
@@ -51,12 +52,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(answer)
 
 
-class SQSFaultProxy:
+class SQSFaultProxy(BackgroundHTTPServer):
     """See the module docstring. Use as a context manager; :attr:`url` is its endpoint."""
 
-    class _Server(ThreadingHTTPServer):
-        daemon_threads = True
-        proxy: SQSFaultProxy
+    handler = _Handler
 
     def __init__(self, upstream: str, fail: Rule) -> None:
         parts = urlsplit(upstream)
@@ -65,27 +64,11 @@ class SQSFaultProxy:
         self.tries: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._server = self._Server(("127.0.0.1", 0), _Handler)
-        self._server.proxy = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> SQSFaultProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return f"http://127.0.0.1:{self.port}"
 
     def forward(
         self, path: str, headers: dict[str, str], body: bytes
