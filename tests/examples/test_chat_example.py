@@ -7,10 +7,7 @@ server) and a local ``@connections`` server.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,9 +17,10 @@ from examples.chat.app import HISTORY_SIZE
 from examples.chat.tokens import mint
 
 from lift import App
-from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
+from lift.local.connections import MemoryConnectionRegistry
 from lift.testing import TestWebSocket, WebSocketRefused, WebSocketTestClient, events
-from lift.websocket import DynamoDBConnectionStore, MemoryConnectionStore
+from lift.websocket import MemoryConnectionStore
+from tests.examples.conftest import Deployment, FrameReader
 
 
 def drain(ws: TestWebSocket) -> list[Any]:
@@ -250,14 +248,13 @@ def test_connections_lost_without_disconnect_leave_the_room(chat: Chat) -> None:
 # -- two Lambda instances ----------------------------------------------------------------
 
 
-class Instances:
+class Instances(FrameReader):
     """Two chat apps sharing a DynamoDB table and ``@connections``; events alternate."""
 
     def __init__(self, apps: list[App], registry: MemoryConnectionRegistry) -> None:
+        super().__init__(registry)
         self.apps = apps
-        self.registry = registry
         self.turn = itertools.cycle(range(len(apps)))
-        self.read: dict[str, int] = {}
         self.ids = itertools.count(1)
 
     def invoke(self, event: dict[str, Any], instance: int | None = None) -> dict[str, Any]:
@@ -280,31 +277,13 @@ class Instances:
         self.registry.close(cid)
         self.invoke(events.websocket_disconnect(connection_id=cid, status_code=1006), instance)
 
-    def frames(self, cid: str) -> list[Any]:
-        messages = self.registry.messages(cid)
-        start = self.read.get(cid, 0)
-        self.read[cid] = len(messages)
-        return [json.loads(m) for m in messages[start:]]
-
 
 @pytest.fixture
-def instances(ddb: Any, monkeypatch: pytest.MonkeyPatch, aws_env: None) -> Iterator[Instances]:
-    table = f"chat-{uuid.uuid4().hex[:10]}"
-    DynamoDBConnectionStore(table, client=ddb).create_table()
-    registry = MemoryConnectionRegistry()
-    try:
-        with ConnectionsServer(registry, stage="prod") as server:
-            monkeypatch.setenv("LIFT_WS_MANAGEMENT_ENDPOINT", server.endpoint)
-            monkeypatch.setenv("AWS_REGION", "eu-west-1")
-            # Each instance builds its own store object: only the table is shared.
-            apps = [
-                chat_module.create_app(store=DynamoDBConnectionStore(table, client=ddb))
-                for _ in range(2)
-            ]
-            yield Instances(apps, registry)
-    finally:
-        with contextlib.suppress(Exception):
-            ddb.delete_table(TableName=table)
+def instances(deployment: Deployment) -> Instances:
+    # Each instance builds its own store object: only the table is shared.
+    return Instances(
+        [chat_module.create_app(store=deployment.store()) for _ in range(2)], deployment.registry
+    )
 
 
 class Page:

@@ -6,11 +6,7 @@ Two app instances share only a DynamoDB table (moto's server) and a local
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,18 +14,18 @@ from examples.chat.tokens import mint
 from examples.dashboard import app as dashboard
 
 from lift import App
-from lift.local.connections import ConnectionsServer, MemoryConnectionRegistry
+from lift.local.connections import MemoryConnectionRegistry
 from lift.testing import events
-from lift.websocket import DynamoDBConnectionStore
+from tests.examples.conftest import Deployment, FrameReader
 
 SECRET = "dashboard-test-secret-" + "x" * 32
 
 
-class Dashboard:
+class Dashboard(FrameReader):
     def __init__(self, pages: App, worker: App, registry: MemoryConnectionRegistry) -> None:
-        self.pages, self.worker, self.registry = pages, worker, registry
+        super().__init__(registry)
+        self.pages, self.worker = pages, worker
         self.ids = itertools.count(1)
-        self.read: dict[str, int] = {}
 
     def connect(self, user: str, tenant: str, **claims: Any) -> str:
         cid = f"{user}-{next(self.ids)}="
@@ -44,32 +40,13 @@ class Dashboard:
         response: dict[str, Any] = self.pages(event)
         return response
 
-    def frames(self, cid: str) -> list[Any]:
-        messages = self.registry.messages(cid)
-        start = self.read.get(cid, 0)
-        self.read[cid] = len(messages)
-        return [json.loads(m) for m in messages[start:]]
-
 
 @pytest.fixture
-def board(ddb: Any, monkeypatch: pytest.MonkeyPatch, aws_env: None) -> Iterator[Dashboard]:
-    table = f"dashboard-{uuid.uuid4().hex[:10]}"
-    DynamoDBConnectionStore(table, client=ddb).create_table()
-    registry = MemoryConnectionRegistry()
-    try:
-        with ConnectionsServer(registry, stage="prod") as server:
-            monkeypatch.setenv("LIFT_WS_MANAGEMENT_ENDPOINT", server.endpoint)
-            monkeypatch.setenv("AWS_REGION", "eu-west-1")
-            pages, worker = (
-                dashboard.create_app(
-                    store=DynamoDBConnectionStore(table, client=ddb), jwt_secret=SECRET
-                )
-                for _ in range(2)
-            )
-            yield Dashboard(pages, worker, registry)
-    finally:
-        with contextlib.suppress(Exception):
-            ddb.delete_table(TableName=table)
+def board(deployment: Deployment) -> Dashboard:
+    pages, worker = (
+        dashboard.create_app(store=deployment.store(), jwt_secret=SECRET) for _ in range(2)
+    )
+    return Dashboard(pages, worker, deployment.registry)
 
 
 def updates(frames: list[Any]) -> list[tuple[str, Any]]:
