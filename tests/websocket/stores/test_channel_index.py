@@ -8,6 +8,8 @@ reads one item per subscriber.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +39,29 @@ def join(
     store.save(connection)
     store.subscribe(connection, channel, {})
     return connection
+
+
+@contextlib.contextmanager
+def hooked(
+    store: DynamoDBConnectionStore, *hooks: tuple[str, Callable[..., Any]]
+) -> Iterator[None]:
+    """``store``'s client calls each handler on its botocore event while the block runs
+    (another instance acting between two calls, or a call that never reaches the table)."""
+    events = store.client.meta.events
+    for number, (event, handler) in enumerate(hooks):
+        events.register(event, handler, f"hook-{number}")
+    try:
+        yield
+    finally:
+        for number, (event, _) in enumerate(hooks):
+            events.unregister(event, None, f"hook-{number}")
+
+
+def unreachable(**_: Any) -> None:
+    """A botocore handler: the call fails as if the table could not be reached."""
+    from botocore.exceptions import EndpointConnectionError
+
+    raise EndpointConnectionError(endpoint_url="http://dynamodb")
 
 
 def buckets(store: DynamoDBConnectionStore, channel: str) -> dict[str, list[str]]:
@@ -76,18 +101,12 @@ def test_buckets_are_bounded_and_a_listing_reads_them_not_the_members(
 
     queries: list[dict[str, Any]] = []
     returned: list[int] = []
-    events = store.client.meta.events
-    events.register(
-        "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(params), "q"
-    )
-    events.register(
-        "after-call.dynamodb.Query", lambda parsed, **_: returned.append(parsed["Count"]), "n"
-    )
-    try:
+    with hooked(
+        store,
+        ("before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(params)),
+        ("after-call.dynamodb.Query", lambda parsed, **_: returned.append(parsed["Count"])),
+    ):
         assert sorted(store.member_ids("acme", "big")) == ids
-    finally:
-        events.unregister("before-parameter-build.dynamodb.Query", None, "q")
-        events.unregister("after-call.dynamodb.Query", None, "n")
     assert len(queries) == 1 and queries[0]["ConsistentRead"] is True
     assert returned == [5]  # five buckets, not eighteen member items
 
@@ -113,24 +132,19 @@ def test_unsubscribe_cleanup_and_gone_leave_no_id_behind(
 def test_a_cleanup_cut_short_never_leaves_a_listed_id(
     store: DynamoDBConnectionStore, clock: FakeClock
 ) -> None:
-    from botocore.exceptions import EndpointConnectionError
 
     from lift.websocket.connection import ConnectionStoreError
 
     join(store, clock, "c-ana", "room")
     join(store, clock, "c-ben", "room")
 
-    def fail(**_: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="http://dynamodb")
-
     # $disconnect dies right after the index: the id is no longer listed, and the retry
     # still finds the subscription through the connection's item and reports the leave.
-    store.client.meta.events.register("before-call.dynamodb.DeleteItem", fail, "cut")
-    try:
-        with pytest.raises(ConnectionStoreError):
-            store.remove_connection("c-ana")
-    finally:
-        store.client.meta.events.unregister("before-call.dynamodb.DeleteItem", None, "cut")
+    with (
+        hooked(store, ("before-call.dynamodb.DeleteItem", unreachable)),
+        pytest.raises(ConnectionStoreError),
+    ):
+        store.remove_connection("c-ana")
     assert list(store.member_ids("acme", "room")) == ["c-ben"]
     assert [m.connection_id for m in store.remove_connection("c-ana")] == ["c-ana"]
     assert store.channels_of("c-ana") == [] and list(store.member_ids("acme", "room")) == ["c-ben"]
@@ -212,7 +226,6 @@ def test_a_subscribe_racing_its_disconnect_leaves_nothing_listed(
     from lift.errors import LiftError
 
     other = DynamoDBConnectionStore(store.table_name, client=store.client, clock=clock)
-    events = store.client.meta.events
     join(store, clock, "c-ben", "room")
 
     # 1. $disconnect runs while the subscribe writes: the subscribe finds the record gone.
@@ -224,12 +237,11 @@ def test_a_subscribe_racing_its_disconnect_leaves_nothing_listed(
         if params.get("UpdateExpression", "").startswith("ADD member_entries") and not ran:
             ran.append(other.remove_connection("c-ana"))
 
-    events.register("before-parameter-build.dynamodb.UpdateItem", disconnect, "race")
-    try:
-        with pytest.raises(LiftError) as refused:
-            store.subscribe(ana, "room", {})
-    finally:
-        events.unregister("before-parameter-build.dynamodb.UpdateItem", None, "race")
+    with (
+        hooked(store, ("before-parameter-build.dynamodb.UpdateItem", disconnect)),
+        pytest.raises(LiftError) as refused,
+    ):
+        store.subscribe(ana, "room", {})
     assert ran and refused.value.status_code == 409
     assert list(store.member_ids("acme", "room")) == ["c-ben"]
     assert [m.connection_id for m in store.members("acme", "room")] == ["c-ben"]
@@ -245,11 +257,8 @@ def test_a_subscribe_racing_its_disconnect_leaves_nothing_listed(
         if not subscribed:
             subscribed.append(other.subscribe(cat, "room", {})[1])
 
-    events.register("before-call.dynamodb.BatchWriteItem", subscribe, "race")
-    try:
+    with hooked(store, ("before-call.dynamodb.BatchWriteItem", subscribe)):
         removed = store.remove_connection("c-cat")
-    finally:
-        events.unregister("before-call.dynamodb.BatchWriteItem", None, "race")
     assert subscribed == [True]
     assert [(m.connection_id, m.channel) for m in removed] == [("c-cat", "room")]
     assert list(store.member_ids("acme", "room")) == ["c-ben"]
@@ -268,7 +277,6 @@ def test_a_subscribe_racing_an_unsubscribe_of_the_same_channel_leaves_no_stray_i
     unsubscribe or cleanup could find it again.
     """
     other = DynamoDBConnectionStore(store.table_name, client=store.client, clock=clock)
-    events = store.client.meta.events
     ana = join(store, clock, "c-ana", "room")
     join(store, clock, "c-ben", "room")
 
@@ -292,11 +300,8 @@ def test_a_subscribe_racing_an_unsubscribe_of_the_same_channel_leaves_no_stray_i
                 if len(calls) == nth + 1:
                     other.subscribe(ana, "room", {"again": True})
 
-            events.register(f"before-call.dynamodb.{step}", race, "race")
-            try:
+            with hooked(store, (f"before-call.dynamodb.{step}", race)):
                 store.unsubscribe("c-ana", "acme", "room")
-            finally:
-                events.unregister(f"before-call.dynamodb.{step}", None, "race")
             assert consistent(), (step, nth)
     store.unsubscribe("c-ana", "acme", "room")
     assert store.remove_connection("c-ana") == []
@@ -306,24 +311,19 @@ def test_a_subscribe_racing_an_unsubscribe_of_the_same_channel_leaves_no_stray_i
 def test_an_unsubscribe_cut_short_is_finished_by_its_retry(
     store: DynamoDBConnectionStore, clock: FakeClock
 ) -> None:
-    from botocore.exceptions import EndpointConnectionError
 
     from lift.websocket.connection import ConnectionStoreError
 
     join(store, clock, "c-ana", "room")
     join(store, clock, "c-ben", "room")
 
-    def fail(**_: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="http://dynamodb")
-
     # The channel item is deleted, then the index update fails: the retry finds the
     # bucket through the subscriber item and reports the leave.
-    store.client.meta.events.register("before-call.dynamodb.UpdateItem", fail, "cut")
-    try:
-        with pytest.raises(ConnectionStoreError):
-            store.unsubscribe("c-ana", "acme", "room")
-    finally:
-        store.client.meta.events.unregister("before-call.dynamodb.UpdateItem", None, "cut")
+    with (
+        hooked(store, ("before-call.dynamodb.UpdateItem", unreachable)),
+        pytest.raises(ConnectionStoreError),
+    ):
+        store.unsubscribe("c-ana", "acme", "room")
     left = store.unsubscribe("c-ana", "acme", "room")
     assert left is not None and left.connection_id == "c-ana"
     assert listed_in(store, "room") == ["c-ben"]
@@ -387,12 +387,10 @@ def test_a_new_subscription_cut_short_by_the_table_leaves_nothing_half_written(
     """The subscribe fails (503) after the connection's channel item was written: that
     item is taken back, so the connection's channels do not name a channel it gets no
     message of; a re-subscription cut short keeps the subscription it had."""
-    from botocore.exceptions import EndpointConnectionError
 
     from lift.websocket.connection import ConnectionStoreError
 
     ana = join(store, clock, "c-ana", "lobby")
-    events = store.client.meta.events
     failed: list[str] = []
 
     def fail(params: dict[str, Any], **_: Any) -> None:
@@ -405,19 +403,18 @@ def test_a_new_subscription_cut_short_by_the_table_leaves_nothing_half_written(
         }[failing]
         if hit and not failed:
             failed.append(failing)
-            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+            unreachable()
 
-    for name in ("UpdateItem", "GetItem"):
-        events.register(f"before-parameter-build.dynamodb.{name}", fail, f"cut-{name}")
-    try:
+    with hooked(
+        store,
+        ("before-parameter-build.dynamodb.UpdateItem", fail),
+        ("before-parameter-build.dynamodb.GetItem", fail),
+    ):
         with pytest.raises(ConnectionStoreError):
             store.subscribe(ana, "room", {})
         failed.clear()
         with pytest.raises(ConnectionStoreError):
             store.subscribe(ana, "lobby", {"again": True})
-    finally:
-        for name in ("UpdateItem", "GetItem"):
-            events.unregister(f"before-parameter-build.dynamodb.{name}", None, f"cut-{name}")
     assert store.channels_of("c-ana") == ["lobby"]
     assert list(store.member_ids("acme", "room")) == [] and listed_in(store, "room") == []
     assert list(store.members("acme", "room")) == []
