@@ -12,6 +12,7 @@ import pytest
 
 from lift import __version__
 from lift.testing import WebSocketTestClient, events
+from tests.cli_support import lift
 
 APP_SOURCE = """
 from lift import App
@@ -57,18 +58,6 @@ def noisy(ctx):
 def project(tmp_path: Path) -> Path:
     (tmp_path / "myapp.py").write_text(APP_SOURCE, encoding="utf-8")
     return tmp_path
-
-
-def lift(project: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lift.cli", *args],
-        cwd=project,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_help_lists_every_subcommand(project: Path) -> None:

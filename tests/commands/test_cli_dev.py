@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from lift.local.devlog import DevOutput, render_line
+from tests.cli_support import lift
 
 APP_SOURCE = """
 from pathlib import Path
@@ -259,17 +260,6 @@ def nightly(ctx):
 def broken(ctx):
     raise RuntimeError("the job failed")
 """
-
-
-def lift(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lift.cli", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_fire_runs_workers_against_the_running_gateway(project: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import json
 import re
-import subprocess
 import sys
 import time
 import types
@@ -25,6 +24,7 @@ import pytest
 from lift import App
 from lift.deploy import build_template, render_template
 from lift.websocket import WebSocketOptions
+from tests.cli_support import lift
 from tests.deploy_apps import EVERY_TRIGGER_OPTIONS, every_trigger_app
 from tests.deploy_support import cfn_lint, lint_summary, translate
 from tests.paths import REPO
@@ -389,15 +389,7 @@ def test_the_command_ignores_the_shells_table(tmp_path: Path) -> None:
     )
     env = {"LIFT_CONNECTIONS_TABLE": "shell-table", "PATH": "/usr/bin:/bin"}
     env["PYTHONPATH"] = str(REPO / "src")
-    result = subprocess.run(
-        [sys.executable, "-m", "lift.cli", "template", "tracked:app"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = lift(tmp_path, "template", "tracked:app", env=env)
     assert result.returncode == 0, result.stderr
     assert "shell-table" not in result.stdout
 
@@ -528,14 +520,7 @@ def test_the_command_prints_yaml(tmp_path: Path) -> None:
         "    return None\n",
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "lift.cli", "template", "jobs:app", "--format", "yaml", "--strict"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = lift(tmp_path, "template", "jobs:app", "--format", "yaml", "--strict")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     template = yaml.safe_load(result.stdout)
@@ -565,14 +550,7 @@ def test_a_trigger_that_cannot_be_wired_is_reported_on_stderr(tmp_path: Path) ->
         "app.eventbridge('a?c')(lambda ctx: None)\n",
         encoding="utf-8",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "lift.cli", "template", "globs:app", "--strict"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = lift(tmp_path, "template", "globs:app", "--strict")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "warning: not wired: eventbridge a?c: EventBridge wildcards know '*' only, not '?' or '['",

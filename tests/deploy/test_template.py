@@ -21,6 +21,7 @@ from lift.deploy import CONNECTIONS_TABLE_ENV, build_template, render_template, 
 from lift.middleware import JWTConfig, websocket_auth
 from lift.websocket import DynamoDBConnectionStore, WebSocketOptions
 from lift.websocket import authorizer as make_authorizer
+from tests.cli_support import lift
 from tests.deploy_support import CFN_LINT, CFN_LINT_FLAGS, CFN_LINT_STRICT, translate
 from tests.paths import REPO
 
@@ -737,17 +738,6 @@ authorizer = lift.websocket.authorizer(config)
 def chat(ctx):
     return {"ok": True}
 """
-
-
-def lift(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lift.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_the_command_prints_the_template(tmp_path: Path) -> None:

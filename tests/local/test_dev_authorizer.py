@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 
 from lift.apigw.authorizer import authorizer_event, decide, method_arn, missing_identity
 from lift.testing import events
+from tests.cli_support import lift
 
 ARN = "arn:aws:execute-api:eu-west-1:000000000000:abc123/local/$connect"
 
@@ -104,23 +105,12 @@ def whoami(ctx):
 """
 
 
-def _lift(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lift.cli", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("choice", [[], ["--no-authorizer"]])
 def test_lift_dev_runs_the_module_authorizer(
     tmp_path: Path, aws_env: None, choice: list[str]
 ) -> None:
     (tmp_path / "authapp.py").write_text(APP, encoding="utf-8")
-    token = _lift(tmp_path, "token", "authapp:app", "--sub", "ada", "--tenant", "acme")
+    token = lift(tmp_path, "token", "authapp:app", "--sub", "ada", "--tenant", "acme")
     token_text = token.stdout.strip()
     with __import__("socket").socket() as sock:
         sock.bind(("127.0.0.1", 0))
