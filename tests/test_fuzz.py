@@ -333,7 +333,8 @@ def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
         elif action == "none":
             parent[last] = None
         elif action == "wrong":
-            parent[last] = draw(st.sampled_from(WRONG_TYPES))
+            # A copy: a later mutation in this event must not change WRONG_TYPES itself.
+            parent[last] = copy.deepcopy(draw(st.sampled_from(WRONG_TYPES)))
         else:
             parent[last] = draw(json_values)
     return event
